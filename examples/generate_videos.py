@@ -1,0 +1,13 @@
+#!/usr/bin/env python3
+"""Run video models over the task dataset. All logic lives in ``vmevalkit.cli``.
+
+python examples/generate_videos.py --model oracle-solution static-first-frame
+python examples/generate_videos.py --list-models
+"""
+
+import sys
+
+from vmevalkit.cli import generate_main
+
+if __name__ == "__main__":
+    sys.exit(generate_main())

@@ -1,0 +1,97 @@
+"""Models that exist only for tests, plugged in through ``VMEVALKIT_EXTRA_CATALOGS``.
+
+They go through the real registry, runner, executors and video writer; only
+their behaviour is steered, by environment variables, so the same entries work
+in-process and in CLI subprocesses:
+
+  VMK_CALL_LOG     file to which every generate() call appends one JSON line
+  VMK_FAIL_TASKS   comma-separated task ids whose generation fails
+  VMK_FRAME_DELAY  seconds to wait per frame written (keeps a writer mid-file)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from vmevalkit.models.base import GenerationResult
+from vmevalkit.models.baselines import StaticFirstFrameWrapper
+from vmevalkit.video import write_video
+
+STATIC = "vmevalkit.models.baselines:StaticFirstFrameService"
+
+
+def _entry(wrapper_class: str, description: str) -> dict[str, Any]:
+    return {
+        "wrapper_module": "vmk_test_models",
+        "wrapper_class": wrapper_class,
+        "service_class": STATIC,
+        "model": wrapper_class.lower(),
+        "args": {"fps": 8},
+        "description": description,
+        "family": "tests",
+        "kind": "builtin",
+    }
+
+
+MODELS = {
+    "test-probe": _entry("ProbeWrapper", "static video; logs calls, fails or slows down on request"),
+    "test-raise": _entry("RaisingWrapper", "_generate raises"),
+    "test-broken-setup": _entry("BrokenSetupWrapper", "setup() raises"),
+    "test-missing-video": _entry("MissingVideoWrapper", "claims success but writes nothing"),
+    "test-corrupt-video": _entry("CorruptVideoWrapper", "claims success but writes bytes that are not a video"),
+}
+
+
+def task_id_of(output_path: Path) -> str:
+    # <model>/<domain>_task/<task_id>/<run_id>/video/<file>.mp4
+    return output_path.parent.parent.parent.name
+
+
+class ProbeWrapper(StaticFirstFrameWrapper):
+    def _generate(self, image_path: Path, text_prompt: str, duration: float, output_path: Path, **kwargs: Any):
+        task_id = task_id_of(output_path)
+        log = os.environ.get("VMK_CALL_LOG")
+        if log:
+            line = json.dumps(
+                {"task_id": task_id, "kwargs": sorted(kwargs), "seed": kwargs.get("seed"), "pid": os.getpid()}
+            )
+            with open(log, "a", encoding="utf-8") as fh:  # O_APPEND: lines from several processes never interleave
+                fh.write(line + "\n")
+        if task_id in os.environ.get("VMK_FAIL_TASKS", "").split(","):
+            return GenerationResult.failure(self.model, f"planned failure for {task_id}")
+        delay = float(os.environ.get("VMK_FRAME_DELAY", "0"))
+        frames = self.service.render(image_path, duration)
+
+        def slow_frames():
+            for frame in frames:
+                time.sleep(delay)
+                yield frame
+
+        info = write_video(slow_frames(), output_path, fps=self.service.fps)
+        return GenerationResult(success=True, video_path=info.path, model=self.model, status="completed")
+
+
+class RaisingWrapper(StaticFirstFrameWrapper):
+    def _generate(self, *args: Any, **kwargs: Any):
+        raise RuntimeError("the model blew up")
+
+
+class BrokenSetupWrapper(StaticFirstFrameWrapper):
+    def setup(self) -> None:
+        raise RuntimeError("weights are corrupt")
+
+
+class MissingVideoWrapper(StaticFirstFrameWrapper):
+    def _generate(self, image_path: Path, text_prompt: str, duration: float, output_path: Path, **kwargs: Any):
+        return GenerationResult(success=True, video_path=str(output_path), model=self.model, status="completed")
+
+
+class CorruptVideoWrapper(StaticFirstFrameWrapper):
+    def _generate(self, image_path: Path, text_prompt: str, duration: float, output_path: Path, **kwargs: Any):
+        output_path.parent.mkdir(parents=True, exist_ok=True)
+        output_path.write_bytes(b"\x00\x00\x00\x18ftypmp42 this is not a video")
+        return GenerationResult(success=True, video_path=str(output_path), model=self.model, status="completed")

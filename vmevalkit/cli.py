@@ -1,0 +1,356 @@
+"""The ``vmevalkit`` command line: ``generate``, ``models`` and ``tasks``.
+
+Only argparse is imported at module level: ``--help`` must answer instantly,
+and listing models must never import torch or any model code. Everything else
+is imported inside the command that needs it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def _add_generate_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", "-m", nargs="+", metavar="NAME", help="catalog model name(s); see --list-models")
+    p.add_argument("--task-id", nargs="+", metavar="ID", help="only these tasks, e.g. maze_0001 maze_0002")
+    p.add_argument("--domain", nargs="+", metavar="DOMAIN", help="only these domains, e.g. maze sudoku")
+    p.add_argument("--limit-per-domain", type=int, metavar="N", help="at most N valid tasks per domain")
+    p.add_argument(
+        "--questions-dir", metavar="DIR", help="task dataset (default: data/questions, or $VMEVALKIT_QUESTIONS_DIR)"
+    )
+    p.add_argument(
+        "--output-dir", metavar="DIR", help="experiments root (default: data/outputs, or $VMEVALKIT_OUTPUT_DIR)"
+    )
+    p.add_argument(
+        "--experiment",
+        metavar="NAME",
+        help="experiment name; results go to <output-dir>/<experiment>/ (default: pilot)",
+    )
+    p.add_argument("--seed", type=int, default=42, help="seed passed to every model that takes one (default: 42)")
+    p.add_argument("--duration", type=float, default=4.0, metavar="SECONDS", help="requested video length (default: 4)")
+    p.add_argument("--retry-failed", action="store_true", help="run again the generations whose last attempt failed")
+    p.add_argument(
+        "--dry-run", action="store_true", help="print the plan (generations per model, what is done) and exit"
+    )
+    p.add_argument("--list-models", action="store_true", help="list the catalog's models and exit")
+    p.add_argument("--no-progress", action="store_true", help="plain log lines instead of a progress bar")
+
+
+def _positive(value: int | None, flag: str) -> None:
+    if value is not None and value < 1:
+        raise SystemExit(f"error: {flag} must be at least 1")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="vmevalkit", description="Evaluate video generation models on reasoning tasks."
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    gen = sub.add_parser(
+        "generate", help="run models over tasks, resumably", description="Run models over tasks, resumably."
+    )
+    _add_generate_arguments(gen)
+    models = sub.add_parser("models", help="list the catalog's models")
+    _add_models_arguments(models)
+    tasks = sub.add_parser("tasks", help="list or build task datasets")
+    tasks_sub = tasks.add_subparsers(dest="tasks_command", metavar="ACTION")
+    tlist = tasks_sub.add_parser("list", help="list tasks and report invalid ones (default)")
+    build = tasks_sub.add_parser("build", help="generate tasks with the builtin domain generators")
+    # The same options on 'tasks' and its actions; SUPPRESS keeps an action's
+    # missing option from overwriting one given before the action's name.
+    for p in (tasks, tlist, build):
+        default = None if p is tasks else argparse.SUPPRESS
+        p.add_argument("--questions-dir", metavar="DIR", default=default, help="task dataset (default: data/questions)")
+        p.add_argument(
+            "--domain", nargs="+", metavar="DOMAIN", default=default, help="only these domains (default: all)"
+        )
+    build.add_argument("--per-domain", type=int, default=4, metavar="N")
+    build.add_argument("--seed", type=int, default=0)
+    return parser
+
+
+def _add_models_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--family", nargs="+", help="only these families")
+    p.add_argument("--kind", choices=["builtin", "api", "local"], help="only this kind")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+
+
+# -- models -------------------------------------------------------------------------
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    import json
+
+    from vmevalkit.runner.registry import ModelLoadError, get_entry, model_names, readiness
+
+    rows = []
+    try:
+        entries = [get_entry(name) for name in model_names()]
+    except ModelLoadError as exc:
+        _error(str(exc))
+        return EXIT_USAGE
+    for entry in entries:
+        name = entry.name
+        if (args.family and entry.family not in args.family) or (args.kind and entry.kind != args.kind):
+            continue
+        ready = readiness(entry)
+        rows.append(
+            {
+                "name": name,
+                "family": entry.family,
+                "kind": entry.kind,
+                "installed": ready.installed,
+                "key_set": ready.keys_set if entry.env_keys else None,
+                "description": entry.description,
+            }
+        )
+    if getattr(args, "json", False):
+        print(json.dumps(rows, indent=2))
+        return EXIT_OK
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"{len(rows)} models")
+    for col in ("name", "family", "kind", "installed?", "key set?"):
+        table.add_column(col, no_wrap=True)
+    table.add_column("description", overflow="fold")
+    for r in rows:
+        key = "n/a" if r["key_set"] is None else ("yes" if r["key_set"] else "[red]no[/red]")
+        table.add_row(
+            r["name"], r["family"], r["kind"], "yes" if r["installed"] else "[red]no[/red]", key, r["description"]
+        )
+    Console().print(table)
+    return EXIT_OK
+
+
+# -- tasks --------------------------------------------------------------------------
+
+
+def cmd_tasks(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from rich.console import Console
+
+    from vmevalkit.settings import get_settings
+
+    console = Console()
+    questions_dir = Path(args.questions_dir or get_settings().questions_dir)
+    if args.tasks_command == "build":
+        from vmevalkit.tasks.writer import build_dataset
+
+        _positive(args.per_domain, "--per-domain")
+        written = build_dataset(questions_dir, domains=args.domain, per_domain=args.per_domain, seed=args.seed)
+        console.print(f"wrote {len(written)} tasks to {questions_dir}")
+        return EXIT_OK
+
+    from rich.table import Table
+
+    from vmevalkit.tasks.loader import TaskSelectionError, load_tasks
+
+    try:
+        task_set = load_tasks(questions_dir, domains=args.domain)
+    except TaskSelectionError as exc:
+        _error(str(exc))
+        return EXIT_USAGE
+    table = Table(title=f"tasks in {questions_dir}")
+    for col in ("domain", "tasks", "with ground truth", "invalid"):
+        table.add_column(col)
+    for domain in sorted({t.domain for t in task_set.tasks} | {p.domain for p in task_set.problems}):
+        tasks = [t for t in task_set.tasks if t.domain == domain]
+        bad = sum(p.domain == domain for p in task_set.problems)
+        table.add_row(domain, str(len(tasks)), str(sum(t.final_frame is not None for t in tasks)), str(bad))
+    console.print(table)
+    _print_problems(task_set.problems)
+    return EXIT_OK
+
+
+def _error(message: str) -> None:
+    # Plain print, not rich: an error line is never wrapped or read as markup, so it
+    # can be grepped and copied (paths and model names may contain '[...]').
+    print(f"error: {message}", file=sys.stderr)
+
+
+def _print_problems(problems: Sequence[Any]) -> None:
+    for p in problems:
+        print(f"warning: skipped task {p.task_id} ({p.path}): {p.reason}", file=sys.stderr)
+
+
+# -- generate -----------------------------------------------------------------------
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    if args.list_models:
+        return cmd_models(argparse.Namespace(family=None, kind=None, json=False))
+    if not args.model:
+        _error("choose at least one --model (see --list-models)")
+        return EXIT_USAGE
+    _positive(args.limit_per_domain, "--limit-per-domain")
+    if args.duration <= 0:
+        raise SystemExit("error: --duration must be positive")
+
+    from rich.console import Console
+
+    from vmevalkit.runner.registry import ModelLoadError, UnknownModelError, get_entry, readiness
+    from vmevalkit.settings import get_settings
+    from vmevalkit.tasks.loader import TaskSelectionError, load_tasks
+
+    console = Console()
+    settings = get_settings()
+
+    # Every model must resolve and be ready before any work starts.
+    try:
+        entries = [get_entry(name) for name in dict.fromkeys(args.model)]
+    except (UnknownModelError, ModelLoadError) as exc:
+        _error(str(exc))
+        return EXIT_USAGE
+    problems = [r.problem for r in (readiness(e) for e in entries) if r.problem]
+    if problems:
+        for problem in problems:
+            _error(problem)
+        return EXIT_USAGE
+
+    try:
+        task_set = load_tasks(
+            args.questions_dir or settings.questions_dir,
+            domains=args.domain,
+            task_ids=args.task_id,
+            limit_per_domain=args.limit_per_domain,
+        )
+    except TaskSelectionError as exc:
+        _error(str(exc))
+        return EXIT_USAGE
+    _print_problems(task_set.problems)
+    if not task_set.tasks:
+        _error("no valid task selected")
+        return EXIT_USAGE
+
+    from vmevalkit.runner.inference import InferenceRunner
+
+    runner = InferenceRunner(
+        experiment=args.experiment,
+        output_dir=args.output_dir,
+        settings=settings,
+        seed=args.seed,
+        duration=args.duration,
+        retry_failed=args.retry_failed,
+    )
+    plan = runner.plan([e.name for e in entries], task_set.tasks)
+    _print_plan(console, runner, plan, len(task_set.tasks))
+    if args.dry_run:
+        return EXIT_OK
+
+    summary = _run_with_progress(console, runner, plan, plain=args.no_progress)
+    _print_summary(console, runner, summary)
+    return EXIT_FAILED if any(m.failed or m.skipped_failed for m in summary.models.values()) else EXIT_OK
+
+
+def _print_plan(console: Any, runner: Any, plan: Sequence[Any], n_tasks: int) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"plan: {len(plan)} generations over {n_tasks} tasks -> {runner.experiment_dir}")
+    for col in ("model", "generations", "already done", "failed before", "to run"):
+        table.add_column(col, justify="right" if col != "model" else "left")
+    models: dict[str, list[Any]] = {}
+    for item in plan:
+        models.setdefault(item.spec.entry.name, []).append(item)
+    for name, items in models.items():
+        failed = sum(i.state == "failed" for i in items)
+        table.add_row(
+            name,
+            str(len(items)),
+            str(sum(i.state == "completed" for i in items)),
+            f"{failed}" + (" (retrying)" if failed and runner.retry_failed else ""),
+            str(sum(runner.will_run(i) for i in items)),
+        )
+    console.print(table)
+    done = sum(i.state == "completed" for i in plan)
+    failed = sum(i.state == "failed" for i in plan) if not runner.retry_failed else 0
+    if done:
+        console.print(f"skipping {done} generation(s) already done")
+    if failed:
+        console.print(f"skipping {failed} generation(s) that failed before: use --retry-failed to run them again")
+
+
+def _run_with_progress(console: Any, runner: Any, plan: Sequence[Any], plain: bool) -> Any:
+    import asyncio
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    counts = {"completed": 0, "failed": 0, "skipped": 0}
+
+    def label() -> str:
+        return f"done {counts['completed']}  failed {counts['failed']}  skipped {counts['skipped']}"
+
+    if plain or not console.is_terminal:
+
+        def on_plain_event(event: Any) -> None:
+            if event.kind in ("completed", "failed"):
+                detail = f": {event.error}" if event.error else ""
+                print(f"{event.kind:9} {event.model} {event.task_id}{detail}", flush=True)
+
+        runner.on_event = on_plain_event
+        return asyncio.run(runner.run_async(plan))
+
+    with Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+    ) as progress:
+        bar = progress.add_task(label(), total=len(plan))
+
+        def on_event(event: Any) -> None:
+            if event.kind == "started":
+                return
+            counts["completed" if event.kind == "completed" else "failed" if event.kind == "failed" else "skipped"] += 1
+            progress.update(bar, advance=1, description=label())
+
+        runner.on_event = on_event
+        return asyncio.run(runner.run_async(plan))
+
+
+def _print_summary(console: Any, runner: Any, summary: Any) -> None:
+    from rich.table import Table
+
+    table = Table(title="summary")
+    # skipped: done before / failed before (no --retry-failed) / claimed by another running process
+    for col in ("model", "completed", "failed", "done before", "failed before", "busy"):
+        table.add_column(col, justify="right" if col != "model" else "left")
+    for m in summary.models.values():
+        table.add_row(m.model, str(m.completed), str(m.failed), str(m.skipped_done), str(m.skipped_failed), str(m.busy))
+    console.print(table)
+    for m in summary.models.values():
+        for task_id, error in m.failures[:10]:
+            print(f"failed: {m.model} {task_id}: {error}", file=sys.stderr)
+        if len(m.failures) > 10:
+            console.print(f"... and {len(m.failures) - 10} more failures of {m.model}")
+    console.print(f"results: {runner.experiment_dir}")
+
+
+# -- entry points -------------------------------------------------------------------
+
+COMMANDS = {"generate": cmd_generate, "models": cmd_models, "tasks": cmd_tasks}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_USAGE
+    return COMMANDS[args.command](args)
+
+
+def generate_main(argv: Sequence[str] | None = None) -> int:
+    """``examples/generate_videos.py``: the generate command on its own."""
+    parser = argparse.ArgumentParser(
+        prog="generate_videos.py", description="Run video models over reasoning tasks, resumably."
+    )
+    _add_generate_arguments(parser)
+    return cmd_generate(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Running models over tasks: catalog, registry, executors and the inference runner."""

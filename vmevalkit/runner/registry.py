@@ -1,0 +1,151 @@
+"""From a name in the catalog to a ready wrapper instance.
+
+The catalog is plain data; this module validates an entry, resolves its class
+names to classes (only then importing the model's module), and says clearly
+what is wrong when a name or a path does not resolve.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from vmevalkit.runner.MODEL_CATALOG import AVAILABLE_MODELS
+from vmevalkit.utils.imports import PluginLoadError, load_object, suggest
+
+ModelKind = Literal["builtin", "api", "local"]
+
+
+class UnknownModelError(LookupError):
+    """A model name that is not in the catalog."""
+
+
+class ModelLoadError(ImportError):
+    """A catalog entry whose classes cannot be loaded."""
+
+
+class ModelNotReadyError(RuntimeError):
+    """A known model that cannot run here yet (not installed, key missing)."""
+
+
+class CatalogEntry(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    wrapper_module: str
+    wrapper_class: str
+    service_class: str
+    model: str
+    args: dict[str, Any] = Field(default_factory=dict)
+    description: str = ""
+    family: str
+    kind: ModelKind
+    env_keys: tuple[str, ...] = ()
+
+
+def all_models() -> dict[str, dict[str, Any]]:
+    """The catalog plus the user's extra catalogs (``VMEVALKIT_EXTRA_CATALOGS``).
+
+    An extra catalog is a dict in the catalog's own format, named by dotted path,
+    so a lab can add its own models without editing this package.
+    """
+    from vmevalkit.settings import get_settings
+
+    models = dict(AVAILABLE_MODELS)
+    for spec in filter(None, (s.strip() for s in get_settings().extra_catalogs.split(","))):
+        try:
+            extra = load_object(spec)
+        except PluginLoadError as exc:
+            raise ModelLoadError(f"extra catalog '{spec}' cannot be loaded: {exc}") from exc
+        if not isinstance(extra, dict):
+            raise ModelLoadError(f"extra catalog '{spec}' must be a dict of model entries, got {type(extra).__name__}")
+        clash = sorted(set(extra) & set(models))
+        if clash:
+            raise ModelLoadError(f"extra catalog '{spec}' redefines model(s) {', '.join(clash)}: choose other names")
+        models.update(extra)
+    return models
+
+
+def model_names() -> list[str]:
+    return list(all_models())
+
+
+def get_entry(name: str) -> CatalogEntry:
+    models = all_models()
+    try:
+        raw = models[name]
+    except KeyError:
+        raise UnknownModelError(
+            f"unknown model '{name}'{suggest(name, models)}; run 'vmevalkit models' to list them"
+        ) from None
+    try:
+        return CatalogEntry(name=name, **raw)
+    except ValueError as exc:  # pydantic's ValidationError: a malformed entry
+        raise ModelLoadError(f"catalog entry '{name}' is malformed: {exc}") from None
+
+
+def load_wrapper_class(entry: CatalogEntry) -> type:
+    from vmevalkit.models.base import ModelWrapper
+
+    cls = _load(entry, entry.wrapper_class, entry.wrapper_module)
+    if not (isinstance(cls, type) and issubclass(cls, ModelWrapper)):
+        raise ModelLoadError(
+            f"model '{entry.name}': {entry.wrapper_module}:{entry.wrapper_class} is not a ModelWrapper subclass"
+        )
+    return cls
+
+
+def load_service_class(entry: CatalogEntry) -> type:
+    cls = _load(entry, entry.service_class, entry.wrapper_module)
+    if not isinstance(cls, type):
+        raise ModelLoadError(f"model '{entry.name}': service '{entry.service_class}' is not a class")
+    return cls
+
+
+def _load(entry: CatalogEntry, spec: str, default_module: str) -> Any:
+    try:
+        return load_object(spec, default_module=default_module)
+    except PluginLoadError as exc:
+        raise ModelLoadError(f"model '{entry.name}' cannot be loaded: {exc}") from exc
+
+
+def build_wrapper(name: str, output_dir: str | Path = "data/outputs/adhoc", **service_args: Any) -> Any:
+    """Instantiate the wrapper (and its service) for a catalog name.
+
+    ``service_args`` override the entry's ``args``.
+    """
+    entry = get_entry(name)
+    service = load_service_class(entry)(model=entry.model, **{**entry.args, **service_args})
+    return load_wrapper_class(entry)(model=entry.model, service=service, output_dir=output_dir)
+
+
+class Readiness(BaseModel):
+    installed: bool
+    keys_set: bool
+    problem: str | None = None  # what to do, when not ready
+
+    @property
+    def ready(self) -> bool:
+        return self.problem is None
+
+
+def readiness(entry: CatalogEntry, envs_dir: Path | None = None) -> Readiness:
+    """Whether a model can run on this machine, and the fix when it cannot. Imports nothing heavy."""
+    from vmevalkit.settings import get_settings
+
+    settings = get_settings()
+    installed = True
+    problem = None
+    if entry.kind == "local":
+        python = (envs_dir or settings.envs_dir) / entry.name / "bin" / "python"
+        installed = python.exists()
+        if not installed:
+            problem = f"Model '{entry.name}' is not installed: run bash setup/install_model.sh {entry.name}"
+    missing = [key for key in entry.env_keys if not settings.has_secret(key)]
+    if missing and problem is None:
+        problem = (
+            f"Model '{entry.name}' needs {', '.join(missing)}: set it in .env (see .env.example) or the environment"
+        )
+    return Readiness(installed=installed, keys_set=not missing, problem=problem)

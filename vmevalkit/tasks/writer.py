@@ -1,0 +1,61 @@
+"""Writing generated tasks to disk as a question dataset.
+
+Layout: ``<questions_dir>/<domain>_task/<task_id>/`` holding ``first_frame.png``,
+``final_frame.png``, ``prompt.txt`` and ``question_metadata.json``. Every file is
+written atomically and byte-for-byte deterministically, so a dataset rebuilt
+from the same seed is identical to the shipped one.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from vmevalkit.tasks import DOMAINS, get_domain
+from vmevalkit.tasks.base import GeneratedTask
+from vmevalkit.utils.atomic import atomic_path, atomic_write_text
+
+FIRST_FRAME = "first_frame.png"
+FINAL_FRAME = "final_frame.png"
+PROMPT = "prompt.txt"
+METADATA = "question_metadata.json"
+
+
+def task_dir(questions_dir: Path, domain: str, task_id: str) -> Path:
+    return Path(questions_dir) / f"{domain}_task" / task_id
+
+
+def write_png(image: Image.Image, path: Path) -> None:
+    # Rebuilt from raw pixels so no info (dpi, text, ...) from the source image is
+    # carried into the file; PIL writes no timestamp, so the bytes depend on pixels only.
+    clean = Image.fromarray(np.asarray(image.convert("RGB"), dtype=np.uint8))
+    with atomic_path(path) as tmp:
+        clean.save(tmp, format="PNG", optimize=True)
+
+
+def write_task(task: GeneratedTask, questions_dir: Path) -> Path:
+    """Write one task's files and return its folder."""
+    folder = task_dir(questions_dir, task.domain, task.task_id)
+    write_png(task.first_frame, folder / FIRST_FRAME)
+    write_png(task.final_frame, folder / FINAL_FRAME)
+    atomic_write_text(folder / PROMPT, task.prompt.rstrip("\n") + "\n")
+    # Metadata last: a folder with question_metadata.json has all its other files.
+    atomic_write_text(folder / METADATA, json.dumps(task.metadata, indent=2, sort_keys=True) + "\n")
+    return folder
+
+
+def build_dataset(
+    questions_dir: Path,
+    domains: list[str] | None = None,
+    per_domain: int = 4,
+    seed: int = 0,
+) -> list[Path]:
+    """Generate ``per_domain`` tasks of each domain (all registered ones by default) and write them."""
+    written: list[Path] = []
+    for name in domains if domains is not None else list(DOMAINS):
+        for task in get_domain(name).generate(per_domain, seed=seed):
+            written.append(write_task(task, Path(questions_dir)))
+    return written
