@@ -43,6 +43,7 @@ MODELS = {
     "test-broken-setup": _entry("BrokenSetupWrapper", "setup() raises"),
     "test-missing-video": _entry("MissingVideoWrapper", "claims success but writes nothing"),
     "test-corrupt-video": _entry("CorruptVideoWrapper", "claims success but writes bytes that are not a video"),
+    "test-needs-key": {**_entry("ProbeWrapper", "needs an API key"), "env_keys": ["VMK_TEST_API_KEY"]},
 }
 
 

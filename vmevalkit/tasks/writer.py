@@ -16,12 +16,9 @@ from PIL import Image
 
 from vmevalkit.tasks import DOMAINS, get_domain
 from vmevalkit.tasks.base import GeneratedTask
+from vmevalkit.tasks.loader import FINAL_FRAME, FIRST_FRAME, METADATA, PROMPT
 from vmevalkit.utils.atomic import atomic_path, atomic_write_text
 
-FIRST_FRAME = "first_frame.png"
-FINAL_FRAME = "final_frame.png"
-PROMPT = "prompt.txt"
-METADATA = "question_metadata.json"
 
 
 def task_dir(questions_dir: Path, domain: str, task_id: str) -> Path:
