@@ -18,6 +18,7 @@ def test_default_baselines_run_then_resume(questions: Path, tmp_path: Path) -> N
     assert first.returncode == 0, first.stderr
     videos = sorted((tmp_path / "data" / "outputs" / "pilot" / "static-first-frame").rglob("*.mp4"))
     assert [v.parent.parent.parent.name for v in videos] == ["maze_0001", "maze_0002"]
+    assert sorted(tmp_path.rglob("*.mp4")) == videos, "each video is written once, in its generation folder"
     second = run_generate(*args, cwd=tmp_path)
     assert second.returncode == 0
     assert "skipping 2 generation(s) already done" in second.stdout

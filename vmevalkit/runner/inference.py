@@ -119,7 +119,8 @@ class InferenceRunner:
     ) -> None:
         self.settings = settings or get_settings()
         self.experiment = experiment or self.settings.experiment
-        self.output_dir = Path(output_dir or self.settings.output_dir)
+        # Absolute, so that the paths handed to wrappers never depend on their own base folder.
+        self.output_dir = Path(output_dir or self.settings.output_dir).absolute()
         self.seed = seed
         self.duration = duration
         self.params = tuple(sorted((params or {}).items()))
@@ -279,7 +280,8 @@ class InferenceRunner:
                 if produced.resolve() != expected.resolve():
                     if not produced.is_file():
                         raise VideoError(f"the model reported {produced}, which does not exist")
-                    atomic_copy(produced, expected)
+                    atomic_copy(produced, expected)  # move it into the generation folder
+                    produced.unlink()
                 info = probe_video(expected)
                 if info.frame_count == 0:
                     raise VideoError("the video has no frames")
