@@ -51,8 +51,9 @@ def test_a_set_key_never_reaches_output_or_metadata(questions: Path, tmp_path: P
     listed = run_generate("--list-models", cwd=tmp_path)
     row = next(line for line in listed.stdout.splitlines() if "test-needs-key" in line)
     assert re.search(r"\byes\b.*\byes\b", row), row  # installed? yes, key set? yes
-    result = run_generate("--model", "test-needs-key", "--domain", "maze", "--questions-dir", str(questions),
-                          cwd=tmp_path)
+    result = run_generate(
+        "--model", "test-needs-key", "--domain", "maze", "--questions-dir", str(questions), cwd=tmp_path
+    )
     assert result.returncode == 0, result.stderr
     assert SECRET not in result.stdout + result.stderr
     for path in (tmp_path / "data" / "outputs").rglob("*"):

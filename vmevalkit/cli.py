@@ -88,7 +88,7 @@ def cmd_models(args: argparse.Namespace) -> int:
 
     from vmevalkit.runner.registry import ModelLoadError, get_entry, model_names, readiness
 
-    rows = []
+    rows: list[dict[str, Any]] = []
     try:
         entries = [get_entry(name) for name in model_names()]
     except ModelLoadError as exc:

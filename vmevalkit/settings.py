@@ -18,18 +18,18 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="VMEVALKIT_", env_file=".env", extra="ignore")
 
-    questions_dir: Path = Field(Path("data/questions"), description="Task dataset root")
-    output_dir: Path = Field(Path("data/outputs"), description="Where experiments are written")
-    experiment: str = Field("pilot", description="Default experiment name")
-    envs_dir: Path = Field(Path("envs"), description="One virtualenv per local model")
-    weights_dir: Path = Field(Path("weights"), description="Model checkpoints")
-    max_concurrency: int = Field(8, ge=1, description="Jobs in flight at once, over all models")
-    builtin_concurrency: int = Field(2, ge=1, description="Builtin (in-process) jobs at once per model")
-    request_timeout_s: float = Field(60.0, gt=0, description="HTTP connect/read timeout")
-    poll_interval_s: float = Field(10.0, gt=0, description="How often API jobs are polled")
-    job_timeout_s: float = Field(1800.0, gt=0, description="Deadline for one generation")
+    questions_dir: Path = Field(default=Path("data/questions"), description="Task dataset root")
+    output_dir: Path = Field(default=Path("data/outputs"), description="Where experiments are written")
+    experiment: str = Field(default="pilot", description="Default experiment name")
+    envs_dir: Path = Field(default=Path("envs"), description="One virtualenv per local model")
+    weights_dir: Path = Field(default=Path("weights"), description="Model checkpoints")
+    max_concurrency: int = Field(default=8, ge=1, description="Jobs in flight at once, over all models")
+    builtin_concurrency: int = Field(default=2, ge=1, description="Builtin (in-process) jobs at once per model")
+    request_timeout_s: float = Field(default=60.0, gt=0, description="HTTP connect/read timeout")
+    poll_interval_s: float = Field(default=10.0, gt=0, description="How often API jobs are polled")
+    job_timeout_s: float = Field(default=1800.0, gt=0, description="Deadline for one generation")
     extra_catalogs: str = Field(
-        "",
+        default="",
         description="Comma-separated dotted paths ('my_pkg.catalog:MODELS') to dicts of extra catalog entries",
     )
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import av
 import numpy as np
+from av.video.stream import VideoStream
 from PIL import Image
 from pydantic import BaseModel
 
@@ -88,11 +89,14 @@ def write_video(
     with atomic_path(path) as tmp:
         container = av.open(str(tmp), mode="w", format="mp4")
         try:
-            stream = None
+            stream: VideoStream | None = None
             for frame in frames:
                 arr = _pad_to_even(as_rgb_array(frame))
                 if stream is None:
-                    stream = container.add_stream(codec, rate=fps)
+                    added = container.add_stream(codec, rate=fps)
+                    if not isinstance(added, VideoStream):
+                        raise VideoError(f"codec {codec} is not a video codec")
+                    stream = added
                     stream.height, stream.width = arr.shape[:2]
                     stream.pix_fmt = "yuv420p"
                     if codec in ("libx264", "h264"):

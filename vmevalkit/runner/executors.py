@@ -126,4 +126,7 @@ def executor_for(entry: CatalogEntry, settings: Settings) -> Executor:
         raise NotImplementedError(
             f"model '{entry.name}' is of kind '{entry.kind}', which has no executor yet"
         ) from None
-    return load_object(path)(entry, settings)
+    executor = load_object(path)(entry, settings)
+    if not isinstance(executor, Executor):
+        raise TypeError(f"{path} does not build an Executor")
+    return executor

@@ -230,13 +230,14 @@ class InferenceRunner:
             source = spec.task.path / name
             if source.is_file():
                 atomic_copy(source, question_dir / name)
-        # An interrupted attempt ("running") may have left a paid provider job to resume.
-        resumable = previous is not None and previous.status == "running"
+        # An interrupted attempt ("running") may have left a paid provider job to resume;
+        # a failed one is started afresh.
+        provider_state = previous.provider_state if previous is not None and previous.status == "running" else {}
         record = spec.new_record(
             status="running",
             attempts=(previous.attempts if previous else 0) + 1,
             started_at=utc_now(),
-            provider_state=previous.provider_state if resumable else {},
+            provider_state=provider_state,
         )
         atomic_write_json(run_dir / METADATA_FILE, record.model_dump(mode="json"))
         return record

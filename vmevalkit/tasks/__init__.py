@@ -24,4 +24,9 @@ def get_domain(name: str) -> TaskDomain:
 
     if name not in DOMAINS:
         raise UnknownDomainError(f"unknown task domain '{name}'{suggest(name, DOMAINS)}; known: {', '.join(DOMAINS)}")
-    return load_object(DOMAINS[name])()
+    from vmevalkit.tasks.base import TaskDomain
+
+    domain = load_object(DOMAINS[name])()
+    if not isinstance(domain, TaskDomain):
+        raise TypeError(f"{DOMAINS[name]} is not a TaskDomain")
+    return domain

@@ -79,4 +79,5 @@ def draw_centered_text(draw: ImageDraw.ImageDraw, center: tuple[int, int], text:
 
 def to_array(image: Image.Image) -> np.ndarray:
     """A frame as the HxWx3 uint8 array render_solution() returns."""
-    return np.asarray(image.convert("RGB"), dtype=np.uint8).copy()
+    frame: np.ndarray = np.array(image.convert("RGB"), dtype=np.uint8)  # a copy, writable
+    return frame

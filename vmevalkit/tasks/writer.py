@@ -20,7 +20,6 @@ from vmevalkit.tasks.loader import FINAL_FRAME, FIRST_FRAME, METADATA, PROMPT
 from vmevalkit.utils.atomic import atomic_path, atomic_write_text
 
 
-
 def task_dir(questions_dir: Path, domain: str, task_id: str) -> Path:
     return Path(questions_dir) / f"{domain}_task" / task_id
 
