@@ -124,3 +124,12 @@ def test_tasks_build_and_list(tmp_path: Path) -> None:
     assert listed.returncode == 0 and "maze" in listed.stdout and "3" in listed.stdout
     generated = run_generate("--model", "oracle-solution", "--questions-dir", "q", cwd=tmp_path)
     assert generated.returncode == 0, generated.stderr
+
+
+def test_experiment_names_cannot_escape_the_output_dir(questions: Path, tmp_path: Path) -> None:
+    for name in ("../escape", "a/b", ".hidden"):
+        result = run_generate(
+            "--model", "oracle-solution", "--experiment", name, "--questions-dir", str(questions), cwd=tmp_path
+        )
+        assert result.returncode == 2 and "must be a plain folder name" in result.stderr
+    assert not list(tmp_path.rglob("*.mp4"))

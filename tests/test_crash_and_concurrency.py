@@ -127,3 +127,24 @@ def test_a_claim_excludes_other_processes_and_dies_with_its_owner(tmp_path: Path
     claim = Claim.try_acquire(tmp_path)  # the kernel released the dead owner's lock
     assert claim is not None
     claim.release()
+
+
+def test_ctrl_c_stops_cleanly_and_the_same_command_resumes(questions: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    args = (*ARGS, "--questions-dir", str(questions), "--output-dir", str(out))
+    env = cli_env(VMK_FRAME_DELAY="0.02")
+    proc = subprocess.Popen(
+        generate_cmd(*args), cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        wait_for(lambda: statuses(out).count("completed") >= 2, "two completed generations")
+        proc.send_signal(signal.SIGINT)
+        _, stderr = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, stderr
+    assert "interrupted: run the same command again to resume" in stderr
+    assert "Traceback" not in stderr
+    rerun = run_generate(*args, cwd=tmp_path)
+    assert rerun.returncode == 0, rerun.stderr
+    assert statuses(out) == ["completed"] * 12 and not temp_files(out)

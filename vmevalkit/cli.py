@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 def _add_generate_arguments(p: argparse.ArgumentParser) -> None:
@@ -231,20 +231,29 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
     from vmevalkit.runner.inference import InferenceRunner
 
-    runner = InferenceRunner(
-        experiment=args.experiment,
-        output_dir=args.output_dir,
-        settings=settings,
-        seed=args.seed,
-        duration=args.duration,
-        retry_failed=args.retry_failed,
-    )
+    try:
+        runner = InferenceRunner(
+            experiment=args.experiment,
+            output_dir=args.output_dir,
+            settings=settings,
+            seed=args.seed,
+            duration=args.duration,
+            retry_failed=args.retry_failed,
+        )
+    except ValueError as exc:
+        _error(str(exc))
+        return EXIT_USAGE
     plan = runner.plan([e.name for e in entries], task_set.tasks)
     _print_plan(console, runner, plan, len(task_set.tasks))
     if args.dry_run:
         return EXIT_OK
 
-    summary = _run_with_progress(console, runner, plan, plain=args.no_progress)
+    try:
+        summary = _run_with_progress(console, runner, plan, plain=args.no_progress)
+    except KeyboardInterrupt:
+        # Finished generations are on disk; interrupted ones are redone by the same command.
+        _error(f"interrupted: run the same command again to resume ({runner.experiment_dir})")
+        return EXIT_INTERRUPTED
     _print_summary(console, runner, summary)
     return EXIT_FAILED if any(m.failed or m.skipped_failed for m in summary.models.values()) else EXIT_OK
 

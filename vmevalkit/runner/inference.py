@@ -32,7 +32,7 @@ from vmevalkit.runner.records import (
     read_status,
     utc_now,
 )
-from vmevalkit.runner.registry import CatalogEntry, get_entry
+from vmevalkit.runner.registry import SAFE_NAME, CatalogEntry, get_entry
 from vmevalkit.settings import Settings, get_settings
 from vmevalkit.tasks.loader import FINAL_FRAME, FIRST_FRAME, METADATA, PROMPT, Task
 from vmevalkit.utils.atomic import atomic_copy, atomic_write_json, remove_temp_files
@@ -119,6 +119,10 @@ class InferenceRunner:
     ) -> None:
         self.settings = settings or get_settings()
         self.experiment = experiment or self.settings.experiment
+        if not SAFE_NAME.fullmatch(self.experiment):
+            raise ValueError(
+                f"experiment name {self.experiment!r} must be a plain folder name (letters, digits, '.', '_', '-')"
+            )
         # Absolute, so that the paths handed to wrappers never depend on their own base folder.
         self.output_dir = Path(output_dir or self.settings.output_dir).absolute()
         self.seed = seed

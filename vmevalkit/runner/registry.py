@@ -7,6 +7,7 @@ what is wrong when a name or a path does not resolve.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -16,6 +17,9 @@ from vmevalkit.runner.MODEL_CATALOG import AVAILABLE_MODELS
 from vmevalkit.utils.imports import PluginLoadError, load_object, suggest
 
 ModelKind = Literal["builtin", "api", "local"]
+
+# Names that become folder names (models, experiments): no separators, no leading dot.
+SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 
 class UnknownModelError(LookupError):
@@ -80,6 +84,8 @@ def get_entry(name: str) -> CatalogEntry:
         raise UnknownModelError(
             f"unknown model '{name}'{suggest(name, models)}; run 'vmevalkit models' to list them"
         ) from None
+    if not SAFE_NAME.fullmatch(name):
+        raise ModelLoadError(f"model name {name!r} must be a plain folder name (letters, digits, '.', '_', '-')")
     try:
         return CatalogEntry(name=name, **raw)
     except ValueError as exc:  # pydantic's ValidationError: a malformed entry
