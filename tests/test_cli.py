@@ -50,7 +50,9 @@ def test_usage_errors_exit_2_with_the_fix(questions: Path, tmp_path: Path) -> No
     no_dir = run_generate("--model", "oracle-solution", "--questions-dir", "missing", cwd=tmp_path)
     assert no_dir.returncode == 2 and "vmevalkit tasks build" in no_dir.stderr
     bad_limit = run_generate("--model", "oracle-solution", "--limit-per-domain", "0", *q, cwd=tmp_path)
-    assert bad_limit.returncode != 0 and "--limit-per-domain must be at least 1" in bad_limit.stderr
+    assert bad_limit.returncode == 2 and "--limit-per-domain: must be at least 1" in bad_limit.stderr
+    bad_duration = run_generate("--model", "oracle-solution", "--duration", "0", *q, cwd=tmp_path)
+    assert bad_duration.returncode == 2 and "--duration: must be positive" in bad_duration.stderr
     assert not (tmp_path / "data" / "outputs").exists(), "nothing runs when the command line is wrong"
 
 
@@ -120,6 +122,9 @@ def test_tasks_build_and_list(tmp_path: Path) -> None:
     built = vmevalkit("tasks", "build", "--questions-dir", "q", "--domain", "maze", "--per-domain", "3", "--seed", "5")
     assert built.returncode == 0, built.stderr
     assert sorted(p.name for p in (tmp_path / "q" / "maze_task").iterdir()) == ["maze_0001", "maze_0002", "maze_0003"]
+    unknown = vmevalkit("tasks", "build", "--questions-dir", "q2", "--domain", "sudoku", "mazes")
+    assert not (tmp_path / "q2").exists()
+    assert unknown.returncode == 2 and "unknown task domain 'mazes' (did you mean: maze?)" in unknown.stderr
     listed = vmevalkit("tasks", "--questions-dir", "q", "list")
     assert listed.returncode == 0 and "maze" in listed.stdout and "3" in listed.stdout
     generated = run_generate("--model", "oracle-solution", "--questions-dir", "q", cwd=tmp_path)

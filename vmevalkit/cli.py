@@ -19,7 +19,7 @@ def _add_generate_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", "-m", nargs="+", metavar="NAME", help="catalog model name(s); see --list-models")
     p.add_argument("--task-id", nargs="+", metavar="ID", help="only these tasks, e.g. maze_0001 maze_0002")
     p.add_argument("--domain", nargs="+", metavar="DOMAIN", help="only these domains, e.g. maze sudoku")
-    p.add_argument("--limit-per-domain", type=int, metavar="N", help="at most N valid tasks per domain")
+    p.add_argument("--limit-per-domain", type=_positive_int, metavar="N", help="at most N valid tasks per domain")
     p.add_argument(
         "--questions-dir", metavar="DIR", help="task dataset (default: data/questions, or $VMEVALKIT_QUESTIONS_DIR)"
     )
@@ -32,7 +32,9 @@ def _add_generate_arguments(p: argparse.ArgumentParser) -> None:
         help="experiment name; results go to <output-dir>/<experiment>/ (default: pilot)",
     )
     p.add_argument("--seed", type=int, default=42, help="seed passed to every model that takes one (default: 42)")
-    p.add_argument("--duration", type=float, default=4.0, metavar="SECONDS", help="requested video length (default: 4)")
+    p.add_argument(
+        "--duration", type=_positive_float, default=4.0, metavar="SECONDS", help="requested video length (default: 4)"
+    )
     p.add_argument("--retry-failed", action="store_true", help="run again the generations whose last attempt failed")
     p.add_argument(
         "--dry-run", action="store_true", help="print the plan (generations per model, what is done) and exit"
@@ -41,9 +43,18 @@ def _add_generate_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-progress", action="store_true", help="plain log lines instead of a progress bar")
 
 
-def _positive(value: int | None, flag: str) -> None:
-    if value is not None and value < 1:
-        raise SystemExit(f"error: {flag} must be at least 1")
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -69,7 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument(
             "--domain", nargs="+", metavar="DOMAIN", default=default, help="only these domains (default: all)"
         )
-    build.add_argument("--per-domain", type=int, default=4, metavar="N")
+    build.add_argument("--per-domain", type=_positive_int, default=4, metavar="N")
     build.add_argument("--seed", type=int, default=0)
     return parser
 
@@ -143,8 +154,13 @@ def cmd_tasks(args: argparse.Namespace) -> int:
     if args.tasks_command == "build":
         from vmevalkit.tasks.writer import build_dataset
 
-        _positive(args.per_domain, "--per-domain")
-        written = build_dataset(questions_dir, domains=args.domain, per_domain=args.per_domain, seed=args.seed)
+        from vmevalkit.tasks import UnknownDomainError
+
+        try:
+            written = build_dataset(questions_dir, domains=args.domain, per_domain=args.per_domain, seed=args.seed)
+        except UnknownDomainError as exc:
+            _error(str(exc))
+            return EXIT_USAGE
         console.print(f"wrote {len(written)} tasks to {questions_dir}")
         return EXIT_OK
 
@@ -189,9 +205,6 @@ def cmd_generate(args: argparse.Namespace) -> int:
     if not args.model:
         _error("choose at least one --model (see --list-models)")
         return EXIT_USAGE
-    _positive(args.limit_per_domain, "--limit-per-domain")
-    if args.duration <= 0:
-        raise SystemExit("error: --duration must be positive")
 
     from rich.console import Console
 

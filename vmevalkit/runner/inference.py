@@ -14,6 +14,7 @@ next run redoes; temp files of a killed writer are removed when it is redone.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -185,17 +186,24 @@ class InferenceRunner:
                 emit(RunEvent(kind, item.spec.entry.name, item.spec.task.task_id, item.run_dir))
         if not todo:
             return
-        entry = todo[0].spec.entry
-        try:
-            executor = executor_for(entry, self.settings)
-            await executor.start()
-        except Exception as exc:  # one broken model must not stop the others
-            executor = _BrokenExecutor(entry, self.settings, f"model could not start: {type(exc).__name__}: {exc}")
+        executor = await self._start_executor(todo[0].spec.entry)
         try:
             per_model = asyncio.Semaphore(executor.max_concurrency)
             await asyncio.gather(*(self._run_one(executor, item, per_model, overall, emit) for item in todo))
         finally:
             await executor.close()
+
+    async def _start_executor(self, entry: CatalogEntry) -> Executor:
+        executor: Executor | None = None
+        try:
+            executor = executor_for(entry, self.settings)
+            await executor.start()
+            return executor
+        except Exception as exc:  # one broken model must not stop the others
+            if executor is not None:
+                with contextlib.suppress(Exception):
+                    await executor.close()  # release whatever a half-done start acquired
+            return _BrokenExecutor(entry, self.settings, f"model could not start: {type(exc).__name__}: {exc}")
 
     async def _run_one(
         self,

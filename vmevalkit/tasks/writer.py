@@ -50,8 +50,10 @@ def build_dataset(
     seed: int = 0,
 ) -> list[Path]:
     """Generate ``per_domain`` tasks of each domain (all registered ones by default) and write them."""
+    # Resolve every name first: a typo in the last domain must not leave the others half-built.
+    generators = [get_domain(name) for name in (domains if domains is not None else list(DOMAINS))]
     written: list[Path] = []
-    for name in domains if domains is not None else list(DOMAINS):
-        for task in get_domain(name).generate(per_domain, seed=seed):
+    for domain in generators:
+        for task in domain.generate(per_domain, seed=seed):
             written.append(write_task(task, Path(questions_dir)))
     return written
