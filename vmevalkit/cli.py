@@ -152,9 +152,8 @@ def cmd_tasks(args: argparse.Namespace) -> int:
     console = Console()
     questions_dir = Path(args.questions_dir or get_settings().questions_dir)
     if args.tasks_command == "build":
-        from vmevalkit.tasks.writer import build_dataset
-
         from vmevalkit.tasks import UnknownDomainError
+        from vmevalkit.tasks.writer import build_dataset
 
         try:
             written = build_dataset(questions_dir, domains=args.domain, per_domain=args.per_domain, seed=args.seed)
