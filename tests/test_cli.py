@@ -138,3 +138,16 @@ def test_experiment_names_cannot_escape_the_output_dir(questions: Path, tmp_path
         )
         assert result.returncode == 2 and "must be a plain folder name" in result.stderr
     assert not list(tmp_path.rglob("*.mp4"))
+
+
+def test_console_script_is_installed(tmp_path: Path) -> None:
+    script = Path(sys.executable).parent / "vmevalkit"
+    assert script.is_file(), "pip install -e . installs the 'vmevalkit' console script"
+    for command in ([str(script)], [sys.executable, "-m", "vmevalkit"]):
+        result = subprocess.run(
+            [*command, "models", "--json"], cwd=tmp_path, env=cli_env(), capture_output=True, text=True
+        )
+        assert result.returncode == 0, result.stderr
+        assert "static-first-frame" in {row["name"] for row in json.loads(result.stdout)}
+    bare = subprocess.run([str(script)], cwd=tmp_path, env=cli_env(), capture_output=True, text=True)
+    assert bare.returncode == 2 and "generate" in bare.stdout

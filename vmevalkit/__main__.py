@@ -1,0 +1,7 @@
+"""``python -m vmevalkit``: the same as the ``vmevalkit`` console script."""
+
+import sys
+
+from vmevalkit.cli import main
+
+sys.exit(main())
