@@ -42,7 +42,7 @@ def test_secrets_from_env_or_dotenv_are_masked(tmp_path: Path, monkeypatch: pyte
 def test_missing_key_stops_before_any_work_and_names_the_fix(questions: Path, tmp_path: Path) -> None:
     result = run_generate("--model", "test-needs-key", "--questions-dir", str(questions), cwd=tmp_path)
     assert result.returncode == 2
-    assert "Model 'test-needs-key' needs VMK_TEST_API_KEY: set it in .env (see .env.example)" in result.stderr
+    assert "Set VMK_TEST_API_KEY in .env to use test-needs-key (see .env.example)" in result.stderr
     assert not (tmp_path / "data" / "outputs").exists()
 
 

@@ -33,7 +33,25 @@ def _add_generate_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--seed", type=int, default=42, help="seed passed to every model that takes one (default: 42)")
     p.add_argument(
-        "--duration", type=_positive_float, default=4.0, metavar="SECONDS", help="requested video length (default: 4)"
+        "--duration",
+        type=_positive_float,
+        metavar="SECONDS",
+        help="video length (default: each model's own; 4 for builtins)",
+    )
+    p.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        type=_key_value,
+        help="model parameter, e.g. aspect_ratio=16:9 or resolution=720p (repeatable); "
+        "applies to the selected models that accept it",
+    )
+    p.add_argument(
+        "--max-cost",
+        type=_positive_float,
+        metavar="USD",
+        help="stop submitting paid jobs past this estimated spend",
     )
     p.add_argument("--retry-failed", action="store_true", help="run again the generations whose last attempt failed")
     p.add_argument(
@@ -48,6 +66,21 @@ def _positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
     return value
+
+
+def _key_value(text: str) -> tuple[str, Any]:
+    import json
+
+    key, sep, raw = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    try:
+        value: Any = json.loads(raw)  # numbers and booleans as such; data only, never code
+    except ValueError:
+        value = raw
+    if isinstance(value, (dict, list)):
+        value = raw
+    return key.strip(), value
 
 
 def _positive_float(text: str) -> float:
@@ -207,6 +240,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
     from rich.console import Console
 
+    from vmevalkit.runner.constraints import accepted_params
     from vmevalkit.runner.registry import ModelLoadError, UnknownModelError, get_entry, readiness
     from vmevalkit.settings import get_settings
     from vmevalkit.tasks.loader import TaskSelectionError, load_tasks
@@ -214,16 +248,23 @@ def cmd_generate(args: argparse.Namespace) -> int:
     console = Console()
     settings = get_settings()
 
-    # Every model must resolve and be ready before any work starts.
+    # Every model is checked before any work starts; one that cannot run is reported
+    # (with its fix) and left out, and the others still run.
     try:
         entries = [get_entry(name) for name in dict.fromkeys(args.model)]
     except (UnknownModelError, ModelLoadError) as exc:
         _error(str(exc))
         return EXIT_USAGE
-    problems = [r.problem for r in (readiness(e) for e in entries) if r.problem]
-    if problems:
-        for problem in problems:
-            _error(problem)
+    params = dict(args.param)
+    unused = sorted(set(params) - set().union(*(accepted_params(e.constraints) for e in entries)))
+    if unused:
+        _error(f"no selected model accepts --param {', '.join(unused)}; see 'vmevalkit models --json' for constraints")
+        return EXIT_USAGE
+    not_ready = [(e, r.problem) for e in entries if (r := readiness(e, duration=args.duration, params=params)).problem]
+    for _, problem in not_ready:
+        _error(str(problem))
+    entries = [e for e in entries if e.name not in {bad.name for bad, _ in not_ready}]
+    if not entries:
         return EXIT_USAGE
 
     try:
@@ -250,7 +291,9 @@ def cmd_generate(args: argparse.Namespace) -> int:
             settings=settings,
             seed=args.seed,
             duration=args.duration,
+            params=params,
             retry_failed=args.retry_failed,
+            max_cost=args.max_cost,
         )
     except ValueError as exc:
         _error(str(exc))
@@ -267,34 +310,50 @@ def cmd_generate(args: argparse.Namespace) -> int:
         _error(f"interrupted: run the same command again to resume ({runner.experiment_dir})")
         return EXIT_INTERRUPTED
     _print_summary(console, runner, summary)
-    return EXIT_FAILED if any(m.failed or m.skipped_failed for m in summary.models.values()) else EXIT_OK
+    incomplete = any(m.failed or m.skipped_failed or m.skipped_budget for m in summary.models.values())
+    return EXIT_FAILED if incomplete or not_ready else EXIT_OK
 
 
 def _print_plan(console: Any, runner: Any, plan: Sequence[Any], n_tasks: int) -> None:
     from rich.table import Table
 
     table = Table(title=f"plan: {len(plan)} generations over {n_tasks} tasks -> {runner.experiment_dir}")
-    for col in ("model", "generations", "already done", "failed before", "to run"):
+    for col in ("model", "generations", "already done", "failed before", "to run", "est. cost (USD)"):
         table.add_column(col, justify="right" if col != "model" else "left")
     models: dict[str, list[Any]] = {}
     for item in plan:
         models.setdefault(item.spec.entry.name, []).append(item)
+    total = 0.0
     for name, items in models.items():
         failed = sum(i.state == "failed" for i in items)
+        cost = sum(_new_job_cost(runner, i) for i in items)
+        total += cost
         table.add_row(
             name,
             str(len(items)),
             str(sum(i.state == "completed" for i in items)),
             f"{failed}" + (" (retrying)" if failed and runner.retry_failed else ""),
             str(sum(runner.will_run(i) for i in items)),
+            f"{cost:.2f}" if items[0].spec.entry.price else "free",
         )
     console.print(table)
+    if total:
+        budget = f" (--max-cost {runner.max_cost:.2f})" if runner.max_cost is not None else ""
+        console.print(f"estimated cost of new paid jobs: ${total:.2f} at list prices{budget}")
     done = sum(i.state == "completed" for i in plan)
     failed = sum(i.state == "failed" for i in plan) if not runner.retry_failed else 0
     if done:
         console.print(f"skipping {done} generation(s) already done")
     if failed:
         console.print(f"skipping {failed} generation(s) that failed before: use --retry-failed to run them again")
+
+
+def _new_job_cost(runner: Any, item: Any) -> float:
+    # An interrupted ("running") generation may resume a job already paid for: not counted.
+    price = item.spec.entry.price
+    if price is None or not runner.will_run(item) or item.state == "running":
+        return 0.0
+    return float(price.estimate(item.spec.duration))
 
 
 def _run_with_progress(console: Any, runner: Any, plan: Sequence[Any], plain: bool) -> Any:
@@ -337,11 +396,25 @@ def _print_summary(console: Any, runner: Any, summary: Any) -> None:
 
     table = Table(title="summary")
     # skipped: done before / failed before (no --retry-failed) / claimed by another running process
-    for col in ("model", "completed", "failed", "done before", "failed before", "busy"):
+    for col in ("model", "completed", "failed", "done before", "failed before", "busy", "over budget", "est. USD"):
         table.add_column(col, justify="right" if col != "model" else "left")
     for m in summary.models.values():
-        table.add_row(m.model, str(m.completed), str(m.failed), str(m.skipped_done), str(m.skipped_failed), str(m.busy))
+        table.add_row(
+            m.model,
+            str(m.completed),
+            str(m.failed),
+            str(m.skipped_done),
+            str(m.skipped_failed),
+            str(m.busy),
+            str(m.skipped_budget),
+            f"{m.estimated_cost_usd:.2f}",
+        )
     console.print(table)
+    if summary.estimated_cost_usd:
+        console.print(f"estimated spend of this run: ${summary.estimated_cost_usd:.2f} at list prices")
+    budget_skips = sum(m.skipped_budget for m in summary.models.values())
+    if budget_skips:
+        print(f"warning: {budget_skips} generation(s) not submitted: --max-cost reached", file=sys.stderr)
     for m in summary.models.values():
         for task_id, error in m.failures[:10]:
             print(f"failed: {m.model} {task_id}: {error}", file=sys.stderr)

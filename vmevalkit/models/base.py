@@ -16,7 +16,8 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-DEFAULT_DURATION_SECONDS = 4.0
+from vmevalkit.runner.constraints import DEFAULT_DURATION_SECONDS
+
 DEFAULT_SEED = 42
 
 GenerationStatus = Literal["completed", "failed"]
@@ -52,9 +53,17 @@ class ModelWrapper(ABC):
     requires_ground_truth: ClassVar[bool] = False
     supports_seed: ClassVar[bool] = False
 
-    def __init__(self, model: str, service: Any, output_dir: str | Path = "data/outputs/adhoc", **options: Any) -> None:
+    def __init__(
+        self,
+        model: str,
+        service: Any,
+        output_dir: str | Path = "data/outputs/adhoc",
+        catalog_entry: Any = None,
+        **options: Any,
+    ) -> None:
         self.model = model  # the provider's model id
         self.service = service
+        self.catalog_entry = catalog_entry  # the CatalogEntry it was built from (constraints, price)
         self.output_dir = Path(output_dir)
         self.options = options
         self._is_set_up = False

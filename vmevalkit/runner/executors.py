@@ -65,6 +65,11 @@ class Executor(ABC):
     def requires_ground_truth(self) -> bool:
         return False
 
+    @property
+    def manages_own_timeout(self) -> bool:
+        """True when ``execute`` enforces the job deadline itself (the runner then does not)."""
+        return False
+
     async def start(self) -> None:
         """Acquire what every job shares (a loaded model, an HTTP client, a worker)."""
 

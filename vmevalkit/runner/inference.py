@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from vmevalkit.models.base import DEFAULT_DURATION_SECONDS, DEFAULT_SEED, GenerationResult
+from vmevalkit.models.base import DEFAULT_SEED, GenerationResult
+from vmevalkit.runner.constraints import resolve_request
 from vmevalkit.runner.executors import Executor, GenerationJob, executor_for
 from vmevalkit.runner.records import (
     METADATA_FILE,
@@ -39,7 +40,7 @@ from vmevalkit.tasks.loader import FINAL_FRAME, FIRST_FRAME, METADATA, PROMPT, T
 from vmevalkit.utils.atomic import atomic_copy, atomic_write_json, remove_temp_files
 from vmevalkit.video import VideoError, VideoInfo, probe_video
 
-EventKind = Literal["skipped_done", "skipped_failed", "busy", "started", "completed", "failed"]
+EventKind = Literal["skipped_done", "skipped_failed", "skipped_budget", "busy", "started", "completed", "failed"]
 QUESTION_FILES = (FIRST_FRAME, PROMPT, METADATA, FINAL_FRAME)
 
 
@@ -57,6 +58,7 @@ class RunEvent:
     task_id: str
     run_dir: Path
     error: str | None = None
+    cost_usd: float = 0.0  # estimated list price of a job started now
 
 
 @dataclass
@@ -67,11 +69,15 @@ class ModelSummary:
     failed: int = 0
     skipped_done: int = 0
     skipped_failed: int = 0
+    skipped_budget: int = 0
     busy: int = 0
+    estimated_cost_usd: float = 0.0  # list price of the paid jobs submitted in this run
     failures: list[tuple[str, str]] = field(default_factory=list)  # (task_id, error)
 
     def count(self, event: RunEvent) -> None:
-        if event.kind != "started":
+        if event.kind == "started":
+            self.estimated_cost_usd += event.cost_usd
+        else:
             setattr(self, event.kind, getattr(self, event.kind) + 1)
         if event.kind == "failed":
             self.failures.append((event.task_id, event.error or "unknown error"))
@@ -91,7 +97,11 @@ class RunSummary:
 
     @property
     def skipped(self) -> int:
-        return sum(m.skipped_done + m.skipped_failed + m.busy for m in self.models.values())
+        return sum(m.skipped_done + m.skipped_failed + m.skipped_budget + m.busy for m in self.models.values())
+
+    @property
+    def estimated_cost_usd(self) -> float:
+        return sum(m.estimated_cost_usd for m in self.models.values())
 
 
 class _BrokenExecutor(Executor):
@@ -113,11 +123,17 @@ class InferenceRunner:
         output_dir: str | Path | None = None,
         settings: Settings | None = None,
         seed: int = DEFAULT_SEED,
-        duration: float = DEFAULT_DURATION_SECONDS,
+        duration: float | None = None,
         params: dict[str, Any] | None = None,
         retry_failed: bool = False,
+        max_cost: float | None = None,
         on_event: Callable[[RunEvent], None] | None = None,
     ) -> None:
+        """``duration`` None means each model's default; ``params`` apply to the models that accept them.
+
+        ``max_cost`` (US dollars, list prices) stops submitting new paid jobs once
+        their estimated cost would exceed it; resumed jobs cost nothing new.
+        """
         self.settings = settings or get_settings()
         self.experiment = experiment or self.settings.experiment
         if not SAFE_NAME.fullmatch(self.experiment):
@@ -128,8 +144,10 @@ class InferenceRunner:
         self.output_dir = Path(output_dir or self.settings.output_dir).absolute()
         self.seed = seed
         self.duration = duration
-        self.params = tuple(sorted((params or {}).items()))
+        self.params = dict(params or {})
         self.retry_failed = retry_failed
+        self.max_cost = max_cost
+        self.spent_usd = 0.0  # estimated, over every model of this run
         self.on_event = on_event or (lambda event: None)
 
     @property
@@ -143,10 +161,10 @@ class InferenceRunner:
         entries = [get_entry(name) for name in dict.fromkeys(models)]
         planned = []
         for entry in entries:
+            request = resolve_request(entry.name, entry.constraints, self.duration, self.params)
+            params = tuple(sorted(request.params.items()))
             for task in tasks:
-                spec = GenerationSpec(
-                    entry=entry, task=task, seed=self.seed, duration=self.duration, params=self.params
-                )
+                spec = GenerationSpec(entry=entry, task=task, seed=self.seed, duration=request.duration, params=params)
                 run_dir = spec.run_dir(self.experiment_dir)
                 planned.append(PlannedGeneration(spec, run_dir, read_status(run_dir)))
         return planned
@@ -229,11 +247,25 @@ class InferenceRunner:
                 if previous is not None and previous.status == "failed" and not self.retry_failed:
                     emit(RunEvent("skipped_failed", name, task_id, run_dir))
                     return
-                emit(RunEvent("started", name, task_id, run_dir))
+                # A job already submitted (its id is in provider_state) costs nothing new to resume.
+                resuming = previous is not None and previous.status == "running" and bool(previous.provider_state)
+                cost = 0.0 if resuming else self._reserve_budget(spec)
+                if cost is None:
+                    emit(RunEvent("skipped_budget", name, task_id, run_dir))
+                    return
+                emit(RunEvent("started", name, task_id, run_dir, cost_usd=cost))
                 record = await asyncio.to_thread(self._prepare, spec, run_dir, previous)
                 result = await self._execute(executor, spec, run_dir, record)
                 record = await asyncio.to_thread(self._finish, spec, run_dir, record, result)
                 emit(RunEvent(record.status, name, task_id, run_dir, record.error))  # type: ignore[arg-type]
+
+    def _reserve_budget(self, spec: GenerationSpec) -> float | None:
+        """Count a new paid job against --max-cost: its estimated cost, or None when over budget."""
+        cost = spec.entry.price.estimate(spec.duration) if spec.entry.price else 0.0
+        if cost and self.max_cost is not None and self.spent_usd + cost > self.max_cost + 1e-9:
+            return None
+        self.spent_usd += cost  # one event loop thread: no lock needed
+        return cost
 
     def _prepare(self, spec: GenerationSpec, run_dir: Path, previous: GenerationRecord | None) -> GenerationRecord:
         remove_temp_files(run_dir)
@@ -272,7 +304,8 @@ class InferenceRunner:
             provider_state=dict(record.provider_state),
             save_state=save_state,
         )
-        timeout = self.settings.job_timeout_s
+        # Executors that poll remote jobs keep their own deadline (they cancel the job on the provider).
+        timeout = None if executor.manages_own_timeout else self.settings.job_timeout_s
         try:
             return await asyncio.wait_for(executor.execute(job), timeout=timeout)
         except asyncio.TimeoutError:

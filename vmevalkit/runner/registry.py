@@ -8,11 +8,13 @@ what is wrong when a name or a path does not resolve.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from vmevalkit.runner.constraints import ModelConstraints, Price
 from vmevalkit.runner.MODEL_CATALOG import AVAILABLE_MODELS
 from vmevalkit.utils.imports import PluginLoadError, load_object, suggest
 
@@ -47,6 +49,18 @@ class CatalogEntry(BaseModel):
     family: str
     kind: ModelKind
     env_keys: tuple[str, ...] = ()
+    # Other sets of keys that also work (e.g. a bearer key instead of access + secret key).
+    env_key_alternatives: tuple[tuple[str, ...], ...] = ()
+    constraints: ModelConstraints | None = None
+    price: Price | None = None
+    retired: str | None = None  # why the provider no longer serves it
+
+    def missing_keys(self, has: Callable[[str], bool]) -> list[str]:
+        """Keys still to set: none when ``env_keys`` or any alternative set is complete."""
+        missing = [key for key in self.env_keys if not has(key)]
+        if missing and any(all(has(k) for k in alt) for alt in self.env_key_alternatives):
+            return []
+        return missing
 
 
 def all_models() -> dict[str, dict[str, Any]]:
@@ -124,7 +138,7 @@ def build_wrapper(name: str, output_dir: str | Path = "data/outputs/adhoc", **se
     """
     entry = get_entry(name)
     service = load_service_class(entry)(model=entry.model, **{**entry.args, **service_args})
-    return load_wrapper_class(entry)(model=entry.model, service=service, output_dir=output_dir)
+    return load_wrapper_class(entry)(model=entry.model, service=service, output_dir=output_dir, catalog_entry=entry)
 
 
 class Readiness(BaseModel):
@@ -137,8 +151,14 @@ class Readiness(BaseModel):
         return self.problem is None
 
 
-def readiness(entry: CatalogEntry, envs_dir: Path | None = None) -> Readiness:
-    """Whether a model can run on this machine, and the fix when it cannot. Imports nothing heavy."""
+def readiness(
+    entry: CatalogEntry,
+    envs_dir: Path | None = None,
+    duration: float | None = None,
+    params: dict[str, Any] | None = None,
+) -> Readiness:
+    """Whether a model can run here with these settings, and the fix when not. Imports nothing heavy."""
+    from vmevalkit.runner.constraints import ConstraintError, resolve_request
     from vmevalkit.settings import get_settings
 
     settings = get_settings()
@@ -149,9 +169,14 @@ def readiness(entry: CatalogEntry, envs_dir: Path | None = None) -> Readiness:
         installed = python.exists()
         if not installed:
             problem = f"Model '{entry.name}' is not installed: run bash setup/install_model.sh {entry.name}"
-    missing = [key for key in entry.env_keys if not settings.has_secret(key)]
+    missing = entry.missing_keys(settings.has_secret)
+    if entry.retired and problem is None:
+        problem = f"Model '{entry.name}' is retired by its provider: {entry.retired}"
     if missing and problem is None:
-        problem = (
-            f"Model '{entry.name}' needs {', '.join(missing)}: set it in .env (see .env.example) or the environment"
-        )
+        problem = f"Set {' and '.join(missing)} in .env to use {entry.name} (see .env.example)"
+    if problem is None:
+        try:
+            resolve_request(entry.name, entry.constraints, duration, params or {})
+        except ConstraintError as exc:
+            problem = str(exc)
     return Readiness(installed=installed, keys_set=not missing, problem=problem)

@@ -1,0 +1,271 @@
+"""One HTTP client for every provider: timeouts, retries, rate limits, downloads.
+
+Retries are declared once (tenacity): exponential backoff with jitter on
+network errors, 5xx and 429, honouring ``Retry-After`` / ``retry-after-ms``.
+A 429 also pauses every request to that provider for the time it asked, so a
+rate limit slows the provider down instead of failing jobs. Requests are
+described by ``HttpCall`` and rebuilt for every attempt, multipart included.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import email.utils
+import random
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
+
+from vmevalkit.utils.atomic import atomic_path
+from vmevalkit.video import VideoError, VideoInfo, probe_video
+
+# (field name, (filename, bytes, content type)) — httpx's multipart "files" shape
+MultipartFile = tuple[str, tuple[str, bytes, str]]
+
+
+@dataclass(frozen=True)
+class HttpCall:
+    """A request as data: safe to rebuild and resend on every retry. Never holds a key."""
+
+    method: str
+    url: str
+    json: Any = None
+    data: Mapping[str, str] | None = None
+    files: tuple[MultipartFile, ...] = ()
+    params: Mapping[str, str] | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+    authenticated: bool = True  # False for pre-signed result URLs on other hosts
+
+
+class ApiError(RuntimeError):
+    """Base of every error the API layer raises. Messages never contain secrets."""
+
+    permanent = True
+
+
+class TransientHttpError(ApiError):
+    """A failure worth retrying: network trouble, 5xx, 429, a truncated body."""
+
+    permanent = False
+
+    def __init__(self, message: str, retry_after: float | None = None, status_code: int | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.status_code = status_code
+
+
+class HttpStatusError(ApiError):
+    """A 4xx the provider will answer the same way again (bad input, bad key, not found)."""
+
+    def __init__(self, message: str, status_code: int, body: Any = None) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.body = body
+
+
+def parse_retry_after(headers: Mapping[str, str], now: float | None = None) -> float | None:
+    """Seconds to wait, from ``retry-after-ms`` or ``Retry-After`` (seconds or an HTTP date)."""
+    lowered = {k.lower(): v for k, v in headers.items()}
+    with contextlib.suppress(ValueError):
+        if "retry-after-ms" in lowered:
+            return max(0.0, float(lowered["retry-after-ms"]) / 1000)
+    value = lowered.get("retry-after")
+    if value is None:
+        return None
+    with contextlib.suppress(ValueError):
+        return max(0.0, float(value))
+    with contextlib.suppress(TypeError, ValueError):
+        when = email.utils.parsedate_to_datetime(value).timestamp()
+        return max(0.0, when - (time.time() if now is None else now))
+    return None
+
+
+def _excerpt(response: httpx.Response, limit: int = 300) -> str:
+    with contextlib.suppress(Exception):
+        text = response.text.strip().replace("\n", " ")
+        return text[:limit] + ("..." if len(text) > limit else "")
+    return ""
+
+
+@dataclass
+class RetryPolicy:
+    attempts: int = 5  # for 5xx and network errors
+    base_delay: float = 1.0
+    max_delay: float = 60.0
+    # 429s do not use up attempts: they are retried until this many seconds have passed.
+    rate_limit_budget_s: float = 600.0
+
+
+class ProviderLimiter:
+    """Per-provider concurrency and a shared pause after a 429."""
+
+    def __init__(self, max_in_flight: int) -> None:
+        self.slots = asyncio.Semaphore(max_in_flight)
+        self.paused_until = 0.0
+
+    def pause(self, seconds: float) -> None:
+        self.paused_until = max(self.paused_until, time.monotonic() + seconds)
+
+    async def wait_if_paused(self) -> None:
+        while (delay := self.paused_until - time.monotonic()) > 0:
+            await asyncio.sleep(delay)
+
+
+class ApiHttp:
+    """Sends ``HttpCall``s for one provider through a shared ``httpx.AsyncClient``."""
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        *,
+        provider: str,
+        base_url: str,
+        auth_headers: Mapping[str, str],
+        limiter: ProviderLimiter | None = None,
+        retry: RetryPolicy | None = None,
+        secrets: tuple[str, ...] = (),
+    ) -> None:
+        self.client = client
+        self.provider = provider
+        self.base_url = base_url.rstrip("/")
+        self._auth_headers = dict(auth_headers)
+        self.limiter = limiter or ProviderLimiter(1_000_000)
+        self.retry = retry or RetryPolicy()
+        self._secrets = tuple(s for s in secrets if s)
+
+    def url(self, path_or_url: str) -> str:
+        if path_or_url.startswith(("http://", "https://")):
+            return path_or_url
+        return f"{self.base_url}/{path_or_url.lstrip('/')}"
+
+    def scrub(self, text: str) -> str:
+        """Remove any secret from a message before it can reach a log or metadata."""
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+        return text
+
+    def _build(self, call: HttpCall) -> httpx.Request:
+        headers = {**(self._auth_headers if call.authenticated else {}), **call.headers}
+        return self.client.build_request(
+            call.method,
+            self.url(call.url),
+            json=call.json,
+            data=dict(call.data) if call.data is not None else None,
+            files=list(call.files) or None,
+            params=dict(call.params) if call.params is not None else None,
+            headers=headers,
+        )
+
+    def _classify(self, call: HttpCall, response: httpx.Response) -> None:
+        if response.status_code < 400:
+            return
+        where = f"{self.provider} {call.method} {httpx.URL(self.url(call.url)).path}"
+        detail = self.scrub(_excerpt(response))
+        if response.status_code == 429 or response.status_code >= 500 or response.status_code == 408:
+            raise TransientHttpError(
+                f"{where}: HTTP {response.status_code} {detail}".strip(),
+                retry_after=parse_retry_after(response.headers),
+                status_code=response.status_code,
+            )
+        body: Any = None
+        with contextlib.suppress(ValueError):
+            body = response.json()
+        raise HttpStatusError(f"{where}: HTTP {response.status_code} {detail}".strip(), response.status_code, body)
+
+    def _wait(self, state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, TransientHttpError) and exc.retry_after is not None:
+            return min(exc.retry_after, self.retry.max_delay)
+        # Exponential backoff with full jitter: spreads retries of many jobs apart.
+        ceiling = min(self.retry.max_delay, self.retry.base_delay * 2 ** (state.attempt_number - 1))
+        return random.uniform(0, ceiling)
+
+    def _stop(self, started: float) -> Any:
+        transient_attempts = stop_after_attempt(self.retry.attempts)
+
+        def stop(state: RetryCallState) -> bool:
+            exc = state.outcome.exception() if state.outcome else None
+            if isinstance(exc, TransientHttpError) and exc.status_code == 429:
+                return time.monotonic() - started > self.retry.rate_limit_budget_s
+            return transient_attempts(state)
+
+        return stop
+
+    async def _attempt(self, call: HttpCall, stream: bool) -> httpx.Response:
+        await self.limiter.wait_if_paused()
+        try:
+            response = await self.client.send(self._build(call), stream=stream)
+        except httpx.TransportError as exc:  # connect/read timeouts, resets, dropped connections
+            raise TransientHttpError(f"{self.provider} {call.method}: network error: {type(exc).__name__}") from None
+        try:
+            self._classify(call, response)
+        except TransientHttpError as exc:
+            if exc.status_code == 429:
+                self.limiter.pause(exc.retry_after if exc.retry_after is not None else self.retry.base_delay)
+            await response.aclose()
+            raise
+        except ApiError:
+            await response.aclose()
+            raise
+        return response
+
+    def _retrying(self) -> AsyncRetrying:
+        return AsyncRetrying(
+            retry=retry_if_exception(lambda e: isinstance(e, TransientHttpError)),
+            wait=self._wait,
+            stop=self._stop(time.monotonic()),
+            reraise=True,
+        )
+
+    async def send(self, call: HttpCall) -> httpx.Response:
+        """Send with retries; returns a successful (< 400), fully read response."""
+        async for attempt in self._retrying():
+            with attempt:
+                response = await self._attempt(call, stream=False)
+        return response
+
+    async def send_json(self, call: HttpCall) -> Any:
+        response = await self.send(call)
+        try:
+            return response.json()
+        except ValueError:
+            raise TransientHttpError(
+                f"{self.provider}: response is not JSON: {self.scrub(_excerpt(response))}"
+            ) from None
+
+    async def download(self, call: HttpCall, dest: Path) -> VideoInfo:
+        """Stream a video into ``dest`` atomically; it must be complete and decodable."""
+        async for attempt in self._retrying():
+            with attempt:
+                return await self._download_once(call, dest)
+        raise AssertionError("unreachable")  # pragma: no cover - tenacity re-raises
+
+    async def _download_once(self, call: HttpCall, dest: Path) -> VideoInfo:
+        response = await self._attempt(call, stream=True)
+        with atomic_path(dest) as tmp:
+            received = 0
+            try:
+                with open(tmp, "wb") as fh:
+                    async for chunk in response.aiter_bytes():
+                        fh.write(chunk)
+                        received += len(chunk)
+            except httpx.TransportError as exc:
+                raise TransientHttpError(f"{self.provider}: download broke off: {type(exc).__name__}") from None
+            finally:
+                await response.aclose()
+            expected = response.headers.get("content-length")
+            if expected is not None and expected.isdigit() and received != int(expected):
+                raise TransientHttpError(f"{self.provider}: download truncated ({received} of {expected} bytes)")
+            try:
+                info = probe_video(tmp)
+            except VideoError as exc:
+                raise TransientHttpError(f"{self.provider}: downloaded file is not a decodable video ({exc})") from None
+            if info.frame_count == 0:
+                raise TransientHttpError(f"{self.provider}: downloaded video has no frames")
+        return info.model_copy(update={"path": str(dest)})
