@@ -23,11 +23,22 @@ class Settings(BaseSettings):
     experiment: str = Field(default="pilot", description="Default experiment name")
     envs_dir: Path = Field(default=Path("envs"), description="One virtualenv per local model")
     weights_dir: Path = Field(default=Path("weights"), description="Model checkpoints")
-    max_concurrency: int = Field(default=8, ge=1, description="Jobs in flight at once, over all models")
+    max_concurrency: int = Field(default=32, ge=1, description="Jobs in flight at once, over all models")
+    provider_concurrency: int = Field(default=8, ge=1, description="API jobs in flight at once per provider")
+    api_retries: int = Field(default=5, ge=1, description="Attempts per HTTP request on 5xx and network errors")
+    api_retry_base_delay_s: float = Field(default=1.0, gt=0, description="First backoff delay; doubles per retry")
     builtin_concurrency: int = Field(default=2, ge=1, description="Builtin (in-process) jobs at once per model")
     request_timeout_s: float = Field(default=60.0, gt=0, description="HTTP connect/read timeout")
     poll_interval_s: float = Field(default=10.0, gt=0, description="How often API jobs are polled")
     job_timeout_s: float = Field(default=1800.0, gt=0, description="Deadline for one generation")
+    image_host: str = Field(
+        default="data-url",
+        description="How images reach providers that need a URL: data-url, s3, or a dotted path module:Class",
+    )
+    s3_bucket: str = Field(default="", description="Bucket for the s3 image host")
+    s3_prefix: str = Field(default="vmevalkit-inputs/", description="Key prefix for uploaded inputs")
+    s3_endpoint_url: str = Field(default="", description="S3-compatible endpoint (MinIO, R2, ...); empty for AWS")
+    s3_url_expiry_s: int = Field(default=3600, ge=60, description="Lifetime of presigned input URLs")
     extra_catalogs: str = Field(
         default="",
         description="Comma-separated dotted paths ('my_pkg.catalog:MODELS') to dicts of extra catalog entries",
@@ -35,10 +46,15 @@ class Settings(BaseSettings):
 
     def secret(self, name: str) -> SecretStr | None:
         """A provider key from the environment, else from ``.env``; None when unset or empty."""
+        value = self.value(name)
+        return SecretStr(value) if value else None
+
+    def value(self, name: str) -> str | None:
+        """A non-secret variable (e.g. ``RUNWAYML_BASE_URL``) from the environment, else ``.env``."""
         value = os.environ.get(name)
         if value is None:
             value = _dotenv_values(self.model_config.get("env_file")).get(name)
-        return SecretStr(value) if value else None
+        return value or None
 
     def has_secret(self, name: str) -> bool:
         return self.secret(name) is not None
@@ -48,6 +64,12 @@ def _dotenv_values(env_file: object) -> dict[str, str]:
     path = Path(str(env_file)) if env_file else None
     if path is None or not path.is_file():
         return {}
+    return _parse_dotenv(path, path.stat().st_mtime_ns)
+
+
+@lru_cache(maxsize=4)
+def _parse_dotenv(path: Path, mtime_ns: int) -> dict[str, str]:
+    # Cached per modification time: keys are looked up per request, the file read once.
     values: dict[str, str] = {}
     for raw in path.read_text(encoding="utf-8").splitlines():
         line = raw.strip()

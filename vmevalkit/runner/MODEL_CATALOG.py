@@ -15,6 +15,11 @@ Entry fields:
   family          the group the entry belongs to
   kind            "builtin" (in-process), "api" (HTTP provider) or "local" (own venv, GPU worker)
   env_keys        environment variables the model needs, e.g. API keys (optional)
+  env_key_alternatives  other complete sets of keys that also work (optional)
+  constraints     what it accepts: durations, default_duration, aspect_ratios, resolutions,
+                  default_resolution, fps, seed, audio, params, max_image_bytes (optional)
+  price           list price: usd_per_second and/or usd_per_video (optional)
+  retired         why the provider no longer serves it: it stays listed, and says so (optional)
 """
 
 from typing import Any
@@ -44,10 +49,54 @@ BASELINE_MODELS: dict[str, dict[str, Any]] = {
     },
 }
 
+# Runway: https://docs.dev.runwayml.com/api/ ; prices from Runway's API pricing (credits at $0.01;
+# gen4_turbo and gen3a_turbo cost 5 credits per second of video).
+RUNWAY_MODELS: dict[str, dict[str, Any]] = {
+    "runway-gen4-turbo": {
+        "wrapper_module": "vmevalkit.models.providers.runway",
+        "wrapper_class": "RunwayWrapper",
+        "service_class": "RunwayService",
+        "model": "gen4_turbo",
+        "description": "Runway Gen-4 Turbo image-to-video",
+        "family": "runway",
+        "kind": "api",
+        "env_keys": ["RUNWAYML_API_SECRET"],
+        "constraints": {
+            "durations": [5, 10],
+            "default_duration": 5,
+            "aspect_ratios": ["1280:720", "720:1280", "1104:832", "832:1104", "960:960", "1584:672"],
+            "fps": 24,
+            "seed": True,
+        },
+        "price": {"usd_per_second": 0.05},
+    },
+    "runway-gen3a-turbo": {
+        "wrapper_module": "vmevalkit.models.providers.runway",
+        "wrapper_class": "RunwayWrapper",
+        "service_class": "RunwayService",
+        "model": "gen3a_turbo",
+        "description": "Runway Gen-3 Alpha Turbo image-to-video (retired)",
+        "family": "runway",
+        "kind": "api",
+        "env_keys": ["RUNWAYML_API_SECRET"],
+        "constraints": {
+            "durations": [5, 10],
+            "default_duration": 5,
+            "aspect_ratios": ["1280:768", "768:1280"],
+            "fps": 24,
+            "seed": True,
+        },
+        "price": {"usd_per_second": 0.05},
+        "retired": "Runway no longer serves gen3a_turbo through its API; use runway-gen4-turbo",
+    },
+}
+
 MODEL_FAMILIES: dict[str, dict[str, dict[str, Any]]] = {
     "baselines": BASELINE_MODELS,
+    "runway": RUNWAY_MODELS,
 }
 
 AVAILABLE_MODELS: dict[str, dict[str, Any]] = {
     **BASELINE_MODELS,
+    **RUNWAY_MODELS,
 }

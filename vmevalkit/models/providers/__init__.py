@@ -1,0 +1,1 @@
+"""One module per commercial provider: endpoints, request bodies and status values only."""
