@@ -91,12 +91,44 @@ RUNWAY_MODELS: dict[str, dict[str, Any]] = {
     },
 }
 
+LUMA_MODELS: dict[str, dict[str, Any]] = {}
+
+OPENAI_MODELS: dict[str, dict[str, Any]] = {}
+
+VEO_MODELS: dict[str, dict[str, Any]] = {}
+
+WAVESPEED_MODELS: dict[str, dict[str, Any]] = {}
+
+KLING_MODELS: dict[str, dict[str, Any]] = {}
+
+MINIMAX_MODELS: dict[str, dict[str, Any]] = {}
+
+FAL_MODELS: dict[str, dict[str, Any]] = {}
+
+REPLICATE_MODELS: dict[str, dict[str, Any]] = {}
+
 MODEL_FAMILIES: dict[str, dict[str, dict[str, Any]]] = {
     "baselines": BASELINE_MODELS,
     "runway": RUNWAY_MODELS,
+    "luma": LUMA_MODELS,
+    "openai": OPENAI_MODELS,
+    "veo": VEO_MODELS,
+    "wavespeed": WAVESPEED_MODELS,
+    "kling": KLING_MODELS,
+    "minimax": MINIMAX_MODELS,
+    "fal": FAL_MODELS,
+    "replicate": REPLICATE_MODELS,
 }
 
 AVAILABLE_MODELS: dict[str, dict[str, Any]] = {
     **BASELINE_MODELS,
     **RUNWAY_MODELS,
+    **LUMA_MODELS,
+    **OPENAI_MODELS,
+    **VEO_MODELS,
+    **WAVESPEED_MODELS,
+    **KLING_MODELS,
+    **MINIMAX_MODELS,
+    **FAL_MODELS,
+    **REPLICATE_MODELS,
 }
