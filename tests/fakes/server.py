@@ -102,6 +102,8 @@ class FakeJob:
     polls: int = 0
     cancelled: bool = False
     hold: threading.Event | None = None  # while set-able and unset, the job never finishes
+    latency_s: float | None = None  # if set, the job finishes this long after submit, however often polled
+    created: float = field(default_factory=time.monotonic)
 
     def advance(self) -> str:
         """Count a poll and return 'queued', 'running', 'succeeded', 'failed' or 'cancelled'."""
@@ -110,6 +112,8 @@ class FakeJob:
             return "cancelled"
         if self.hold is not None and not self.hold.is_set():
             return "running"
+        if self.latency_s is not None:
+            return self.outcome if time.monotonic() - self.created >= self.latency_s else "running"
         if self.polls == 1 and self.polls_to_finish > 1:
             return "queued"
         if self.polls < self.polls_to_finish:

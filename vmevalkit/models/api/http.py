@@ -151,10 +151,13 @@ class ApiHttp:
         return text
 
     def _build(self, call: HttpCall) -> httpx.Request:
-        headers = {**(self._auth_headers if call.authenticated else {}), **call.headers}
+        url = self.url(call.url)
+        # Keys go only to the provider's own host: never to a CDN or a presigned result URL.
+        own_host = httpx.URL(url).netloc == httpx.URL(self.base_url).netloc
+        headers = {**(self._auth_headers if call.authenticated and own_host else {}), **call.headers}
         return self.client.build_request(
             call.method,
-            self.url(call.url),
+            url,
             json=call.json,
             data=dict(call.data) if call.data is not None else None,
             files=list(call.files) or None,
@@ -263,7 +266,7 @@ class ApiHttp:
             if expected is not None and expected.isdigit() and received != int(expected):
                 raise TransientHttpError(f"{self.provider}: download truncated ({received} of {expected} bytes)")
             try:
-                info = probe_video(tmp)
+                info = await asyncio.to_thread(probe_video, tmp)  # a full decode: off the event loop
             except VideoError as exc:
                 raise TransientHttpError(f"{self.provider}: downloaded file is not a decodable video ({exc})") from None
             if info.frame_count == 0:

@@ -111,7 +111,7 @@ def prepare_image(
 
     buffer = io.BytesIO()
     fmt = image_format.upper()
-    canvas.save(buffer, format=fmt, **({"quality": 95} if fmt == "JPEG" else {"optimize": True}))
+    canvas.save(buffer, format=fmt, **({"quality": 95} if fmt == "JPEG" else {}))
     data = buffer.getvalue()
     if max_bytes is not None and len(data) > max_bytes:
         raise ValueError(f"prepared image is {len(data)} bytes, over the provider's limit of {max_bytes}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -103,7 +104,9 @@ class ApiModelWrapper(ModelWrapper):
         if ratio is None:
             ratio = closest_aspect_ratio(width, height, list(c.aspect_ratios)) if c.aspect_ratios else "1:1"
         resolution = params.get("resolution") or c.default_resolution
-        image = prepare_image(
+        # Decoding, scaling and encoding is CPU work: off the event loop, so polling stays on time.
+        image = await asyncio.to_thread(
+            prepare_image,
             image_path,
             ratio,
             short_side=RESOLUTION_SHORT_SIDE.get(resolution or ""),
