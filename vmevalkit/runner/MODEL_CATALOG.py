@@ -91,21 +91,1045 @@ RUNWAY_MODELS: dict[str, dict[str, Any]] = {
     },
 }
 
-LUMA_MODELS: dict[str, dict[str, Any]] = {}
+# Luma bills per generated pixel: $0.0064 per million pixels for ray-2 and $0.0022 for ray-flash-2,
+# i.e. at 720p (1280x720, 24 fps) $0.1416/s and $0.0487/s (ray-2 5 s: $0.71; 540p is ~0.56x, 1080p ~2.25x).
+# Source: Luma's API pricing (https://lumalabs.ai/api/pricing); read here from secondary copies of it
+# (per-Mpx rates and the ray-2 540p/720p/1080p 5 s list prices $0.40/$0.71/$1.59), not the page itself.
+LUMA_MODELS: dict[str, dict[str, Any]] = {
+    "luma-ray-2": {
+        "wrapper_module": "vmevalkit.models.providers.luma",
+        "wrapper_class": "LumaWrapper",
+        "service_class": "LumaService",
+        "model": "ray-2",
+        "args": {"loop": False},
+        "description": "Luma Ray 2 image-to-video (Dream Machine API); prompt sent verbatim, the API has no prompt "
+        "enhancement; loop off; the input image must be at a URL (set VMEVALKIT_IMAGE_HOST)",
+        "family": "luma",
+        "kind": "api",
+        "env_keys": ["LUMA_API_KEY"],
+        "constraints": {
+            "durations": [5, 9],
+            "default_duration": 5,
+            "aspect_ratios": ["1:1", "16:9", "9:16", "4:3", "3:4", "21:9", "9:21"],
+            "resolutions": ["540p", "720p", "1080p"],
+            "default_resolution": "720p",
+            "fps": 24,
+            "seed": False,
+            "audio": False,
+            "params": ["loop"],
+        },
+        "price": {"usd_per_second": 0.1416, "note": "at 720p; Luma bills per pixel, so 540p ~0.56x, 1080p ~2.25x"},
+    },
+    "luma-ray-flash-2": {
+        "wrapper_module": "vmevalkit.models.providers.luma",
+        "wrapper_class": "LumaWrapper",
+        "service_class": "LumaService",
+        "model": "ray-flash-2",
+        "args": {"loop": False},
+        "description": "Luma Ray Flash 2 image-to-video, faster and cheaper than Ray 2 (Dream Machine API); prompt "
+        "sent verbatim, the API has no prompt enhancement; loop off; the input image must be at a URL "
+        "(set VMEVALKIT_IMAGE_HOST)",
+        "family": "luma",
+        "kind": "api",
+        "env_keys": ["LUMA_API_KEY"],
+        "constraints": {
+            "durations": [5, 9],
+            "default_duration": 5,
+            "aspect_ratios": ["1:1", "16:9", "9:16", "4:3", "3:4", "21:9", "9:21"],
+            "resolutions": ["540p", "720p", "1080p"],
+            "default_resolution": "720p",
+            "fps": 24,
+            "seed": False,
+            "audio": False,
+            "params": ["loop"],
+        },
+        "price": {"usd_per_second": 0.0487, "note": "at 720p; Luma bills per pixel, so 540p ~0.56x, 1080p ~2.25x"},
+    },
+}
 
-OPENAI_MODELS: dict[str, dict[str, Any]] = {}
+# OpenAI Sora 2 through the Videos API (https://developers.openai.com/api/docs/guides/video-generation,
+# the openai-python SDK's video types). The image reference must be exactly the requested size, so the
+# ratios are the API's pixel sizes (the canvas is built at that size; "1280:720" is sent as "1280x720").
+# sora-2-pro's larger sizes cost more, so they are a separate entry: the closest-ratio choice would
+# otherwise pick 1792x1024 for square tasks. OpenAI shut its hosted Videos API down on 2026-09-24; these
+# work through any host that serves the same /videos API (OPENAI_BASE_URL). Sora takes no seed and
+# always renders sound; OpenAI does not document the frame rate.
+# Prices per second (OpenAI's pricing and model pages): sora-2 $0.10 (720x1280/1280x720), sora-2-pro $0.30
+# at 720x1280/1280x720 and $0.50 at 1024x1792/1792x1024.
+OPENAI_MODELS: dict[str, dict[str, Any]] = {
+    "openai-sora-2": {
+        "wrapper_module": "vmevalkit.models.providers.openai_sora",
+        "wrapper_class": "OpenAISoraWrapper",
+        "service_class": "OpenAISoraService",
+        "model": "sora-2",
+        "description": "OpenAI Sora 2 image-to-video with sound, 1280x720 or 720x1280 (Videos API; OpenAI shut its "
+        "hosted API down on 2026-09-24: set OPENAI_BASE_URL to a host that still serves /videos)",
+        "family": "openai",
+        "kind": "api",
+        "env_keys": ["OPENAI_API_KEY"],
+        "constraints": {
+            "durations": [4, 8, 12],
+            "default_duration": 4,
+            "aspect_ratios": ["1280:720", "720:1280"],
+            "seed": False,
+            "audio": True,
+        },
+        "price": {"usd_per_second": 0.10},
+    },
+    "openai-sora-2-pro": {
+        "wrapper_module": "vmevalkit.models.providers.openai_sora",
+        "wrapper_class": "OpenAISoraWrapper",
+        "service_class": "OpenAISoraService",
+        "model": "sora-2-pro",
+        "description": "OpenAI Sora 2 Pro image-to-video with sound, 1280x720 or 720x1280 (Videos API; OpenAI shut "
+        "its hosted API down on 2026-09-24: set OPENAI_BASE_URL to a host that still serves /videos)",
+        "family": "openai",
+        "kind": "api",
+        "env_keys": ["OPENAI_API_KEY"],
+        "constraints": {
+            "durations": [4, 8, 12],
+            "default_duration": 4,
+            "aspect_ratios": ["1280:720", "720:1280"],
+            "seed": False,
+            "audio": True,
+        },
+        "price": {"usd_per_second": 0.30},
+    },
+    "openai-sora-2-pro-hd": {
+        "wrapper_module": "vmevalkit.models.providers.openai_sora",
+        "wrapper_class": "OpenAISoraWrapper",
+        "service_class": "OpenAISoraService",
+        "model": "sora-2-pro",
+        "description": "OpenAI Sora 2 Pro image-to-video with sound at its larger sizes, 1792x1024 or 1024x1792 "
+        "(Videos API; OpenAI shut its hosted API down on 2026-09-24: set OPENAI_BASE_URL to a host that "
+        "still serves /videos)",
+        "family": "openai",
+        "kind": "api",
+        "env_keys": ["OPENAI_API_KEY"],
+        "constraints": {
+            "durations": [4, 8, 12],
+            "default_duration": 4,
+            "aspect_ratios": ["1792:1024", "1024:1792"],
+            "seed": False,
+            "audio": True,
+        },
+        "price": {"usd_per_second": 0.50},
+    },
+}
 
-VEO_MODELS: dict[str, dict[str, Any]] = {}
+# Google Veo through the Gemini API (https://ai.google.dev/gemini-api/docs/video; wire format from the
+# google-genai SDK). Durations, aspect ratios and resolutions per model from the guide's parameter table;
+# 1080p is documented for 8 s videos. The Gemini API takes no seed and no audio switch (the SDK refuses
+# both for it): Veo 3.x always renders sound. 24 fps. Google shut down veo-2.0-generate-001,
+# veo-3.0-generate-001 and veo-3.0-fast-generate-001 on the Gemini API on 2026-06-30 (changelog of
+# 2026-06-15) and the Veo 3.1 preview ids on 2026-10-22 (third-party notices citing Google's deprecations
+# page): they work through any host that still serves them at GEMINI_BASE_URL.
+# Prices per second, Gemini API pricing page (https://ai.google.dev/gemini-api/docs/pricing): Veo 2 $0.35,
+# Veo 3 $0.40 and Veo 3 Fast $0.15 (after Google's September 2025 cut), Veo 3.1 $0.40 at 720p/1080p,
+# Veo 3.1 Fast $0.10 at 720p and $0.12 at 1080p (the 2026 figures, read from a secondary copy; $0.15 at launch).
+VEO_MODELS: dict[str, dict[str, Any]] = {
+    "veo-2.0-generate": {
+        "wrapper_module": "vmevalkit.models.providers.gemini_veo",
+        "wrapper_class": "GeminiVeoWrapper",
+        "service_class": "GeminiVeoService",
+        "model": "veo-2.0-generate-001",
+        "description": "Google Veo 2 image-to-video, silent, 720p (Gemini API; Google shut it down there on "
+        "2026-06-30: set GEMINI_BASE_URL to a host that still serves it)",
+        "family": "veo",
+        "kind": "api",
+        "env_keys": ["GEMINI_API_KEY"],
+        "constraints": {
+            "durations": [5, 6, 8],
+            "default_duration": 8,
+            "aspect_ratios": ["16:9", "9:16"],
+            "fps": 24,
+            "seed": False,
+            "audio": False,
+            "params": ["negative_prompt", "person_generation"],
+        },
+        "price": {"usd_per_second": 0.35},
+    },
+    "veo-3.0-generate": {
+        "wrapper_module": "vmevalkit.models.providers.gemini_veo",
+        "wrapper_class": "GeminiVeoWrapper",
+        "service_class": "GeminiVeoService",
+        "model": "veo-3.0-generate-001",
+        "description": "Google Veo 3 image-to-video with sound (Gemini API; Google shut it down there on "
+        "2026-06-30: set GEMINI_BASE_URL to a host that still serves it)",
+        "family": "veo",
+        "kind": "api",
+        "env_keys": ["GEMINI_API_KEY"],
+        "constraints": {
+            "durations": [4, 6, 8],
+            "default_duration": 8,
+            "aspect_ratios": ["16:9", "9:16"],
+            "resolutions": ["720p", "1080p"],
+            "default_resolution": "720p",
+            "fps": 24,
+            "seed": False,
+            "audio": True,
+            "params": ["negative_prompt", "person_generation"],
+        },
+        "price": {"usd_per_second": 0.40},
+    },
+    "veo-3.0-fast-generate": {
+        "wrapper_module": "vmevalkit.models.providers.gemini_veo",
+        "wrapper_class": "GeminiVeoWrapper",
+        "service_class": "GeminiVeoService",
+        "model": "veo-3.0-fast-generate-001",
+        "description": "Google Veo 3 Fast image-to-video with sound (Gemini API; Google shut it down there on "
+        "2026-06-30: set GEMINI_BASE_URL to a host that still serves it)",
+        "family": "veo",
+        "kind": "api",
+        "env_keys": ["GEMINI_API_KEY"],
+        "constraints": {
+            "durations": [4, 6, 8],
+            "default_duration": 8,
+            "aspect_ratios": ["16:9", "9:16"],
+            "resolutions": ["720p", "1080p"],
+            "default_resolution": "720p",
+            "fps": 24,
+            "seed": False,
+            "audio": True,
+            "params": ["negative_prompt", "person_generation"],
+        },
+        "price": {"usd_per_second": 0.15},
+    },
+    "veo-3.1-generate": {
+        "wrapper_module": "vmevalkit.models.providers.gemini_veo",
+        "wrapper_class": "GeminiVeoWrapper",
+        "service_class": "GeminiVeoService",
+        "model": "veo-3.1-generate-preview",
+        "description": "Google Veo 3.1 (preview) image-to-video with sound (Gemini API; the preview id was shut "
+        "down there on 2026-10-22: set GEMINI_BASE_URL to a host that still serves it)",
+        "family": "veo",
+        "kind": "api",
+        "env_keys": ["GEMINI_API_KEY"],
+        "constraints": {
+            "durations": [4, 6, 8],
+            "default_duration": 8,
+            "aspect_ratios": ["16:9", "9:16"],
+            "resolutions": ["720p", "1080p"],
+            "default_resolution": "720p",
+            "fps": 24,
+            "seed": False,
+            "audio": True,
+            "params": ["negative_prompt", "person_generation"],
+        },
+        "price": {"usd_per_second": 0.40},
+    },
+    "veo-3.1-fast-generate": {
+        "wrapper_module": "vmevalkit.models.providers.gemini_veo",
+        "wrapper_class": "GeminiVeoWrapper",
+        "service_class": "GeminiVeoService",
+        "model": "veo-3.1-fast-generate-preview",
+        "description": "Google Veo 3.1 Fast (preview) image-to-video with sound (Gemini API; the preview id was "
+        "shut down there on 2026-10-22: set GEMINI_BASE_URL to a host that still serves it)",
+        "family": "veo",
+        "kind": "api",
+        "env_keys": ["GEMINI_API_KEY"],
+        "constraints": {
+            "durations": [4, 6, 8],
+            "default_duration": 8,
+            "aspect_ratios": ["16:9", "9:16"],
+            "resolutions": ["720p", "1080p"],
+            "default_resolution": "720p",
+            "fps": 24,
+            "seed": False,
+            "audio": True,
+            "params": ["negative_prompt", "person_generation"],
+        },
+        "price": {"usd_per_second": 0.10, "note": "at 720p; $0.12/s at 1080p"},
+    },
+}
 
-WAVESPEED_MODELS: dict[str, dict[str, Any]] = {}
+# WaveSpeedAI: https://wavespeed.ai/docs (submit, result, media upload) and the model pages under
+# https://wavespeed.ai/docs/docs-api/ . WAN 2.1 renders at a fixed size, so its ratios are the pixel
+# sizes it accepts ("832:480" is sent as size "832*480"); WAN 2.2 follows the image's ratio. WAN makes
+# 16 fps video (the Wan model's native rate); Veo makes 24 fps.
+WAVESPEED_MODELS: dict[str, dict[str, Any]] = {
+    "wavespeed-wan-2-1-i2v-480p": {
+        "wrapper_module": "vmevalkit.models.providers.wavespeed",
+        "wrapper_class": "WaveSpeedWrapper",
+        "service_class": "WaveSpeedService",
+        "model": "wavespeed-ai/wan-2.1/i2v-480p",
+        "description": "WAN 2.1 14B image-to-video at 480p on WaveSpeedAI",
+        "family": "wavespeed",
+        "kind": "api",
+        "env_keys": ["WAVESPEED_API_KEY"],
+        "constraints": {
+            "durations": [5, 6, 7, 8, 9, 10],
+            "default_duration": 5,
+            "aspect_ratios": ["832:480", "480:832"],
+            "default_resolution": "480p",
+            "fps": 16,
+            "seed": True,
+            "params": ["negative_prompt", "num_inference_steps", "guidance_scale", "flow_shift"],
+        },
+        # $0.20 per 5 s clip, billed per 5 s; best known figure: the model page as crawled had no price
+        # (its 720p ultra-fast sibling lists $0.225 per 5 s)
+        "price": {"usd_per_second": 0.04},
+    },
+    "wavespeed-wan-2-1-i2v-720p": {
+        "wrapper_module": "vmevalkit.models.providers.wavespeed",
+        "wrapper_class": "WaveSpeedWrapper",
+        "service_class": "WaveSpeedService",
+        "model": "wavespeed-ai/wan-2.1/i2v-720p",
+        "description": "WAN 2.1 14B image-to-video at 720p on WaveSpeedAI",
+        "family": "wavespeed",
+        "kind": "api",
+        "env_keys": ["WAVESPEED_API_KEY"],
+        "constraints": {
+            "durations": [5, 6, 7, 8, 9, 10],
+            "default_duration": 5,
+            "aspect_ratios": ["1280:720", "720:1280"],
+            "default_resolution": "720p",
+            "fps": 16,
+            "seed": True,
+            "params": ["negative_prompt", "num_inference_steps", "guidance_scale", "flow_shift"],
+        },
+        # $0.30 per 5 s clip; best known figure, unverified (the crawled model page had no price)
+        "price": {"usd_per_second": 0.06},
+    },
+    "wavespeed-wan-2-2-i2v-480p": {
+        "wrapper_module": "vmevalkit.models.providers.wavespeed",
+        "wrapper_class": "WaveSpeedWrapper",
+        "service_class": "WaveSpeedService",
+        "model": "wavespeed-ai/wan-2.2/i2v-480p",
+        "description": "WAN 2.2 A14B image-to-video at 480p on WaveSpeedAI",
+        "family": "wavespeed",
+        "kind": "api",
+        "env_keys": ["WAVESPEED_API_KEY"],
+        "constraints": {
+            "durations": [5, 8],
+            "default_duration": 5,
+            "aspect_ratios": ["832:480", "480:832"],
+            "default_resolution": "480p",
+            "fps": 16,
+            "seed": True,
+            "params": ["negative_prompt"],
+        },
+        # $0.15 per 5 s, $0.24 per 8 s (https://wavespeed.ai/docs/docs-api/wavespeed-ai/wan-2.2-image-to-video)
+        "price": {"usd_per_second": 0.03},
+    },
+    "wavespeed-wan-2-2-i2v-720p": {
+        "wrapper_module": "vmevalkit.models.providers.wavespeed",
+        "wrapper_class": "WaveSpeedWrapper",
+        "service_class": "WaveSpeedService",
+        "model": "wavespeed-ai/wan-2.2/i2v-720p",
+        "description": "WAN 2.2 A14B image-to-video at 720p on WaveSpeedAI",
+        "family": "wavespeed",
+        "kind": "api",
+        "env_keys": ["WAVESPEED_API_KEY"],
+        "constraints": {
+            "durations": [5, 8],
+            "default_duration": 5,
+            "aspect_ratios": ["1280:720", "720:1280"],
+            "default_resolution": "720p",
+            "fps": 16,
+            "seed": True,
+            "params": ["negative_prompt"],
+        },
+        # $0.30 per 5 s, $0.48 per 8 s (https://wavespeed.ai/docs/docs-api/wavespeed-ai/wan-2.2-image-to-video)
+        "price": {"usd_per_second": 0.06},
+    },
+    "wavespeed-veo-3-1": {
+        "wrapper_module": "vmevalkit.models.providers.wavespeed",
+        "wrapper_class": "WaveSpeedWrapper",
+        "service_class": "WaveSpeedService",
+        "model": "google/veo3.1/image-to-video",
+        "args": {"generate_audio": False},  # WaveSpeed's default is true, and audio doubles the price
+        "description": "Google Veo 3.1 image-to-video (silent) through WaveSpeedAI",
+        "family": "wavespeed",
+        "kind": "api",
+        "env_keys": ["WAVESPEED_API_KEY"],
+        "constraints": {
+            "durations": [4, 6, 8],
+            "default_duration": 8,
+            "aspect_ratios": ["16:9", "9:16"],
+            "resolutions": ["720p", "1080p"],
+            "default_resolution": "720p",
+            "fps": 24,
+            "seed": True,
+            "params": ["negative_prompt"],
+        },
+        # Google's Veo 3.1 list price without audio ($0.40/s with audio), which WaveSpeed charges for its
+        # Veo 3.1 Fast too; the standard model's WaveSpeed page was not retrievable, so unverified there
+        "price": {"usd_per_second": 0.2},
+    },
+    "wavespeed-veo-3-1-fast": {
+        "wrapper_module": "vmevalkit.models.providers.wavespeed",
+        "wrapper_class": "WaveSpeedWrapper",
+        "service_class": "WaveSpeedService",
+        "model": "google/veo3.1-fast/image-to-video",
+        "args": {"generate_audio": False},
+        "description": "Google Veo 3.1 Fast image-to-video (silent) through WaveSpeedAI",
+        "family": "wavespeed",
+        "kind": "api",
+        "env_keys": ["WAVESPEED_API_KEY"],
+        "constraints": {
+            "durations": [4, 6, 8],
+            "default_duration": 8,
+            "aspect_ratios": ["16:9", "9:16"],
+            "resolutions": ["720p", "1080p"],
+            "default_resolution": "720p",
+            "fps": 24,
+            "seed": True,
+            "params": ["negative_prompt"],
+        },
+        # $0.80 per 8 s clip without audio, $1.20 with (WaveSpeed's Veo 3.1 Fast skill,
+        # github.com/WaveSpeedAI/agent-skills/blob/main/skills/wavespeed-veo-31-fast/SKILL.md)
+        "price": {"usd_per_second": 0.1},
+    },
+}
 
-KLING_MODELS: dict[str, dict[str, Any]] = {}
+# Kling: https://app.klingai.com/global/dev/document-api (Image to Video; modes, durations and output
+# resolution/fps from its capability map). The video takes the input image's aspect ratio; the three
+# ratios are the ones Kling renders. Kling bills resource-pack units and its price page was not in reach:
+# the USD figures are the commonly published per-clip prices, best known and unverified. kling-v2.x
+# models take no cfg_scale; master models take no mode; kling-v3 is sent without sound (its default).
+KLING_MODELS: dict[str, dict[str, Any]] = {
+    "kling-v1-6-std": {
+        "wrapper_module": "vmevalkit.models.providers.kling",
+        "wrapper_class": "KlingWrapper",
+        "service_class": "KlingService",
+        "model": "kling-v1-6",
+        "args": {"mode": "std"},
+        "description": "Kling 1.6 image-to-video, standard mode (720p)",
+        "family": "kling",
+        "kind": "api",
+        "env_keys": ["KLING_ACCESS_KEY", "KLING_SECRET_KEY"],
+        "env_key_alternatives": [["KLING_API_KEY"]],
+        "constraints": {
+            "durations": [5, 10],
+            "default_duration": 5,
+            "aspect_ratios": ["16:9", "9:16", "1:1"],
+            "default_resolution": "720p",
+            "fps": 30,
+            "seed": False,
+            "params": ["negative_prompt", "cfg_scale"],
+            "max_image_bytes": 10485760,  # 10 MB
+        },
+        # $0.28 per 5 s
+        "price": {"usd_per_second": 0.056},
+    },
+    "kling-v1-6-pro": {
+        "wrapper_module": "vmevalkit.models.providers.kling",
+        "wrapper_class": "KlingWrapper",
+        "service_class": "KlingService",
+        "model": "kling-v1-6",
+        "args": {"mode": "pro"},
+        "description": "Kling 1.6 image-to-video, professional mode (1080p)",
+        "family": "kling",
+        "kind": "api",
+        "env_keys": ["KLING_ACCESS_KEY", "KLING_SECRET_KEY"],
+        "env_key_alternatives": [["KLING_API_KEY"]],
+        "constraints": {
+            "durations": [5, 10],
+            "default_duration": 5,
+            "aspect_ratios": ["16:9", "9:16", "1:1"],
+            "default_resolution": "1080p",
+            "fps": 30,
+            "seed": False,
+            "params": ["negative_prompt", "cfg_scale"],
+            "max_image_bytes": 10485760,  # 10 MB
+        },
+        # $0.49 per 5 s
+        "price": {"usd_per_second": 0.098},
+    },
+    "kling-v2-master": {
+        "wrapper_module": "vmevalkit.models.providers.kling",
+        "wrapper_class": "KlingWrapper",
+        "service_class": "KlingService",
+        "model": "kling-v2-master",
+        "description": "Kling 2.0 Master image-to-video (720p)",
+        "family": "kling",
+        "kind": "api",
+        "env_keys": ["KLING_ACCESS_KEY", "KLING_SECRET_KEY"],
+        "env_key_alternatives": [["KLING_API_KEY"]],
+        "constraints": {
+            "durations": [5, 10],
+            "default_duration": 5,
+            "aspect_ratios": ["16:9", "9:16", "1:1"],
+            "default_resolution": "720p",
+            "fps": 24,
+            "seed": False,
+            "params": ["negative_prompt"],
+            "max_image_bytes": 10485760,  # 10 MB
+        },
+        # $1.40 per 5 s
+        "price": {"usd_per_second": 0.28},
+    },
+    "kling-v2-1-std": {
+        "wrapper_module": "vmevalkit.models.providers.kling",
+        "wrapper_class": "KlingWrapper",
+        "service_class": "KlingService",
+        "model": "kling-v2-1",
+        "args": {"mode": "std"},
+        "description": "Kling 2.1 image-to-video, standard mode (720p)",
+        "family": "kling",
+        "kind": "api",
+        "env_keys": ["KLING_ACCESS_KEY", "KLING_SECRET_KEY"],
+        "env_key_alternatives": [["KLING_API_KEY"]],
+        "constraints": {
+            "durations": [5, 10],
+            "default_duration": 5,
+            "aspect_ratios": ["16:9", "9:16", "1:1"],
+            "default_resolution": "720p",
+            "fps": 24,
+            "seed": False,
+            "params": ["negative_prompt"],
+            "max_image_bytes": 10485760,  # 10 MB
+        },
+        # $0.28 per 5 s
+        "price": {"usd_per_second": 0.056},
+    },
+    "kling-v2-1-pro": {
+        "wrapper_module": "vmevalkit.models.providers.kling",
+        "wrapper_class": "KlingWrapper",
+        "service_class": "KlingService",
+        "model": "kling-v2-1",
+        "args": {"mode": "pro"},
+        "description": "Kling 2.1 image-to-video, professional mode (1080p)",
+        "family": "kling",
+        "kind": "api",
+        "env_keys": ["KLING_ACCESS_KEY", "KLING_SECRET_KEY"],
+        "env_key_alternatives": [["KLING_API_KEY"]],
+        "constraints": {
+            "durations": [5, 10],
+            "default_duration": 5,
+            "aspect_ratios": ["16:9", "9:16", "1:1"],
+            "default_resolution": "1080p",
+            "fps": 24,
+            "seed": False,
+            "params": ["negative_prompt"],
+            "max_image_bytes": 10485760,  # 10 MB
+        },
+        # $0.49 per 5 s
+        "price": {"usd_per_second": 0.098},
+    },
+    "kling-v2-1-master": {
+        "wrapper_module": "vmevalkit.models.providers.kling",
+        "wrapper_class": "KlingWrapper",
+        "service_class": "KlingService",
+        "model": "kling-v2-1-master",
+        "description": "Kling 2.1 Master image-to-video (1080p)",
+        "family": "kling",
+        "kind": "api",
+        "env_keys": ["KLING_ACCESS_KEY", "KLING_SECRET_KEY"],
+        "env_key_alternatives": [["KLING_API_KEY"]],
+        "constraints": {
+            "durations": [5, 10],
+            "default_duration": 5,
+            "aspect_ratios": ["16:9", "9:16", "1:1"],
+            "default_resolution": "1080p",
+            "fps": 24,
+            "seed": False,
+            "params": ["negative_prompt"],
+            "max_image_bytes": 10485760,  # 10 MB
+        },
+        # $1.40 per 5 s
+        "price": {"usd_per_second": 0.28},
+    },
+    "kling-v2-5-turbo-std": {
+        "wrapper_module": "vmevalkit.models.providers.kling",
+        "wrapper_class": "KlingWrapper",
+        "service_class": "KlingService",
+        "model": "kling-v2-5-turbo",
+        "args": {"mode": "std"},
+        "description": "Kling 2.5 Turbo image-to-video, standard mode (720p)",
+        "family": "kling",
+        "kind": "api",
+        "env_keys": ["KLING_ACCESS_KEY", "KLING_SECRET_KEY"],
+        "env_key_alternatives": [["KLING_API_KEY"]],
+        "constraints": {
+            "durations": [5, 10],
+            "default_duration": 5,
+            "aspect_ratios": ["16:9", "9:16", "1:1"],
+            "default_resolution": "720p",
+            "fps": 24,
+            "seed": False,
+            "params": ["negative_prompt"],
+            "max_image_bytes": 10485760,  # 10 MB
+        },
+        # $0.21 per 5 s
+        "price": {"usd_per_second": 0.042},
+    },
+    "kling-v2-5-turbo-pro": {
+        "wrapper_module": "vmevalkit.models.providers.kling",
+        "wrapper_class": "KlingWrapper",
+        "service_class": "KlingService",
+        "model": "kling-v2-5-turbo",
+        "args": {"mode": "pro"},
+        "description": "Kling 2.5 Turbo image-to-video, professional mode (1080p)",
+        "family": "kling",
+        "kind": "api",
+        "env_keys": ["KLING_ACCESS_KEY", "KLING_SECRET_KEY"],
+        "env_key_alternatives": [["KLING_API_KEY"]],
+        "constraints": {
+            "durations": [5, 10],
+            "default_duration": 5,
+            "aspect_ratios": ["16:9", "9:16", "1:1"],
+            "default_resolution": "1080p",
+            "fps": 24,
+            "seed": False,
+            "params": ["negative_prompt"],
+            "max_image_bytes": 10485760,  # 10 MB
+        },
+        # $0.35 per 5 s
+        "price": {"usd_per_second": 0.07},
+    },
+    "kling-v3-std": {
+        "wrapper_module": "vmevalkit.models.providers.kling",
+        "wrapper_class": "KlingWrapper",
+        "service_class": "KlingService",
+        "model": "kling-v3",
+        "args": {"mode": "std"},
+        "description": "Kling 3.0 image-to-video, standard mode (720p, 3-15 s, silent)",
+        "family": "kling",
+        "kind": "api",
+        "env_keys": ["KLING_ACCESS_KEY", "KLING_SECRET_KEY"],
+        "env_key_alternatives": [["KLING_API_KEY"]],
+        "constraints": {
+            "durations": [3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15],
+            "default_duration": 5,
+            "aspect_ratios": ["16:9", "9:16", "1:1"],
+            "default_resolution": "720p",
+            "seed": False,
+            "params": ["negative_prompt"],
+            "max_image_bytes": 10485760,  # 10 MB
+        },
+        # $0.075 per second silent at 720p: a third-party rate table (discuss.huggingface.co, "Kling video
+        # generation cost analysis"), unverified
+        "price": {"usd_per_second": 0.075},
+    },
+    "kling-v3-pro": {
+        "wrapper_module": "vmevalkit.models.providers.kling",
+        "wrapper_class": "KlingWrapper",
+        "service_class": "KlingService",
+        "model": "kling-v3",
+        "args": {"mode": "pro"},
+        "description": "Kling 3.0 image-to-video, professional mode (1080p, 3-15 s, silent)",
+        "family": "kling",
+        "kind": "api",
+        "env_keys": ["KLING_ACCESS_KEY", "KLING_SECRET_KEY"],
+        "env_key_alternatives": [["KLING_API_KEY"]],
+        "constraints": {
+            "durations": [3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15],
+            "default_duration": 5,
+            "aspect_ratios": ["16:9", "9:16", "1:1"],
+            "default_resolution": "1080p",
+            "seed": False,
+            "params": ["negative_prompt"],
+            "max_image_bytes": 10485760,  # 10 MB
+        },
+        # $0.10 per second silent at 1080p: same third-party rate table, unverified
+        "price": {"usd_per_second": 0.1},
+    },
+}
 
-MINIMAX_MODELS: dict[str, dict[str, Any]] = {}
+# MiniMax's own API: https://platform.minimax.io/docs/api-reference/video-generation-i2v (ids, resolution and
+# duration tables), -query and file-management-retrieve. The output keeps the first frame's aspect ratio, so
+# aspect_ratios only choose the letterbox canvas. 1080P is 6 s only (the provider checks that before sending).
+# Prices are per finished video on https://platform.minimax.io/docs/guides/pricing-paygo (Video): read here
+# from secondary copies of that table, not the page itself. usd_per_second is the highest per-second rate at
+# the default resolution (the 10 s price / 10), so the estimate never undershoots; the note has the table.
+# MiniMax documents no frame rate for these models.
+MINIMAX_MODELS: dict[str, dict[str, Any]] = {
+    "minimax-hailuo-2-3": {
+        "wrapper_module": "vmevalkit.models.providers.minimax",
+        "wrapper_class": "MiniMaxWrapper",
+        "service_class": "MiniMaxService",
+        "model": "MiniMax-Hailuo-2.3",
+        "description": "MiniMax Hailuo 2.3 image-to-video (MiniMax API); prompt optimizer off",
+        "family": "minimax",
+        "kind": "api",
+        "env_keys": ["MINIMAX_API_KEY"],
+        "constraints": {
+            "durations": [6, 10],
+            "default_duration": 6,
+            "aspect_ratios": ["16:9", "9:16", "1:1"],
+            "resolutions": ["768p", "1080p"],
+            "default_resolution": "768p",
+            "seed": False,
+            "audio": False,
+            "params": ["prompt_optimizer", "fast_pretreatment"],
+        },
+        "price": {"usd_per_second": 0.056, "note": "per video: 768P $0.28 (6 s), $0.56 (10 s); 1080P $0.49 (6 s)"},
+    },
+    "minimax-hailuo-2-3-fast": {
+        "wrapper_module": "vmevalkit.models.providers.minimax",
+        "wrapper_class": "MiniMaxWrapper",
+        "service_class": "MiniMaxService",
+        "model": "MiniMax-Hailuo-2.3-Fast",
+        "description": "MiniMax Hailuo 2.3 Fast image-to-video, cheaper and quicker (MiniMax API); "
+        "prompt optimizer off",
+        "family": "minimax",
+        "kind": "api",
+        "env_keys": ["MINIMAX_API_KEY"],
+        "constraints": {
+            "durations": [6, 10],
+            "default_duration": 6,
+            "aspect_ratios": ["16:9", "9:16", "1:1"],
+            "resolutions": ["768p", "1080p"],
+            "default_resolution": "768p",
+            "seed": False,
+            "audio": False,
+            "params": ["prompt_optimizer", "fast_pretreatment"],
+        },
+        "price": {"usd_per_second": 0.032, "note": "per video: 768P $0.19 (6 s), $0.32 (10 s); 1080P $0.33 (6 s)"},
+    },
+    "minimax-hailuo-02": {
+        "wrapper_module": "vmevalkit.models.providers.minimax",
+        "wrapper_class": "MiniMaxWrapper",
+        "service_class": "MiniMaxService",
+        "model": "MiniMax-Hailuo-02",
+        "description": "MiniMax Hailuo 02 image-to-video (MiniMax API); prompt optimizer off",
+        "family": "minimax",
+        "kind": "api",
+        "env_keys": ["MINIMAX_API_KEY"],
+        "constraints": {
+            "durations": [6, 10],
+            "default_duration": 6,
+            "aspect_ratios": ["16:9", "9:16", "1:1"],
+            "resolutions": ["512p", "768p", "1080p"],
+            "default_resolution": "768p",
+            "seed": False,
+            "audio": False,
+            "params": ["prompt_optimizer", "fast_pretreatment"],
+        },
+        "price": {
+            "usd_per_second": 0.056,
+            "note": "per video: 512P $0.10 (6 s), $0.15 (10 s); 768P $0.28, $0.56; 1080P $0.49 (6 s)",
+        },
+    },
+    "minimax-i2v-01": {
+        "wrapper_module": "vmevalkit.models.providers.minimax",
+        "wrapper_class": "MiniMaxWrapper",
+        "service_class": "MiniMaxService",
+        "model": "I2V-01",
+        "description": "MiniMax I2V-01 image-to-video, 720p 6 s (MiniMax API); prompt optimizer off",
+        "family": "minimax",
+        "kind": "api",
+        "env_keys": ["MINIMAX_API_KEY"],
+        "constraints": {
+            "durations": [6],
+            "default_duration": 6,
+            "aspect_ratios": ["16:9", "9:16", "1:1"],
+            "resolutions": ["720p"],
+            "default_resolution": "720p",
+            "seed": False,
+            "audio": False,
+            "params": ["prompt_optimizer"],
+        },
+        # MiniMax's pay-as-you-go page lists no price for the 01 series; best documented figure is a
+        # reseller's (Runware: MiniMax 01 at $0.056/s, 720p), so unverified for MiniMax's own API
+        "price": {"usd_per_second": 0.056, "note": "unverified: MiniMax publishes no 01-series price"},
+    },
+    "minimax-i2v-01-live": {
+        "wrapper_module": "vmevalkit.models.providers.minimax",
+        "wrapper_class": "MiniMaxWrapper",
+        "service_class": "MiniMaxService",
+        "model": "I2V-01-live",
+        "description": "MiniMax I2V-01-live image-to-video for illustrations and animation, 720p 6 s (MiniMax API); "
+        "prompt optimizer off",
+        "family": "minimax",
+        "kind": "api",
+        "env_keys": ["MINIMAX_API_KEY"],
+        "constraints": {
+            "durations": [6],
+            "default_duration": 6,
+            "aspect_ratios": ["16:9", "9:16", "1:1"],
+            "resolutions": ["720p"],
+            "default_resolution": "720p",
+            "seed": False,
+            "audio": False,
+            "params": ["prompt_optimizer"],
+        },
+        # as for I2V-01: Runware's MiniMax 01 Live rate ($0.28 per 5 s at 720p), unverified for MiniMax's API
+        "price": {"usd_per_second": 0.056, "note": "unverified: MiniMax publishes no 01-series price"},
+    },
+}
 
-FAL_MODELS: dict[str, dict[str, Any]] = {}
+# fal.ai queue API: https://docs.fal.ai/model-apis/model-endpoints/queue . Ids, input fields and prices
+# from each model's page, https://fal.ai/models/<model id>/api (llms.txt). ``args.inputs`` tells the
+# provider how the model names its fields (image field, duration as "5" or as a frame count, resolution,
+# seed); other ``args`` are sent as model inputs. Outputs follow the letterboxed image's aspect ratio.
+FAL_MODELS: dict[str, dict[str, Any]] = {
+    "fal-kling-v2-1-standard": {
+        "wrapper_module": "vmevalkit.models.providers.fal",
+        "wrapper_class": "FalWrapper",
+        "service_class": "FalService",
+        "model": "fal-ai/kling-video/v2.1/standard/image-to-video",
+        "args": {"inputs": {"image_field": "image_url", "duration_format": "string"}},
+        "description": "Kling 2.1 Standard image-to-video (720p) on fal.ai",
+        "family": "fal",
+        "kind": "api",
+        "env_keys": ["FAL_KEY"],
+        "constraints": {
+            "durations": [5, 10],
+            "default_duration": 5,
+            "aspect_ratios": ["16:9", "9:16", "1:1"],
+            "default_resolution": "720p",
+            "fps": 24,
+            "seed": False,
+            "audio": False,
+            "params": ["negative_prompt", "cfg_scale"],
+        },
+        # $0.28 per 5 s, $0.056 per extra second (fal model page)
+        "price": {"usd_per_second": 0.056},
+    },
+    "fal-hailuo-02-standard": {
+        "wrapper_module": "vmevalkit.models.providers.fal",
+        "wrapper_class": "FalWrapper",
+        "service_class": "FalService",
+        "model": "fal-ai/minimax/hailuo-02/standard/image-to-video",
+        "args": {"inputs": {"image_field": "image_url", "duration_format": "string"}, "prompt_optimizer": False},
+        "description": "MiniMax Hailuo 02 Standard image-to-video (768p) on fal.ai; prompt optimizer off",
+        "family": "fal",
+        "kind": "api",
+        "env_keys": ["FAL_KEY"],
+        "constraints": {
+            "durations": [6, 10],
+            "default_duration": 6,
+            "aspect_ratios": ["16:9", "9:16", "1:1"],
+            "default_resolution": "768p",
+            "seed": False,
+            "audio": False,
+            "params": ["prompt_optimizer"],
+        },
+        # $0.045/s at 768p, $0.27 per 6 s video (fal model page)
+        "price": {"usd_per_second": 0.045},
+    },
+    "fal-seedance-1-pro": {
+        "wrapper_module": "vmevalkit.models.providers.fal",
+        "wrapper_class": "FalWrapper",
+        "service_class": "FalService",
+        "model": "fal-ai/bytedance/seedance/v1/pro/image-to-video",
+        "args": {"inputs": {"duration_format": "string", "resolution_field": "resolution", "seed_field": "seed"}},
+        "description": "ByteDance Seedance 1.0 Pro image-to-video on fal.ai",
+        "family": "fal",
+        "kind": "api",
+        "env_keys": ["FAL_KEY"],
+        "constraints": {
+            "durations": [5, 10],
+            "default_duration": 5,
+            "aspect_ratios": ["16:9", "9:16", "1:1"],
+            "resolutions": ["480p", "720p", "1080p"],
+            "default_resolution": "720p",
+            "fps": 24,
+            "seed": True,
+            "audio": False,
+            "params": ["camera_fixed", "enable_safety_checker"],
+        },
+        # fal bills $2.5 per million video tokens, tokens = width x height x fps x seconds / 1024 (fal model
+        # page; 1080p 5 s ~ $0.62): 720p 16:9 is 21,600 tokens/s, i.e. $0.054/s; 1080p $0.1215/s
+        "price": {"usd_per_second": 0.054, "note": "at 720p; billed per video token, 1080p ~2.25x"},
+    },
+    "fal-pixverse-v4-5": {
+        "wrapper_module": "vmevalkit.models.providers.fal",
+        "wrapper_class": "FalWrapper",
+        "service_class": "FalService",
+        "model": "fal-ai/pixverse/v4.5/image-to-video",
+        "args": {"inputs": {"duration_format": "string", "resolution_field": "resolution", "seed_field": "seed"}},
+        "description": "PixVerse v4.5 image-to-video on fal.ai",
+        "family": "fal",
+        "kind": "api",
+        "env_keys": ["FAL_KEY"],
+        "constraints": {
+            "durations": [5, 8],
+            "default_duration": 5,
+            "aspect_ratios": ["16:9", "9:16", "1:1"],
+            "resolutions": ["360p", "540p", "720p", "1080p"],
+            "default_resolution": "720p",
+            "seed": True,
+            "audio": False,
+            "params": ["negative_prompt", "style"],
+        },
+        # per 5 s: $0.15 at 360p/540p, $0.20 at 720p, $0.40 at 1080p; 8 s costs double. Figures of fal's
+        # PixVerse v3.5 page and of third-party copies of the v4.5 page; the v4.5 page itself was not read
+        "price": {"usd_per_second": 0.04, "note": "at 720p; 360p/540p $0.03/s, 1080p $0.08/s (unverified)"},
+    },
+    "fal-wan-2-1-i2v": {
+        "wrapper_module": "vmevalkit.models.providers.fal",
+        "wrapper_class": "FalWrapper",
+        "service_class": "FalService",
+        "model": "fal-ai/wan-i2v",
+        "args": {
+            "inputs": {"duration_format": "frames", "fps": 16, "resolution_field": "resolution", "seed_field": "seed"}
+        },
+        "description": "Wan 2.1 image-to-video (81 frames at 16 fps) on fal.ai",
+        "family": "fal",
+        "kind": "api",
+        "env_keys": ["FAL_KEY"],
+        "constraints": {
+            "durations": [5],
+            "default_duration": 5,
+            "aspect_ratios": ["16:9", "9:16", "1:1"],
+            "resolutions": ["480p", "720p"],
+            "default_resolution": "720p",
+            "fps": 16,
+            "seed": True,
+            "audio": False,
+            "params": ["negative_prompt", "num_inference_steps", "guide_scale", "enable_safety_checker"],
+        },
+        # best known figure, unverified (the stored model page had no price): $0.40 per 720p video of
+        # 81 frames, $0.20 at 480p
+        "price": {"usd_per_video": 0.4, "note": "at 720p; unverified"},
+    },
+}
 
-REPLICATE_MODELS: dict[str, dict[str, Any]] = {}
+# Replicate predictions API: https://replicate.com/docs/reference/http . Ids and input fields from each
+# model's API page, https://replicate.com/<owner>/<name>/api; ``args.inputs`` tells the provider how the
+# model names its fields (image, duration or frame count, resolution/mode/quality, seed), other ``args``
+# are sent as model inputs. Prices: Replicate bills these per second of output video on each model page;
+# those pages were not in the stored docs, so the figures below are the best known and marked unverified,
+# except PixVerse whose input schema states its prices.
+REPLICATE_MODELS: dict[str, dict[str, Any]] = {
+    "replicate-kling-v2-1": {
+        "wrapper_module": "vmevalkit.models.providers.replicate",
+        "wrapper_class": "ReplicateWrapper",
+        "service_class": "ReplicateService",
+        "model": "kwaivgi/kling-v2.1",
+        "args": {
+            "inputs": {
+                "image_field": "start_image",
+                "resolution_field": "mode",
+                "resolution_values": {"720p": "standard", "1080p": "pro"},
+            }
+        },
+        "description": "Kling 2.1 image-to-video on Replicate (standard mode 720p, pro mode 1080p)",
+        "family": "replicate",
+        "kind": "api",
+        "env_keys": ["REPLICATE_API_TOKEN"],
+        "constraints": {
+            "durations": [5, 10],
+            "default_duration": 5,
+            "aspect_ratios": ["16:9", "9:16", "1:1"],
+            "resolutions": ["720p", "1080p"],
+            "default_resolution": "720p",
+            "fps": 24,
+            "seed": False,
+            "audio": False,
+            "params": ["negative_prompt"],
+        },
+        # best known figure, unverified: $0.05/s in standard mode (720p), $0.09/s in pro mode (1080p)
+        "price": {"usd_per_second": 0.05, "note": "standard mode (720p); pro ~$0.09/s; unverified"},
+    },
+    "replicate-hailuo-02": {
+        "wrapper_module": "vmevalkit.models.providers.replicate",
+        "wrapper_class": "ReplicateWrapper",
+        "service_class": "ReplicateService",
+        "model": "minimax/hailuo-02",
+        "args": {
+            "inputs": {"image_field": "first_frame_image", "resolution_field": "resolution"},
+            "prompt_optimizer": False,
+        },
+        "description": "MiniMax Hailuo 02 image-to-video on Replicate; prompt optimizer off",
+        "family": "replicate",
+        "kind": "api",
+        "env_keys": ["REPLICATE_API_TOKEN"],
+        "constraints": {
+            "durations": [6, 10],
+            "default_duration": 6,
+            "aspect_ratios": ["16:9", "9:16", "1:1"],
+            "resolutions": ["512p", "768p", "1080p"],
+            "default_resolution": "768p",
+            "seed": False,
+            "audio": False,
+            "params": ["prompt_optimizer"],
+        },
+        # best known figure, unverified: $0.045/s at 768p (MiniMax's own list price is $0.28 per 6 s)
+        "price": {"usd_per_second": 0.045, "note": "at 768p; unverified"},
+    },
+    "replicate-seedance-1-pro": {
+        "wrapper_module": "vmevalkit.models.providers.replicate",
+        "wrapper_class": "ReplicateWrapper",
+        "service_class": "ReplicateService",
+        "model": "bytedance/seedance-1-pro",
+        "args": {"inputs": {"image_field": "image", "resolution_field": "resolution", "seed_field": "seed"}},
+        "description": "ByteDance Seedance 1.0 Pro image-to-video on Replicate",
+        "family": "replicate",
+        "kind": "api",
+        "env_keys": ["REPLICATE_API_TOKEN"],
+        "constraints": {
+            "durations": [2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12],
+            "default_duration": 5,
+            "aspect_ratios": ["16:9", "9:16", "1:1"],
+            "resolutions": ["480p", "1080p"],
+            "default_resolution": "1080p",
+            "fps": 24,
+            "seed": True,
+            "audio": False,
+            "params": ["camera_fixed"],
+        },
+        # best known figure, unverified: $0.15/s at 1080p, $0.03/s at 480p
+        "price": {"usd_per_second": 0.15, "note": "at 1080p; 480p ~$0.03/s; unverified"},
+    },
+    "replicate-pixverse-v4-5": {
+        "wrapper_module": "vmevalkit.models.providers.replicate",
+        "wrapper_class": "ReplicateWrapper",
+        "service_class": "ReplicateService",
+        "model": "pixverse/pixverse-v4.5",
+        "args": {
+            "inputs": {
+                "image_field": "image",
+                "resolution_field": "quality",
+                "aspect_ratio_field": "aspect_ratio",
+                "seed_field": "seed",
+            }
+        },
+        "description": "PixVerse v4.5 image-to-video on Replicate",
+        "family": "replicate",
+        "kind": "api",
+        "env_keys": ["REPLICATE_API_TOKEN"],
+        "constraints": {
+            "durations": [5, 8],
+            "default_duration": 5,
+            "aspect_ratios": ["16:9", "9:16", "1:1"],
+            "resolutions": ["360p", "540p", "720p", "1080p"],
+            "default_resolution": "540p",
+            "seed": True,
+            "audio": False,
+            "params": ["negative_prompt", "motion_mode", "style"],
+        },
+        # per 5 s in normal motion: $0.45 at 360p/540p, $0.60 at 720p, $1.20 at 1080p; 8 s costs double
+        # (as stated in the quality field of pixverse/pixverse-v4's schema; v4.5's page was not read)
+        "price": {"usd_per_second": 0.09, "note": "at 540p; 720p $0.12/s, 1080p $0.24/s"},
+    },
+    "replicate-wan-2-2-i2v-fast": {
+        "wrapper_module": "vmevalkit.models.providers.replicate",
+        "wrapper_class": "ReplicateWrapper",
+        "service_class": "ReplicateService",
+        "model": "wan-video/wan-2.2-i2v-fast",
+        "args": {
+            "inputs": {
+                "image_field": "image",
+                "duration_format": "frames",
+                "fps": 16,
+                "resolution_field": "resolution",
+                "seed_field": "seed",
+            }
+        },
+        "description": "Wan 2.2 image-to-video, fast variant (16 fps), on Replicate",
+        "family": "replicate",
+        "kind": "api",
+        "env_keys": ["REPLICATE_API_TOKEN"],
+        "constraints": {
+            "durations": [5, 6, 7],
+            "default_duration": 5,
+            "aspect_ratios": ["16:9", "9:16"],
+            "resolutions": ["480p", "720p"],
+            "default_resolution": "480p",
+            "fps": 16,
+            "seed": True,
+            "audio": False,
+            "params": ["go_fast", "disable_safety_checker"],
+        },
+        # best known figure, unverified: about $0.05 per 480p video of 81 frames, $0.11 at 720p
+        "price": {"usd_per_second": 0.01, "note": "at 480p; unverified"},
+    },
+}
 
 MODEL_FAMILIES: dict[str, dict[str, dict[str, Any]]] = {
     "baselines": BASELINE_MODELS,

@@ -54,9 +54,14 @@ class S3ImageHost(ImageHost):
             raise ImageHostError("VMEVALKIT_IMAGE_HOST=s3 needs VMEVALKIT_S3_BUCKET")
         try:
             import boto3  # optional: pip install "vmevalkit[s3]"
+            from botocore.config import Config
         except ImportError:
             raise ImageHostError('the s3 image host needs boto3: pip install "vmevalkit[s3]"') from None
-        self._client = boto3.client("s3", endpoint_url=settings.s3_endpoint_url or None)
+        # Presign with SigV4: boto3's default for us-east-1 is still the legacy SigV2 query string,
+        # which newer AWS regions and S3-compatible stores (R2, recent MinIO) reject.
+        self._client = boto3.client(
+            "s3", endpoint_url=settings.s3_endpoint_url or None, config=Config(signature_version="s3v4")
+        )
 
     def key_for(self, image: PreparedImage) -> str:
         digest = hashlib.sha256(image.data).hexdigest()[:16]

@@ -1,0 +1,167 @@
+"""fal.ai image-to-video models (Kling, Hailuo, Seedance, PixVerse, Wan...) through fal's queue API.
+
+API reference: https://docs.fal.ai/model-apis/model-endpoints/queue (also docs.fal.ai/model-endpoints/queue)
+  POST {base}/{model_id}                           the model's JSON input
+                                                   -> {request_id, status_url, response_url, cancel_url}
+  GET  {base}/{app}/requests/{request_id}/status   -> {status: IN_QUEUE|IN_PROGRESS|COMPLETED, queue_position}
+  GET  {base}/{app}/requests/{request_id}          -> the model's output, e.g. {video: {url}}
+  PUT  {base}/{app}/requests/{request_id}/cancel   cancels a request that has not started
+Every request carries ``Authorization: Key <FAL_KEY>``. ``{app}`` is the model id without
+its subpath ("fal-ai/kling-video" for "fal-ai/kling-video/v2.1/standard/image-to-video"):
+the docs say the subpath is used to submit "but not when getting request status or results".
+Errors: https://docs.fal.ai/errors (model errors: ``{"detail": [{loc, msg, type}]}``) and
+https://docs.fal.ai/documentation/model-apis/request-errors (``{"detail": str, "error_type"}``).
+Model inputs: each model's page, https://fal.ai/models/<model_id>/api (llms.txt).
+
+Two fal specifics:
+- COMPLETED does not mean success: a request that errored is COMPLETED too, and its
+  result URL then answers with the error. The result fetch is an extra hop in
+  ``video_call``, which turns that error into a failed job with fal's reason.
+- The job id is fal's ``request_id`` alone. The status, result and cancel URLs that fal
+  returns are exactly the documented ``{app}/requests/{request_id}[...]`` paths, so they
+  are rebuilt from the catalog's model id (known to this service) and the request id:
+  a resumed job needs nothing but the id, and a gateway in ``FAL_BASE_URL`` keeps working.
+
+Model inputs differ per model (``image_url`` vs other names, duration as "5" or as a
+frame count, ...): the catalog entry's ``args`` describe them, see ``FalInputs``.
+fal documents no idempotency key. Input images: fal's CDN page
+(https://docs.fal.ai/documentation/model-apis/fal-cdn) says "some models also accept data
+URIs", URLs work with every model. By default the image travels inline as a data URI (the
+``data-url`` image host); set ``VMEVALKIT_IMAGE_HOST=s3`` to send a presigned URL instead.
+fal's own CDN upload is not used: it lives on other hosts (rest.alpha.fal.ai, v3.fal.media),
+and the key only ever goes to the queue host.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from vmevalkit.models.api.http import HttpCall, HttpStatusError
+from vmevalkit.models.api.provider import ApiProvider, JobState, JobStatus, ProviderJobFailed, VideoRequest
+from vmevalkit.models.api.wrapper import ApiModelWrapper
+from vmevalkit.settings import Settings
+
+STATES: dict[str, JobState] = {
+    "IN_QUEUE": "queued",  # waiting for a runner: not an error
+    "IN_PROGRESS": "running",
+    "COMPLETED": "succeeded",  # maybe with an error: the result fetch tells (see ``video_call``)
+}
+# Namespaced app ids have three leading segments ("workflows/<owner>/<app>"), as in fal's clients.
+APP_NAMESPACES = ("workflows", "comfy")
+
+
+@dataclass(frozen=True)
+class FalInputs:
+    """How one model names its inputs: data from the catalog entry's ``args``."""
+
+    image_field: str = "image_url"
+    duration_field: str | None = "duration"
+    duration_format: str = "string"  # "string" ("5"), "int" (5) or "frames" (num_frames at ``fps``)
+    frames_field: str = "num_frames"
+    fps_field: str = "frames_per_second"
+    fps: int = 16
+    resolution_field: str | None = None  # None: the model's fixed or default resolution
+    resolution_values: dict[str, str] = field(default_factory=dict)  # catalog value -> the model's value
+    aspect_ratio_field: str | None = None  # None: the output follows the (letterboxed) image
+    seed_field: str | None = None
+
+    def build(self, request: VideoRequest, image: str) -> dict[str, Any]:
+        body: dict[str, Any] = {"prompt": request.prompt, self.image_field: image}
+        if self.duration_format == "frames":
+            # 5 s at 16 fps is the usual 81 frames: the first frame plus one per 1/fps second.
+            body[self.frames_field] = round(request.duration * self.fps) + 1
+            body[self.fps_field] = self.fps
+        elif self.duration_field:
+            seconds = int(request.duration)
+            body[self.duration_field] = str(seconds) if self.duration_format == "string" else seconds
+        if self.resolution_field and request.resolution:
+            body[self.resolution_field] = self.resolution_values.get(request.resolution, request.resolution)
+        if self.aspect_ratio_field:
+            body[self.aspect_ratio_field] = request.aspect_ratio
+        if self.seed_field and request.seed is not None:
+            body[self.seed_field] = request.seed
+        body.update(request.params)  # catalog defaults and --param extras, under the model's own names
+        return body
+
+
+def app_path(model_id: str) -> str:
+    """The app a model id belongs to: where its requests' status and results live."""
+    parts = model_id.strip("/").split("/")
+    keep = 3 if parts[0] in APP_NAMESPACES else 2
+    return "/".join(parts[:keep])
+
+
+def error_detail(body: Any) -> str:
+    """fal's reason from an error body: model errors list ``{msg, type}``, request errors a string."""
+    if not isinstance(body, dict):
+        return ""
+    detail = body.get("detail")
+    if isinstance(detail, list):
+        parts = [f"{d.get('msg', '')} ({d.get('type', 'error')})" for d in detail if isinstance(d, dict)]
+        return "; ".join(parts)
+    if detail:
+        kind = body.get("error_type")
+        return f"{detail} ({kind})" if kind else str(detail)
+    return ""
+
+
+class FalService(ApiProvider):
+    name = "fal"
+    base_url_env = "FAL_BASE_URL"
+    default_base_url = "https://queue.fal.run"
+    key_env = ("FAL_KEY",)
+    # Ask the configured image host for the image's URL; the default host answers with a data URI.
+    needs_image_url = True
+    accepts_data_url = True
+
+    def __init__(self, model: str, inputs: dict[str, Any] | None = None, **args: Any) -> None:
+        # ``inputs`` maps our request onto the model's field names; other args are model inputs.
+        super().__init__(model, **args)
+        self.inputs = FalInputs(**(inputs or {}))
+
+    def auth_headers(self, settings: Settings) -> dict[str, str]:
+        return {"Authorization": f"Key {self.key('FAL_KEY', settings)}"}
+
+    def requests_path(self, job_id: str) -> str:
+        return f"/{app_path(self.model)}/requests/{job_id}"
+
+    def submit(self, request: VideoRequest) -> HttpCall:
+        image = request.image_url or request.image.data_url()
+        return HttpCall("POST", f"/{request.model_id.strip('/')}", json=self.inputs.build(request, image))
+
+    def job_id(self, body: Any) -> str:
+        return str(body.get("request_id") or "")
+
+    def poll(self, job_id: str) -> HttpCall:
+        return HttpCall("GET", f"{self.requests_path(job_id)}/status")
+
+    def status(self, body: Any) -> JobStatus:
+        raw = str(body.get("status", ""))
+        position = body.get("queue_position")
+        return JobStatus(
+            STATES.get(raw, "running"),
+            raw=raw,
+            extra={"queue_position": position} if position is not None else {},
+        )
+
+    async def video_call(self, http: Any, job_id: str, status: JobStatus) -> HttpCall:
+        """Fetch the result: the video URL on success, fal's error when the request failed."""
+        try:
+            result = await http.send_json(HttpCall("GET", self.requests_path(job_id)))
+        except HttpStatusError as exc:  # 4xx: the request errored (validation, content policy, ...)
+            reason = error_detail(exc.body) or str(exc)
+            raise ProviderJobFailed(f"fal request {job_id} completed with an error: {http.scrub(reason)}") from None
+        video = result.get("video") if isinstance(result, dict) else None
+        url = video.get("url") if isinstance(video, dict) else None
+        if not url:
+            raise ProviderJobFailed(f"fal request {job_id} completed without a video in its result")
+        # Results live on fal's CDN (fal.media), another host: no key there.
+        return HttpCall("GET", url, authenticated=self.is_own_host(http.base_url, url))
+
+    def cancel(self, job_id: str) -> HttpCall:
+        return HttpCall("PUT", f"{self.requests_path(job_id)}/cancel")
+
+
+class FalWrapper(ApiModelWrapper):
+    service: FalService

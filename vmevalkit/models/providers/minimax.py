@@ -1,0 +1,202 @@
+"""MiniMax Hailuo image-to-video, through MiniMax's own API (MiniMax-Hailuo-2.3, -2.3-Fast, -02, I2V-01...).
+
+API reference (platform.minimax.io):
+  https://platform.minimax.io/docs/api-reference/video-generation-intro  (the three steps)
+  https://platform.minimax.io/docs/api-reference/video-generation-i2v    (create task)
+  https://platform.minimax.io/docs/api-reference/video-generation-query  (query task)
+  https://platform.minimax.io/docs/api-reference/file-management-retrieve (file -> download_url)
+  https://platform.minimax.io/docs/api-reference/errorcode               (base_resp status codes)
+
+  POST /v1/video_generation          {model, prompt, first_frame_image, duration, resolution, prompt_optimizer}
+                                      -> {task_id, base_resp: {status_code, status_msg}}
+  GET  /v1/query/video_generation?task_id=...
+                                      -> {task_id, status: Preparing|Queueing|Processing|Success|Fail,
+                                          file_id, video_width, video_height, base_resp}
+  GET  /v1/files/retrieve?file_id=... -> {file: {file_id, bytes, filename, purpose, download_url}, base_resp}
+
+Every request carries ``Authorization: Bearer <MINIMAX_API_KEY>``. ``first_frame_image``
+takes a public URL or a base64 data URL. The output video keeps the aspect ratio of the
+first frame, so there is no ratio field: the wrapper's letterboxing chooses it.
+
+MiniMax reports most errors as HTTP 200 with a non-zero ``base_resp.status_code``. Those
+are handled twice: ``MiniMaxHttp`` retries the transient ones (rate limit, timeouts,
+internal errors) inside the shared retry loop, like a 429 or a 5xx, and ``check`` turns
+what remains into a clear error. MiniMax documents no idempotency key and no cancel
+endpoint for video tasks.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from vmevalkit.models.api.http import ApiError, ApiHttp, HttpCall, ProviderLimiter, RetryPolicy, TransientHttpError
+from vmevalkit.models.api.provider import ApiProvider, JobState, JobStatus, ProviderJobFailed, VideoRequest
+from vmevalkit.models.api.wrapper import ApiModelWrapper
+from vmevalkit.settings import Settings
+
+STATES: dict[str, JobState] = {
+    "Preparing": "queued",
+    "Queueing": "queued",
+    "Processing": "running",
+    "Success": "succeeded",
+    "Fail": "failed",
+}
+
+# base_resp.status_code values, from the error-code page. Those whose documented remedy
+# is "please retry your requests later" are transient; everything else (1004 bad key,
+# 1008 no balance, 2013 invalid parameters, 2049 invalid key, ...) fails the same way
+# again and is permanent.
+RATE_LIMITED = 1002
+TRANSIENT_CODES = {
+    1000: "unknown error",
+    1001: "request timeout",
+    RATE_LIMITED: "rate limit",
+    1024: "internal error",
+    1033: "system error",
+}
+# The provider refused the content itself: a final verdict on this job, not a bug of ours.
+SENSITIVE_CODES = {1026: "input flagged as sensitive", 1027: "output flagged as sensitive"}
+AUTH_CODES = (1004, 2049)
+
+
+class MiniMaxError(ApiError):
+    """A permanent error MiniMax reported inside an HTTP 200 (bad key, no balance, invalid input)."""
+
+
+def base_resp(body: Any) -> tuple[int, str]:
+    """``(status_code, status_msg)`` of a MiniMax response; ``(0, "")`` when it has none."""
+    resp = body.get("base_resp") if isinstance(body, dict) else None
+    if not isinstance(resp, dict):
+        return 0, ""
+    try:
+        code = int(resp.get("status_code") or 0)
+    except (TypeError, ValueError):
+        code = -1
+    return code, str(resp.get("status_msg") or "")
+
+
+def describe(code: int, message: str) -> str:
+    known = TRANSIENT_CODES.get(code) or SENSITIVE_CODES.get(code)
+    text = message or known or "no message"
+    return f"MiniMax error {code}: {text}"
+
+
+class MiniMaxHttp(ApiHttp):
+    """``ApiHttp`` that also retries MiniMax's transient in-body errors.
+
+    ``run_job`` calls ``check`` only after ``send`` returned, outside the retry loop, so a
+    rate limit reported as HTTP 200 + ``base_resp`` 1002 would end the job (and leave
+    the submit marked as possibly billed). Raising ``TransientHttpError`` from the attempt
+    itself puts these codes through the same backoff as an HTTP 429 or 5xx.
+    """
+
+    async def _attempt(self, call: HttpCall, stream: bool) -> httpx.Response:
+        response = await super()._attempt(call, stream)
+        if stream:  # a video download from the CDN: no JSON envelope
+            return response
+        try:
+            body = response.json()
+        except ValueError:
+            return response
+        code, message = base_resp(body)
+        if code in TRANSIENT_CODES:
+            if code == RATE_LIMITED:
+                # Slow every job of this provider down, as after an HTTP 429.
+                self.limiter.pause(self.retry.base_delay)
+            raise TransientHttpError(
+                f"{self.provider} {call.method} {httpx.URL(self.url(call.url)).path}: {describe(code, message)}",
+                status_code=429 if code == RATE_LIMITED else None,
+            )
+        return response
+
+
+class MiniMaxService(ApiProvider):
+    name = "minimax"
+    base_url_env = "MINIMAX_BASE_URL"
+    default_base_url = "https://api.minimax.io"
+    key_env = ("MINIMAX_API_KEY",)
+
+    def auth_headers(self, settings: Settings) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.key('MINIMAX_API_KEY', settings)}"}
+
+    def submit(self, request: VideoRequest) -> HttpCall:
+        body: dict[str, Any] = {
+            "model": request.model_id,
+            "prompt": request.prompt,
+            "first_frame_image": request.image_url or request.image.data_url(),
+            "duration": int(request.duration),
+            # The optimizer rewrites the prompt; an evaluation must send the task's own words.
+            "prompt_optimizer": False,
+        }
+        if request.resolution:
+            body["resolution"] = request.resolution.upper()  # the catalog says "768p", MiniMax "768P"
+        if body.get("resolution") == "1080P" and body["duration"] != 6:
+            # Documented for every model that offers 1080P; the catalog cannot tie durations to resolutions.
+            raise MiniMaxError(f"{request.model_id} makes 1080P videos of 6 s only: pass --duration 6")
+        # Catalog defaults and --param extras (e.g. fast_pretreatment) go in as documented fields.
+        body.update(request.params)
+        return HttpCall("POST", "/v1/video_generation", json=body)
+
+    def job_id(self, body: Any) -> str:
+        return str(body.get("task_id") or "")
+
+    def poll(self, job_id: str) -> HttpCall:
+        return HttpCall("GET", "/v1/query/video_generation", params={"task_id": job_id})
+
+    def check(self, body: Any) -> None:
+        code, message = base_resp(body)
+        if code == 0:
+            return
+        if isinstance(body, dict) and body.get("status") == "Fail":
+            return  # a failed task: ``status`` reports it, with this code as the reason
+        if code in TRANSIENT_CODES:
+            raise TransientHttpError(describe(code, message), status_code=429 if code == RATE_LIMITED else None)
+        if code in SENSITIVE_CODES:
+            raise ProviderJobFailed(describe(code, message))
+        hint = " (check MINIMAX_API_KEY)" if code in AUTH_CODES else ""
+        raise MiniMaxError(describe(code, message) + hint)
+
+    def status(self, body: Any) -> JobStatus:
+        raw = str(body.get("status", ""))
+        error = None
+        if raw == "Fail":
+            code, message = base_resp(body)
+            error = describe(code, message) if code else "MiniMax reported the task as Fail without a reason"
+        file_id = body.get("file_id")
+        return JobStatus(
+            STATES.get(raw, "running"),
+            raw=raw,
+            error=error,
+            extra={"file_id": str(file_id)} if file_id else {},
+        )
+
+    async def video_call(self, http: Any, job_id: str, status: JobStatus) -> HttpCall:
+        """Third hop: the finished task names a file; the file API gives its download URL."""
+        file_id = status.extra.get("file_id")
+        if not file_id:
+            raise ProviderJobFailed(f"{self.name} reported success for task {job_id} but gave no file_id")
+        body = await http.send_json(HttpCall("GET", "/v1/files/retrieve", params={"file_id": file_id}))
+        self.check(body)
+        url = (body.get("file") or {}).get("download_url")
+        if not url:
+            raise ProviderJobFailed(f"{self.name} file {file_id} of task {job_id} has no download_url")
+        # The download URL is a signed link on MiniMax's storage host: the key stays home.
+        return HttpCall("GET", url, authenticated=self.is_own_host(http.base_url, url))
+
+
+class MiniMaxWrapper(ApiModelWrapper):
+    service: MiniMaxService
+
+    def make_http(self, client: httpx.AsyncClient, settings: Settings, limiter: ProviderLimiter | None) -> ApiHttp:
+        # Same construction as the base wrapper, with the client that retries in-body errors.
+        return MiniMaxHttp(
+            client,
+            provider=self.service.name,
+            base_url=self.service.base_url(settings),
+            auth_headers=self.service.auth_headers(settings),
+            limiter=limiter,
+            retry=RetryPolicy(attempts=settings.api_retries, base_delay=settings.api_retry_base_delay_s),
+            secrets=self.service.secrets(settings),
+        )

@@ -1,0 +1,130 @@
+"""Replicate image-to-video models (Kling, Hailuo, Seedance, PixVerse, Wan...) through its predictions API.
+
+API reference: https://replicate.com/docs/reference/http
+  POST /v1/models/{owner}/{name}/predictions  {input: {...}}  (official models: no version hash)
+                                              -> prediction {id, status, output, error, urls: {get, cancel}}
+  GET  /v1/predictions/{id}                   -> the prediction
+  POST /v1/predictions/{id}/cancel
+Statuses (https://replicate.com/docs/topics/predictions/lifecycle): starting (waiting for a
+worker, maybe a cold boot), processing, succeeded, failed, canceled, and aborted (the
+deadline passed before it started). Every request carries ``Authorization: Bearer
+<REPLICATE_API_TOKEN>``; errors are problem details ``{title, detail, status}``.
+
+``output`` is a URL on replicate.delivery (or a list of them): another host, fetched
+without the token. File inputs may be URLs or data URIs
+(https://replicate.com/docs/topics/predictions/input-files; data URIs are recommended below
+1 MB, and a letterboxed puzzle frame is far smaller): the configured image host decides,
+a data URI by default, a presigned URL with ``VMEVALKIT_IMAGE_HOST=s3``. We poll instead of sending ``Prefer: wait``:
+video models run for minutes, past its 60 s cap. Replicate documents no idempotency key.
+
+Model inputs differ per model (``start_image``, ``first_frame_image``, ``image``; ``mode``
+or ``quality`` for the resolution; a frame count for Wan): the catalog entry's ``args``
+describe them, see ``ReplicateInputs``; the field names come from each model's API page,
+https://replicate.com/<owner>/<name>/api.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from vmevalkit.models.api.http import HttpCall
+from vmevalkit.models.api.provider import ApiProvider, JobState, JobStatus, VideoRequest
+from vmevalkit.models.api.wrapper import ApiModelWrapper
+from vmevalkit.settings import Settings
+
+STATES: dict[str, JobState] = {
+    "starting": "queued",  # waiting for a worker (cold boot): not an error
+    "processing": "running",
+    "succeeded": "succeeded",
+    "failed": "failed",
+    "canceled": "cancelled",
+    "aborted": "failed",  # never started: its deadline passed in the queue
+}
+
+
+@dataclass(frozen=True)
+class ReplicateInputs:
+    """How one model names its inputs: data from the catalog entry's ``args``."""
+
+    image_field: str = "image"
+    duration_field: str | None = "duration"
+    duration_format: str = "int"  # "int" (5) or "frames" (num_frames at ``fps``)
+    frames_field: str = "num_frames"
+    fps_field: str = "frames_per_second"
+    fps: int = 16
+    resolution_field: str | None = None  # None: the model's fixed or default resolution
+    resolution_values: dict[str, str] = field(default_factory=dict)  # catalog value -> the model's value
+    aspect_ratio_field: str | None = None  # None: the output follows the (letterboxed) image
+    seed_field: str | None = None
+
+    def build(self, request: VideoRequest, image: str) -> dict[str, Any]:
+        body: dict[str, Any] = {"prompt": request.prompt, self.image_field: image}
+        if self.duration_format == "frames":
+            # 5 s at 16 fps is the usual 81 frames: the first frame plus one per 1/fps second.
+            body[self.frames_field] = round(request.duration * self.fps) + 1
+            body[self.fps_field] = self.fps
+        elif self.duration_field:
+            body[self.duration_field] = int(request.duration)
+        if self.resolution_field and request.resolution:
+            body[self.resolution_field] = self.resolution_values.get(request.resolution, request.resolution)
+        if self.aspect_ratio_field:
+            body[self.aspect_ratio_field] = request.aspect_ratio
+        if self.seed_field and request.seed is not None:
+            body[self.seed_field] = request.seed
+        body.update(request.params)  # catalog defaults and --param extras, under the model's own names
+        return body
+
+
+def first_url(output: Any) -> str | None:
+    """A prediction's video: ``output`` is a URL, or a list of URLs for some models."""
+    if isinstance(output, str):
+        return output
+    if isinstance(output, list):
+        return next((item for item in output if isinstance(item, str)), None)
+    return None
+
+
+class ReplicateService(ApiProvider):
+    name = "replicate"
+    base_url_env = "REPLICATE_BASE_URL"
+    default_base_url = "https://api.replicate.com"
+    key_env = ("REPLICATE_API_TOKEN",)
+    # Ask the configured image host for the image's URL; the default host answers with a data URI.
+    needs_image_url = True
+    accepts_data_url = True
+
+    def __init__(self, model: str, inputs: dict[str, Any] | None = None, **args: Any) -> None:
+        # ``inputs`` maps our request onto the model's field names; other args are model inputs.
+        super().__init__(model, **args)
+        self.inputs = ReplicateInputs(**(inputs or {}))
+
+    def auth_headers(self, settings: Settings) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.key('REPLICATE_API_TOKEN', settings)}"}
+
+    def submit(self, request: VideoRequest) -> HttpCall:
+        image = request.image_url or request.image.data_url()
+        body = {"input": self.inputs.build(request, image)}
+        return HttpCall("POST", f"/v1/models/{request.model_id}/predictions", json=body)
+
+    def job_id(self, body: Any) -> str:
+        return str(body.get("id") or "")
+
+    def poll(self, job_id: str) -> HttpCall:
+        # The documented path, the same as ``urls.get``: rebuilt from the id, so a resumed job needs only that.
+        return HttpCall("GET", f"/v1/predictions/{job_id}")
+
+    def status(self, body: Any) -> JobStatus:
+        raw = str(body.get("status", ""))
+        state = STATES.get(raw, "running")
+        error = None
+        if state in ("failed", "cancelled"):
+            error = body.get("error") or ("aborted: its deadline passed before it started" if raw == "aborted" else raw)
+        return JobStatus(state, raw=raw, video_url=first_url(body.get("output")), error=str(error) if error else None)
+
+    def cancel(self, job_id: str) -> HttpCall:
+        return HttpCall("POST", f"/v1/predictions/{job_id}/cancel")
+
+
+class ReplicateWrapper(ApiModelWrapper):
+    service: ReplicateService
