@@ -219,3 +219,17 @@ def test_constraints_are_checked_before_any_request(tmp_path: Path, questions: P
     ratio = generate(tmp_path, questions, gemini, "--param", "aspect_ratio=1:1")
     assert ratio.returncode == 2 and "takes aspect ratios" in ratio.stderr
     assert gemini.log == []
+
+
+def test_retired_ids_are_refused_at_googles_own_host(tmp_path: Path, questions: Path, gemini: FakeGemini) -> None:
+    env = env_for(gemini)
+    del env["GEMINI_BASE_URL"]  # Google's own host, which no longer serves Veo 2 and 3.0
+    result = run_cli(*MODEL, "--questions-dir", str(questions), "--dry-run", cwd=tmp_path, env=env)
+    assert result.returncode == 2
+    assert "Model 'veo-3.0-generate' is retired by its provider: Google shut veo-3.0-generate-001 down" in result.stderr
+    assert "set GEMINI_BASE_URL" in result.stderr
+    current = run_cli(
+        "--model", "veo-3.1-generate", "--questions-dir", str(questions), "--dry-run", cwd=tmp_path, env=env
+    )
+    assert current.returncode == 0, current.stderr
+    assert gemini.log == []

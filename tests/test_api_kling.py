@@ -156,6 +156,15 @@ def test_error_code_inside_http_200_fails_the_job(tmp_path: Path, questions: Pat
     assert len(fake.calls("submit")) == 1 and fake.jobs == {}
 
 
+def test_account_problems_sent_as_429_are_not_retried(tmp_path: Path, questions: Path, fake: FakeKling) -> None:
+    exhausted = {"code": 1102, "message": "Resource pack exhausted", "request_id": "r-3", "data": None}
+    fake.inject("submit", Fault.http(429, exhausted))
+    result = generate(tmp_path, questions, fake, *MODEL, "--task-id", "maze_0001")
+    assert result.returncode == 1
+    assert "kling error 1102: Resource pack exhausted (HTTP 429)" in records(tmp_path / "out")["maze_0001"]["error"]
+    assert len(fake.calls("submit")) == 1, "no retry, no pause"
+
+
 def test_rejected_body_is_a_clear_failure(tmp_path: Path, questions: Path, fake: FakeKling) -> None:
     invalid = {"code": 1201, "message": "prompt cannot exceed 2500 characters", "request_id": "r-2", "data": None}
     fake.inject("submit", Fault.http(400, invalid))
@@ -189,7 +198,7 @@ def test_keys_are_required_before_any_request(tmp_path: Path, questions: Path, f
 
 
 def test_token_is_renewed_before_it_expires(monkeypatch: pytest.MonkeyPatch) -> None:
-    """ApiHttp keeps the first token for the whole run; each call carries a fresh one once it ages."""
+    """ApiHttp reads the auth headers per request: a token is reused while fresh and renewed once it ages."""
     monkeypatch.setenv("KLING_ACCESS_KEY", ACCESS_KEY)
     monkeypatch.setenv("KLING_SECRET_KEY", SECRET_KEY)
     clock = [1_800_000_000.0]
@@ -198,10 +207,10 @@ def test_token_is_renewed_before_it_expires(monkeypatch: pytest.MonkeyPatch) -> 
     settings = get_settings()
     first = service.auth_headers(settings)["Authorization"].removeprefix("Bearer ")
     assert verify_jwt(first, clock[0]) is None
-    assert service.poll("task-1").headers == {"Authorization": f"Bearer {first}"}  # still fresh: reused
+    assert service.auth_headers(settings) == {"Authorization": f"Bearer {first}"}  # still fresh: reused
 
     clock[0] += 25 * 60  # 5 minutes of validity left: too little for a request and its retries
-    renewed = service.poll("task-1").headers["Authorization"].removeprefix("Bearer ")
+    renewed = service.auth_headers(settings)["Authorization"].removeprefix("Bearer ")
     assert renewed != first and verify_jwt(renewed, clock[0] + 20 * 60) is None
     late = verify_jwt(first, clock[0] + 20 * 60)
     assert late is not None and late.status == 401 and late.json["code"] == 1004  # Kling's "expired"

@@ -245,3 +245,28 @@ def test_with_an_idempotency_key_the_same_key_is_sent_again(server: Echo, tmp_pa
     assert server.calls("echo")[0].headers["idempotency-key"] == "k1"
     assert saved[0] == {"provider": "fake", "submitting": True, "idempotency_key": "k1"}
     assert saved[1]["job_id"] == "job-1" and saved[1]["idempotency_key"] == "k1"
+
+
+def test_redirects_never_carry_keys_to_another_host(server: Echo, video: bytes) -> None:
+    class Redirector(Echo):
+        def __init__(self, video: bytes, target: str) -> None:
+            super().__init__(video)
+            self.route("hop", "GET", r"/hop", lambda req, m: Response(302, body=b"", headers={"Location": target}))
+
+    async def fetch(http: ApiHttp) -> Any:
+        return (await http.send(HttpCall("GET", "/hop"))).json()
+
+    async def with_key_header(base: str) -> Any:
+        async with httpx.AsyncClient(timeout=5) as client:
+            http = ApiHttp(client, provider="t", base_url=base, auth_headers={"x-goog-api-key": KEY})
+            return await fetch(http)
+
+    with Echo(video) as other:
+        other.route("echo-get", "GET", r"/echo", lambda req, m: Response(json=dict(req.headers)))
+        with Redirector(video, f"{other.base_url}/echo") as hop:
+            seen = run(with_key_header(hop.base_url))
+    assert "x-goog-api-key" not in seen, "the key stayed home"
+    with Redirector(video, "/echo-here") as hop:
+        hop.route("here", "GET", r"/echo-here", lambda req, m: Response(json=dict(req.headers)))
+        seen = run(with_key_header(hop.base_url))
+    assert seen["x-goog-api-key"] == KEY, "a redirect within the provider's host keeps it"

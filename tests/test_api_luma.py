@@ -212,11 +212,11 @@ def test_without_an_image_host_nothing_is_submitted(
     out = tmp_path / "out"
     args = (*RAY2, "--task-id", "maze_0001", "--questions-dir", str(questions), "--output-dir", str(out))
     result = run_cli(*args, cwd=tmp_path, env=env)
-    assert result.returncode == 1
-    record = records(out)["maze_0001"]
-    assert record["status"] == "failed"
-    assert "ImageHostError: luma needs the input image at a public URL" in record["error"]
-    assert "VMEVALKIT_IMAGE_HOST=s3" in record["error"] and "VMEVALKIT_S3_BUCKET" in record["error"]
+    # Caught before any work starts, like a missing key, with the fix in the message.
+    assert result.returncode == 2
+    assert "Model 'luma-ray-2' needs its input image at a public URL" in result.stderr
+    assert "VMEVALKIT_IMAGE_HOST=s3" in result.stderr and "VMEVALKIT_S3_BUCKET" in result.stderr
+    assert records(out) == {}
     assert luma.log == [] and bucket.log == [], "nothing was sent anywhere"
 
 

@@ -110,6 +110,7 @@ def test_list_models_and_console_script(tmp_path: Path) -> None:
         "installed": True,
         "key_set": None,
         "description": rows["oracle-solution"]["description"],
+        "retired": None,
     }
 
 

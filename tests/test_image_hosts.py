@@ -145,9 +145,9 @@ def test_a_dotted_path_selects_a_plugin_host(monkeypatch: pytest.MonkeyPatch, im
     ("value", "error", "message"),
     [
         ("vmevalkit.settings:Settings", ImageHostError, "is not an ImageHost class"),
-        ("vmk_no_such_module:Host", ImportError, "cannot import module 'vmk_no_such_module'"),
-        ("vmk_test_hosts:NoSuchHost", ImportError, "has no attribute 'NoSuchHost'"),
-        ("dataurl", ImportError, "is not a dotted path"),
+        ("vmk_no_such_module:Host", ImageHostError, "cannot import module 'vmk_no_such_module'"),
+        ("vmk_test_hosts:NoSuchHost", ImageHostError, "has no attribute 'NoSuchHost'"),
+        ("dataurl", ImageHostError, "is neither data-url nor s3 nor a loadable 'module:Class'"),
     ],
 )
 def test_a_bad_image_host_value_is_a_clear_error(

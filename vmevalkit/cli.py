@@ -151,6 +151,7 @@ def cmd_models(args: argparse.Namespace) -> int:
                 "installed": ready.installed,
                 "key_set": ready.keys_set if entry.env_keys else None,
                 "description": entry.description,
+                "retired": entry.retired,
             }
         )
     if getattr(args, "json", False):
@@ -165,9 +166,8 @@ def cmd_models(args: argparse.Namespace) -> int:
     table.add_column("description", overflow="fold")
     for r in rows:
         key = "n/a" if r["key_set"] is None else ("yes" if r["key_set"] else "[red]no[/red]")
-        table.add_row(
-            r["name"], r["family"], r["kind"], "yes" if r["installed"] else "[red]no[/red]", key, r["description"]
-        )
+        description = f"[yellow]retired:[/yellow] {r['description']}" if r["retired"] else r["description"]
+        table.add_row(r["name"], r["family"], r["kind"], "yes" if r["installed"] else "[red]no[/red]", key, description)
     Console().print(table)
     return EXIT_OK
 
@@ -241,7 +241,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from vmevalkit.runner.constraints import accepted_params
-    from vmevalkit.runner.registry import ModelLoadError, UnknownModelError, get_entry, readiness
+    from vmevalkit.runner.registry import ModelLoadError, UnknownModelError, get_entry, preflight, readiness
     from vmevalkit.settings import get_settings
     from vmevalkit.tasks.loader import TaskSelectionError, load_tasks
 
@@ -260,7 +260,11 @@ def cmd_generate(args: argparse.Namespace) -> int:
     if unused:
         _error(f"no selected model accepts --param {', '.join(unused)}; see 'vmevalkit models --json' for constraints")
         return EXIT_USAGE
-    not_ready = [(e, r.problem) for e in entries if (r := readiness(e, duration=args.duration, params=params)).problem]
+    not_ready = [
+        (e, problem)
+        for e in entries
+        if (problem := readiness(e, duration=args.duration, params=params).problem or preflight(e))
+    ]
     for _, problem in not_ready:
         _error(str(problem))
     entries = [e for e in entries if e.name not in {bad.name for bad, _ in not_ready}]

@@ -248,6 +248,7 @@ VEO_MODELS: dict[str, dict[str, Any]] = {
             "params": ["negative_prompt", "person_generation"],
         },
         "price": {"usd_per_second": 0.35},
+        "retired": "Google shut veo-2.0-generate-001 down in the Gemini API on 2026-06-30 (Gemini API changelog)",
     },
     "veo-3.0-generate": {
         "wrapper_module": "vmevalkit.models.providers.gemini_veo",
@@ -271,6 +272,7 @@ VEO_MODELS: dict[str, dict[str, Any]] = {
             "params": ["negative_prompt", "person_generation"],
         },
         "price": {"usd_per_second": 0.40},
+        "retired": "Google shut veo-3.0-generate-001 down in the Gemini API on 2026-06-30 (Gemini API changelog)",
     },
     "veo-3.0-fast-generate": {
         "wrapper_module": "vmevalkit.models.providers.gemini_veo",
@@ -294,6 +296,7 @@ VEO_MODELS: dict[str, dict[str, Any]] = {
             "params": ["negative_prompt", "person_generation"],
         },
         "price": {"usd_per_second": 0.15},
+        "retired": "Google shut veo-3.0-fast-generate-001 down in the Gemini API on 2026-06-30 (Gemini API changelog)",
     },
     "veo-3.1-generate": {
         "wrapper_module": "vmevalkit.models.providers.gemini_veo",

@@ -170,13 +170,40 @@ def readiness(
         if not installed:
             problem = f"Model '{entry.name}' is not installed: run bash setup/install_model.sh {entry.name}"
     missing = entry.missing_keys(settings.has_secret)
-    if entry.retired and problem is None:
-        problem = f"Model '{entry.name}' is retired by its provider: {entry.retired}"
     if missing and problem is None:
-        problem = f"Set {' and '.join(missing)} in .env to use {entry.name} (see .env.example)"
+        alternatives = "".join(f" (or {' and '.join(alt)})" for alt in entry.env_key_alternatives)
+        problem = f"Set {' and '.join(missing)}{alternatives} in .env to use {entry.name} (see .env.example)"
     if problem is None:
         try:
             resolve_request(entry.name, entry.constraints, duration, params or {})
         except ConstraintError as exc:
             problem = str(exc)
     return Readiness(installed=installed, keys_set=not missing, problem=problem)
+
+
+def preflight(entry: CatalogEntry) -> str | None:
+    """Checks that need the model's own classes (so not for ``--list-models``); the fix, or None.
+
+    A retired model is refused at its provider's own host, which no longer serves it, but runs
+    through a gateway or another host that still does (its base URL variable is set). A provider
+    that needs a public image URL needs an image host configured for it.
+    """
+    if entry.kind != "api":
+        return f"Model '{entry.name}' is retired by its provider: {entry.retired}" if entry.retired else None
+    from vmevalkit.settings import get_settings
+
+    service = load_service_class(entry)
+    settings = get_settings()
+    base_url_env = getattr(service, "base_url_env", None)
+    if entry.retired and not (base_url_env and settings.value(base_url_env)):
+        return (
+            f"Model '{entry.name}' is retired by its provider: {entry.retired} "
+            f"(a gateway that still serves it can be used by setting {base_url_env})"
+        )
+    needs_url = getattr(service, "needs_image_url", False) and not getattr(service, "accepts_data_url", True)
+    if needs_url and settings.image_host == "data-url":
+        return (
+            f"Model '{entry.name}' needs its input image at a public URL: set VMEVALKIT_IMAGE_HOST=s3 and "
+            "VMEVALKIT_S3_BUCKET (plus AWS credentials) in .env, or VMEVALKIT_IMAGE_HOST=my_pkg.hosts:MyHost"
+        )
+    return None

@@ -14,8 +14,8 @@ import contextlib
 import email.utils
 import random
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,8 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_aft
 
 from vmevalkit.utils.atomic import atomic_path
 from vmevalkit.video import VideoError, VideoInfo, probe_video
+
+MAX_REDIRECTS = 5
 
 # (field name, (filename, bytes, content type)) — httpx's multipart "files" shape
 MultipartFile = tuple[str, tuple[str, bytes, str]]
@@ -86,6 +88,13 @@ def parse_retry_after(headers: Mapping[str, str], now: float | None = None) -> f
     return None
 
 
+def _json_or_none(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:  # not JSON (or empty): hooks see None
+        return None
+
+
 def _excerpt(response: httpx.Response, limit: int = 300) -> str:
     with contextlib.suppress(Exception):
         text = response.text.strip().replace("\n", " ")
@@ -126,18 +135,28 @@ class ApiHttp:
         *,
         provider: str,
         base_url: str,
-        auth_headers: Mapping[str, str],
+        auth_headers: Mapping[str, str] | Callable[[], Mapping[str, str]],
         limiter: ProviderLimiter | None = None,
         retry: RetryPolicy | None = None,
-        secrets: tuple[str, ...] = (),
+        secrets: tuple[str, ...] | Callable[[], tuple[str, ...]] = (),
+        check: Callable[[Any], None] | None = None,
+        classify: Callable[[int, Any], None] | None = None,
     ) -> None:
+        """``auth_headers`` and ``secrets`` may be callables, read per request: tokens that expire
+        (Kling's JWTs) are renewed and scrubbed. ``check(body)`` runs on every successful JSON
+        response and ``classify(status, body)`` on every error response, both inside the retry
+        loop: raising ``TransientHttpError`` there retries (status 429 also pauses the provider),
+        raising another ``ApiError`` fails for good, returning falls through to the defaults.
+        """
         self.client = client
         self.provider = provider
         self.base_url = base_url.rstrip("/")
-        self._auth_headers = dict(auth_headers)
+        self._auth_headers = auth_headers
         self.limiter = limiter or ProviderLimiter(1_000_000)
         self.retry = retry or RetryPolicy()
-        self._secrets = tuple(s for s in secrets if s)
+        self._secrets = secrets
+        self._check = check
+        self._classify_hook = classify
 
     def url(self, path_or_url: str) -> str:
         if path_or_url.startswith(("http://", "https://")):
@@ -146,15 +165,18 @@ class ApiHttp:
 
     def scrub(self, text: str) -> str:
         """Remove any secret from a message before it can reach a log or metadata."""
-        for secret in self._secrets:
-            text = text.replace(secret, "***")
+        secrets = self._secrets() if callable(self._secrets) else self._secrets
+        for secret in secrets:
+            if secret:
+                text = text.replace(secret, "***")
         return text
 
     def _build(self, call: HttpCall) -> httpx.Request:
         url = self.url(call.url)
         # Keys go only to the provider's own host: never to a CDN or a presigned result URL.
         own_host = httpx.URL(url).netloc == httpx.URL(self.base_url).netloc
-        headers = {**(self._auth_headers if call.authenticated and own_host else {}), **call.headers}
+        auth = self._auth_headers() if callable(self._auth_headers) else self._auth_headers
+        headers = {**(auth if call.authenticated and own_host else {}), **call.headers}
         return self.client.build_request(
             call.method,
             url,
@@ -165,10 +187,18 @@ class ApiHttp:
             headers=headers,
         )
 
-    def _classify(self, call: HttpCall, response: httpx.Response) -> None:
+    def _where(self, call: HttpCall) -> str:
+        return f"{self.provider} {call.method} {httpx.URL(self.url(call.url)).path}"
+
+    def _classify(self, call: HttpCall, response: httpx.Response, stream: bool) -> None:
+        body = None if stream else _json_or_none(response)
         if response.status_code < 400:
+            if self._check is not None and body is not None:
+                self._run_hook(call, self._check, body)
             return
-        where = f"{self.provider} {call.method} {httpx.URL(self.url(call.url)).path}"
+        if self._classify_hook is not None and not stream:
+            self._run_hook(call, self._classify_hook, response.status_code, body)
+        where = self._where(call)
         detail = self.scrub(_excerpt(response))
         if response.status_code == 429 or response.status_code >= 500 or response.status_code == 408:
             raise TransientHttpError(
@@ -176,10 +206,18 @@ class ApiHttp:
                 retry_after=parse_retry_after(response.headers),
                 status_code=response.status_code,
             )
-        body: Any = None
-        with contextlib.suppress(ValueError):
-            body = response.json()
         raise HttpStatusError(f"{where}: HTTP {response.status_code} {detail}".strip(), response.status_code, body)
+
+    def _run_hook(self, call: HttpCall, hook: Callable[..., None], *args: Any) -> None:
+        """A provider hook; its errors are named after the request and scrubbed of secrets."""
+        try:
+            hook(*args)
+        except TransientHttpError as exc:
+            raise TransientHttpError(
+                self.scrub(f"{self._where(call)}: {exc}"), retry_after=exc.retry_after, status_code=exc.status_code
+            ) from None
+        except ApiError as exc:
+            raise type(exc)(self.scrub(str(exc))) from None
 
     def _wait(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
@@ -200,14 +238,41 @@ class ApiHttp:
 
         return stop
 
+    async def _send_following_redirects(self, call: HttpCall, stream: bool) -> httpx.Response:
+        """Send, following redirects by hand: httpx keeps custom key headers (``x-goog-api-key``)
+        across hosts, so every hop is rebuilt by ``_build``, which adds keys for the own host only."""
+        current = call
+        for _ in range(MAX_REDIRECTS + 1):
+            try:
+                response = await self.client.send(self._build(current), stream=stream, follow_redirects=False)
+            except httpx.TransportError as exc:  # connect/read timeouts, resets, dropped connections
+                raise TransientHttpError(
+                    f"{self.provider} {call.method}: network error: {type(exc).__name__}"
+                ) from None
+            location = response.headers.get("location")
+            if not (response.is_redirect and location):
+                return response
+            await response.aclose()
+            target = str(response.url.join(location))
+            same_host = httpx.URL(target).netloc == httpx.URL(self.base_url).netloc
+            keeps_body = response.status_code in (307, 308)
+            current = replace(
+                current,
+                method=current.method if keeps_body else "GET",
+                url=target,
+                params=None,  # already part of the location
+                json=current.json if keeps_body else None,
+                data=current.data if keeps_body else None,
+                files=current.files if keeps_body else (),
+                headers=current.headers if same_host else {},
+            )
+        raise TransientHttpError(f"{self._where(call)}: more than {MAX_REDIRECTS} redirects")
+
     async def _attempt(self, call: HttpCall, stream: bool) -> httpx.Response:
         await self.limiter.wait_if_paused()
+        response = await self._send_following_redirects(call, stream)
         try:
-            response = await self.client.send(self._build(call), stream=stream)
-        except httpx.TransportError as exc:  # connect/read timeouts, resets, dropped connections
-            raise TransientHttpError(f"{self.provider} {call.method}: network error: {type(exc).__name__}") from None
-        try:
-            self._classify(call, response)
+            self._classify(call, response, stream)
         except TransientHttpError as exc:
             if exc.status_code == 429:
                 self.limiter.pause(exc.retry_after if exc.retry_after is not None else self.retry.base_delay)

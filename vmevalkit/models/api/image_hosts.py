@@ -87,7 +87,12 @@ HOSTS: dict[str, type[ImageHost]] = {"data-url": DataUrlHost, "s3": S3ImageHost}
 
 def get_image_host(settings: Settings) -> ImageHost:
     name = settings.image_host
-    cls = HOSTS.get(name) or load_object(name)
+    try:
+        cls = HOSTS.get(name) or load_object(name)
+    except ImportError as exc:
+        raise ImageHostError(
+            f"VMEVALKIT_IMAGE_HOST={name!r} is neither {' nor '.join(HOSTS)} nor a loadable 'module:Class' ({exc})"
+        ) from None
     if not (isinstance(cls, type) and issubclass(cls, ImageHost)):
         raise ImageHostError(f"VMEVALKIT_IMAGE_HOST={name!r} is not an ImageHost class")
     return cls(settings)

@@ -84,10 +84,8 @@ async def run_job(
     while True:
         await asyncio.sleep(delay)
         try:
-            response = await http.send(provider.poll(job_id))
-            body = response.json()
-            provider.check(body)
-            status = provider.status(body)
+            response = await http.send(provider.poll(job_id))  # provider.check runs inside its retries
+            status = provider.status(response.json())
             headers: Mapping[str, str] = response.headers
         except (TransientHttpError, ValueError) as exc:
             # Retries are used up, but the job is paid for and may still finish: keep
@@ -130,7 +128,6 @@ async def _submit(
     if provider.idempotency_header:
         call = replace(call, headers={**call.headers, provider.idempotency_header: key})
     body = await http.send_json(call)
-    provider.check(body)
     job_id = provider.job_id(body)
     if not job_id:
         raise ApiError(f"{provider.name} accepted the job but returned no job id")

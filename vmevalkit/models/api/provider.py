@@ -126,7 +126,18 @@ class ApiProvider:
         return None
 
     def check(self, body: Any) -> None:
-        """Raise for errors that arrive inside a successful HTTP response (e.g. MiniMax's base_resp)."""
+        """Raise for errors that arrive inside a successful HTTP response (e.g. MiniMax's base_resp).
+
+        Runs inside the retry loop: raise ``TransientHttpError`` to retry (status_code=429 also
+        pauses the provider), another ``ApiError`` to fail.
+        """
+
+    def classify_error(self, status_code: int, body: Any) -> None:
+        """Override the default reading of an HTTP error (429/5xx retried, other 4xx final).
+
+        E.g. an HTTP 429 that means "out of credit" is final: raise ``HttpStatusError`` or
+        ``ApiError``. Return to keep the default.
+        """
 
     @staticmethod
     def is_own_host(base_url: str, url: str) -> bool:

@@ -25,7 +25,7 @@ RESOLUTION_SHORT_SIDE = {"480p": 480, "540p": 540, "720p": 720, "768p": 768, "10
 
 def new_client(settings: Settings) -> httpx.AsyncClient:
     timeout = httpx.Timeout(settings.request_timeout_s, connect=min(10.0, settings.request_timeout_s))
-    return httpx.AsyncClient(timeout=timeout, follow_redirects=True)
+    return httpx.AsyncClient(timeout=timeout)  # ApiHttp follows redirects itself, host by host
 
 
 class ApiModelWrapper(ModelWrapper):
@@ -39,14 +39,19 @@ class ApiModelWrapper(ModelWrapper):
         return entry.constraints if entry is not None and entry.constraints else ModelConstraints()
 
     def make_http(self, client: httpx.AsyncClient, settings: Settings, limiter: ProviderLimiter | None) -> ApiHttp:
+        service = self.service
+        service.auth_headers(settings)  # a missing key fails here, before any job starts
         return ApiHttp(
             client,
-            provider=self.service.name,
-            base_url=self.service.base_url(settings),
-            auth_headers=self.service.auth_headers(settings),
+            provider=service.name,
+            base_url=service.base_url(settings),
+            # Read per request, so expiring tokens are renewed and every issued one is scrubbed.
+            auth_headers=lambda: service.auth_headers(settings),
             limiter=limiter,
             retry=RetryPolicy(attempts=settings.api_retries, base_delay=settings.api_retry_base_delay_s),
-            secrets=self.service.secrets(settings),
+            secrets=lambda: service.secrets(settings),
+            check=service.check,
+            classify=service.classify_error,
         )
 
     def _generate(

@@ -28,7 +28,7 @@ from typing import Any
 from vmevalkit.models.api.http import ApiError, HttpCall, TransientHttpError
 from vmevalkit.models.api.provider import ApiProvider, JobState, JobStatus, MissingKeyError, VideoRequest
 from vmevalkit.models.api.wrapper import ApiModelWrapper
-from vmevalkit.settings import Settings, get_settings
+from vmevalkit.settings import Settings
 
 STATES: dict[str, JobState] = {
     "submitted": "queued",
@@ -40,6 +40,7 @@ STATES: dict[str, JobState] = {
 # the rest (1000-1004 authentication, 1100-1103 account, 1200-1203 parameters, 1300/1301 policy)
 # would be answered the same way again.
 TRANSIENT_CODES = {1302, 1303, 5000, 5001, 5002}
+PERMANENT_HTTP_CODES = {1100, 1101, 1102, 1103, 1304}  # account and allowlist problems sent as HTTP 429
 # Optional body fields passed through from the catalog's args and --param (the catalog decides which
 # ones a model takes: kling-v2.x models do not support cfg_scale, master models have no mode).
 PASSTHROUGH = ("mode", "negative_prompt", "cfg_scale")
@@ -76,7 +77,6 @@ class KlingService(ApiProvider):
 
     def __init__(self, model: str, **args: Any) -> None:
         super().__init__(model, **args)
-        self._settings: Settings | None = None
         self._token: str | None = None
         self._token_exp = 0.0
         self._issued: list[str] = []  # every token handed out, so messages can be scrubbed of them
@@ -99,7 +99,6 @@ class KlingService(ApiProvider):
         return self._token
 
     def auth_headers(self, settings: Settings) -> dict[str, str]:
-        self._settings = settings
         if self._signs_tokens(settings):
             return {"Authorization": f"Bearer {self._jwt(settings)}"}
         if settings.has_secret("KLING_API_KEY"):
@@ -107,20 +106,6 @@ class KlingService(ApiProvider):
         raise MissingKeyError(
             "Set KLING_ACCESS_KEY and KLING_SECRET_KEY (or KLING_API_KEY) in .env to use kling models"
         )
-
-    def _fresh_auth(self) -> dict[str, str]:
-        """The current token for one call, replacing the one ApiHttp holds once that nears expiry.
-
-        ApiHttp takes its auth headers once, when it is created, and keeps them for the whole run,
-        while a Kling token lives 30 minutes and a run (polling included) can take hours. A call's own
-        headers override the shared ones, so every Kling call carries a token that is still valid.
-        (The framework has no hook to renew auth headers; this is the workaround. The header holds a
-        short-lived token derived from the keys, never a key, and HttpCalls are neither logged nor saved.)
-        """
-        settings = self._settings or get_settings()
-        if not self._signs_tokens(settings):
-            return {}  # a plain bearer key does not expire
-        return {"Authorization": f"Bearer {self._jwt(settings)}"}
 
     def secrets(self, settings: Settings) -> tuple[str, ...]:
         return (*super().secrets(settings), *self._issued)
@@ -139,13 +124,13 @@ class KlingService(ApiProvider):
             # Kling keeps it unique per account and finds tasks by it (GET .../image2video/{external_task_id}):
             # a task whose id was lost in a crash can still be traced from the key in provider_state.
             body["external_task_id"] = request.idempotency_key
-        return HttpCall("POST", "/v1/videos/image2video", json=body, headers=self._fresh_auth())
+        return HttpCall("POST", "/v1/videos/image2video", json=body)
 
     def job_id(self, body: Any) -> str:
         return str((body.get("data") or {}).get("task_id") or "")
 
     def poll(self, job_id: str) -> HttpCall:
-        return HttpCall("GET", f"/v1/videos/image2video/{job_id}", headers=self._fresh_auth())
+        return HttpCall("GET", f"/v1/videos/image2video/{job_id}")
 
     def status(self, body: Any) -> JobStatus:
         data = body.get("data") or {}
@@ -171,6 +156,14 @@ class KlingService(ApiProvider):
         if code in TRANSIENT_CODES:
             raise TransientHttpError(message)
         raise ApiError(message)
+
+    def classify_error(self, status_code: int, body: Any) -> None:
+        # Kling answers HTTP 429 for account problems too (1100-1103: arrears, resource pack used up
+        # or expired; 1304: IP not on the allowlist). Waiting does not fix those: fail at once
+        # instead of retrying for minutes and pausing every Kling job.
+        code = body.get("code") if isinstance(body, dict) else None
+        if code in PERMANENT_HTTP_CODES:
+            raise ApiError(f"kling error {code}: {body.get('message') or 'no message'} (HTTP {status_code})")
 
 
 class KlingWrapper(ApiModelWrapper):

@@ -19,9 +19,9 @@ takes a public URL or a base64 data URL. The output video keeps the aspect ratio
 first frame, so there is no ratio field: the wrapper's letterboxing chooses it.
 
 MiniMax reports most errors as HTTP 200 with a non-zero ``base_resp.status_code``. Those
-are handled twice: ``MiniMaxHttp`` retries the transient ones (rate limit, timeouts,
-internal errors) inside the shared retry loop, like a 429 or a 5xx, and ``check`` turns
-what remains into a clear error. MiniMax documents no idempotency key and no cancel
+are handled twice: ``check`` (run by the shared layer inside its retry loop) raises the transient ones (rate
+limit, timeouts, internal errors) as retryable, like a 429 or a 5xx, and turns what remains
+into a clear error. MiniMax documents no idempotency key and no cancel
 endpoint for video tasks.
 """
 
@@ -29,9 +29,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
-
-from vmevalkit.models.api.http import ApiError, ApiHttp, HttpCall, ProviderLimiter, RetryPolicy, TransientHttpError
+from vmevalkit.models.api.http import ApiError, HttpCall, TransientHttpError
 from vmevalkit.models.api.provider import ApiProvider, JobState, JobStatus, ProviderJobFailed, VideoRequest
 from vmevalkit.models.api.wrapper import ApiModelWrapper
 from vmevalkit.settings import Settings
@@ -81,35 +79,6 @@ def describe(code: int, message: str) -> str:
     known = TRANSIENT_CODES.get(code) or SENSITIVE_CODES.get(code)
     text = message or known or "no message"
     return f"MiniMax error {code}: {text}"
-
-
-class MiniMaxHttp(ApiHttp):
-    """``ApiHttp`` that also retries MiniMax's transient in-body errors.
-
-    ``run_job`` calls ``check`` only after ``send`` returned, outside the retry loop, so a
-    rate limit reported as HTTP 200 + ``base_resp`` 1002 would end the job (and leave
-    the submit marked as possibly billed). Raising ``TransientHttpError`` from the attempt
-    itself puts these codes through the same backoff as an HTTP 429 or 5xx.
-    """
-
-    async def _attempt(self, call: HttpCall, stream: bool) -> httpx.Response:
-        response = await super()._attempt(call, stream)
-        if stream:  # a video download from the CDN: no JSON envelope
-            return response
-        try:
-            body = response.json()
-        except ValueError:
-            return response
-        code, message = base_resp(body)
-        if code in TRANSIENT_CODES:
-            if code == RATE_LIMITED:
-                # Slow every job of this provider down, as after an HTTP 429.
-                self.limiter.pause(self.retry.base_delay)
-            raise TransientHttpError(
-                f"{self.provider} {call.method} {httpx.URL(self.url(call.url)).path}: {describe(code, message)}",
-                status_code=429 if code == RATE_LIMITED else None,
-            )
-        return response
 
 
 class MiniMaxService(ApiProvider):
@@ -188,15 +157,3 @@ class MiniMaxService(ApiProvider):
 
 class MiniMaxWrapper(ApiModelWrapper):
     service: MiniMaxService
-
-    def make_http(self, client: httpx.AsyncClient, settings: Settings, limiter: ProviderLimiter | None) -> ApiHttp:
-        # Same construction as the base wrapper, with the client that retries in-body errors.
-        return MiniMaxHttp(
-            client,
-            provider=self.service.name,
-            base_url=self.service.base_url(settings),
-            auth_headers=self.service.auth_headers(settings),
-            limiter=limiter,
-            retry=RetryPolicy(attempts=settings.api_retries, base_delay=settings.api_retry_base_delay_s),
-            secrets=self.service.secrets(settings),
-        )
