@@ -227,7 +227,7 @@ def test_retired_ids_are_refused_at_googles_own_host(tmp_path: Path, questions: 
     result = run_cli(*MODEL, "--questions-dir", str(questions), "--dry-run", cwd=tmp_path, env=env)
     assert result.returncode == 2
     assert "Model 'veo-3.0-generate' is retired by its provider: Google shut veo-3.0-generate-001 down" in result.stderr
-    assert "set GEMINI_BASE_URL" in result.stderr
+    assert "can be used by setting GEMINI_BASE_URL" in result.stderr
     current = run_cli(
         "--model", "veo-3.1-generate", "--questions-dir", str(questions), "--dry-run", cwd=tmp_path, env=env
     )
