@@ -143,7 +143,7 @@ def test_flash_model_with_every_option(tmp_path: Path, questions: Path, luma: Fa
     assert body["resolution"] == "540p" and body["aspect_ratio"] == "16:9"
     prep = records(tmp_path / "out")["sudoku_0001"]["result"]["metadata"]["input_preparation"]
     assert prep["canvas_size"] == [960, 540]  # the square frame letterboxed to 16:9 at 540p
-    assert "estimated spend of this run: $0.44" in result.stdout  # 9 s x $0.0487
+    assert "estimated spend of this run: $0.25" in result.stdout  # 9 s x $0.0273, the 540p rate
 
 
 def test_transient_faults_end_in_success(

@@ -69,3 +69,25 @@ def test_env_example_lists_every_key_and_setting() -> None:
     ours = {f"VMEVALKIT_{field.upper()}" for field in Settings.model_fields}
     assert ours <= names, f".env.example lacks {ours - names}"
     assert "=" in example and not re.search(r"^[A-Z_]*KEY=\S+", example, flags=re.M), "no real values in the example"
+
+
+def test_env_example_names_every_providers_base_url_and_keys() -> None:
+    from vmevalkit.runner.registry import get_entry, load_service_class
+
+    example = (REPO / ".env.example").read_text()
+    for name, entry in AVAILABLE_MODELS.items():
+        if entry["kind"] != "api":
+            continue
+        service = load_service_class(get_entry(name))
+        assert service.base_url_env in example, f"{service.base_url_env} ({name}) is missing from .env.example"
+        for key in service.key_env:
+            assert f"{key}=" in example, f"{key} ({name}) is missing from .env.example"
+
+
+def test_prices_follow_resolution() -> None:
+    from vmevalkit.runner.constraints import Price
+
+    price = Price(usd_per_second=0.1, usd_per_second_by_resolution={"1080p": 0.3})
+    assert price.estimate(5) == pytest.approx(0.5)
+    assert price.estimate(5, "1080p") == pytest.approx(1.5)
+    assert Price(usd_per_video=0.4).estimate(10, "720p") == pytest.approx(0.4)

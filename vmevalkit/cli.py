@@ -354,10 +354,9 @@ def _print_plan(console: Any, runner: Any, plan: Sequence[Any], n_tasks: int) ->
 
 def _new_job_cost(runner: Any, item: Any) -> float:
     # An interrupted ("running") generation may resume a job already paid for: not counted.
-    price = item.spec.entry.price
-    if price is None or not runner.will_run(item) or item.state == "running":
+    if not runner.will_run(item) or item.state == "running":
         return 0.0
-    return float(price.estimate(item.spec.duration))
+    return float(item.spec.estimated_cost())
 
 
 def _run_with_progress(console: Any, runner: Any, plan: Sequence[Any], plain: bool) -> Any:

@@ -118,7 +118,11 @@ LUMA_MODELS: dict[str, dict[str, Any]] = {
             "audio": False,
             "params": ["loop"],
         },
-        "price": {"usd_per_second": 0.1416, "note": "at 720p; Luma bills per pixel, so 540p ~0.56x, 1080p ~2.25x"},
+        "price": {
+            "usd_per_second": 0.1416,
+            "usd_per_second_by_resolution": {"540p": 0.08, "720p": 0.1416, "1080p": 0.318},
+            "note": "Luma bills per pixel",
+        },
     },
     "luma-ray-flash-2": {
         "wrapper_module": "vmevalkit.models.providers.luma",
@@ -143,7 +147,11 @@ LUMA_MODELS: dict[str, dict[str, Any]] = {
             "audio": False,
             "params": ["loop"],
         },
-        "price": {"usd_per_second": 0.0487, "note": "at 720p; Luma bills per pixel, so 540p ~0.56x, 1080p ~2.25x"},
+        "price": {
+            "usd_per_second": 0.0487,
+            "usd_per_second_by_resolution": {"540p": 0.0273, "720p": 0.0487, "1080p": 0.1096},
+            "note": "Luma bills per pixel: 540p ~0.56x and 1080p ~2.25x the 720p rate",
+        },
     },
 }
 
@@ -342,7 +350,7 @@ VEO_MODELS: dict[str, dict[str, Any]] = {
             "audio": True,
             "params": ["negative_prompt", "person_generation"],
         },
-        "price": {"usd_per_second": 0.10, "note": "at 720p; $0.12/s at 1080p"},
+        "price": {"usd_per_second": 0.10, "usd_per_second_by_resolution": {"1080p": 0.12}},
     },
 }
 

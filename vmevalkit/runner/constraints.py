@@ -41,10 +41,13 @@ class Price(BaseModel):
 
     usd_per_second: float | None = Field(default=None, ge=0)
     usd_per_video: float | None = Field(default=None, ge=0)
+    # Where the provider charges more for more pixels: per-second prices by resolution ("1080p": 0.12).
+    usd_per_second_by_resolution: dict[str, float] = Field(default_factory=dict)
     note: str = ""
 
-    def estimate(self, duration: float) -> float:
-        return (self.usd_per_video or 0.0) + (self.usd_per_second or 0.0) * duration
+    def estimate(self, duration: float, resolution: str | None = None) -> float:
+        per_second = self.usd_per_second_by_resolution.get(resolution or "", self.usd_per_second or 0.0)
+        return (self.usd_per_video or 0.0) + per_second * duration
 
 
 class ResolvedRequest(BaseModel):

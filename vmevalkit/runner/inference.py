@@ -261,7 +261,7 @@ class InferenceRunner:
 
     def _reserve_budget(self, spec: GenerationSpec) -> float | None:
         """Count a new paid job against --max-cost: its estimated cost, or None when over budget."""
-        cost = spec.entry.price.estimate(spec.duration) if spec.entry.price else 0.0
+        cost = spec.estimated_cost()
         if cost and self.max_cost is not None and self.spent_usd + cost > self.max_cost + 1e-9:
             return None
         self.spent_usd += cost  # one event loop thread: no lock needed

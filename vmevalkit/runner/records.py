@@ -114,6 +114,11 @@ class GenerationSpec:
     def run_dir(self, experiment_dir: Path) -> Path:
         return experiment_dir / self.entry.name / f"{self.task.domain}_task" / self.task.task_id / self.run_id
 
+    def estimated_cost(self) -> float:
+        """List price of this generation (0 for free models)."""
+        price = self.entry.price
+        return price.estimate(self.duration, dict(self.params).get("resolution")) if price else 0.0
+
     @property
     def video_name(self) -> str:
         return f"{self.entry.name}_{self.task.task_id}.mp4"
