@@ -34,10 +34,11 @@ and the key only ever goes to the queue host.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from vmevalkit.models.api.http import HttpCall, HttpStatusError
+from vmevalkit.models.api.model_inputs import ModelInputs
 from vmevalkit.models.api.provider import ApiProvider, JobState, JobStatus, ProviderJobFailed, VideoRequest
 from vmevalkit.models.api.wrapper import ApiModelWrapper
 from vmevalkit.settings import Settings
@@ -52,37 +53,9 @@ APP_NAMESPACES = ("workflows", "comfy")
 
 
 @dataclass(frozen=True)
-class FalInputs:
-    """How one model names its inputs: data from the catalog entry's ``args``."""
-
+class FalInputs(ModelInputs):
     image_field: str = "image_url"
-    duration_field: str | None = "duration"
-    duration_format: str = "string"  # "string" ("5"), "int" (5) or "frames" (num_frames at ``fps``)
-    frames_field: str = "num_frames"
-    fps_field: str = "frames_per_second"
-    fps: int = 16
-    resolution_field: str | None = None  # None: the model's fixed or default resolution
-    resolution_values: dict[str, str] = field(default_factory=dict)  # catalog value -> the model's value
-    aspect_ratio_field: str | None = None  # None: the output follows the (letterboxed) image
-    seed_field: str | None = None
-
-    def build(self, request: VideoRequest, image: str) -> dict[str, Any]:
-        body: dict[str, Any] = {"prompt": request.prompt, self.image_field: image}
-        if self.duration_format == "frames":
-            # 5 s at 16 fps is the usual 81 frames: the first frame plus one per 1/fps second.
-            body[self.frames_field] = round(request.duration * self.fps) + 1
-            body[self.fps_field] = self.fps
-        elif self.duration_field:
-            seconds = int(request.duration)
-            body[self.duration_field] = str(seconds) if self.duration_format == "string" else seconds
-        if self.resolution_field and request.resolution:
-            body[self.resolution_field] = self.resolution_values.get(request.resolution, request.resolution)
-        if self.aspect_ratio_field:
-            body[self.aspect_ratio_field] = request.aspect_ratio
-        if self.seed_field and request.seed is not None:
-            body[self.seed_field] = request.seed
-        body.update(request.params)  # catalog defaults and --param extras, under the model's own names
-        return body
+    duration_format: str = "string"  # fal's video models mostly take "5", "10"
 
 
 def app_path(model_id: str) -> str:
