@@ -191,7 +191,7 @@ def test_transient_faults_end_in_success(tmp_path: Path, questions: Path, fake: 
 def test_keys_are_required_before_any_request(tmp_path: Path, questions: Path, fake: FakeKling) -> None:
     result = generate(tmp_path, questions, fake, *MODEL, KLING_ACCESS_KEY=ACCESS_KEY)
     assert result.returncode == 2
-    assert "Set KLING_SECRET_KEY in .env to use kling-v2-1-std" in result.stderr
+    assert "Set KLING_SECRET_KEY (or KLING_API_KEY) in .env to use kling-v2-1-std" in result.stderr
     master = generate(tmp_path, questions, fake, "--model", "kling-v2-1-master", "--param", "cfg_scale=0.5")
     assert master.returncode == 2 and "no selected model accepts --param cfg_scale" in master.stderr
     assert fake.log == []

@@ -200,8 +200,11 @@ def preflight(entry: CatalogEntry) -> str | None:
             f"Model '{entry.name}' is retired by its provider: {entry.retired} "
             f"(a gateway that still serves it can be used by setting {base_url_env})"
         )
+    from vmevalkit.models.api.provider import ApiProvider
+
+    own_upload = getattr(service, "upload_image", None) is not ApiProvider.upload_image  # e.g. WaveSpeed's
     needs_url = getattr(service, "needs_image_url", False) and not getattr(service, "accepts_data_url", True)
-    if needs_url and settings.image_host == "data-url":
+    if needs_url and not own_upload and settings.image_host == "data-url":
         return (
             f"Model '{entry.name}' needs its input image at a public URL: set VMEVALKIT_IMAGE_HOST=s3 and "
             "VMEVALKIT_S3_BUCKET (plus AWS credentials) in .env, or VMEVALKIT_IMAGE_HOST=my_pkg.hosts:MyHost"
