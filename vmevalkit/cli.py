@@ -398,20 +398,17 @@ def _print_summary(console: Any, runner: Any, summary: Any) -> None:
     from rich.table import Table
 
     table = Table(title="summary")
-    # skipped: done before / failed before (no --retry-failed) / claimed by another running process
-    for col in ("model", "completed", "failed", "done before", "failed before", "busy", "over budget", "est. USD"):
+    paid = any(m.estimated_cost_usd or m.skipped_budget for m in summary.models.values())
+    # skipped: done before / failed before (no --retry-failed) / claimed by another running process;
+    # the money columns only where a paid model ran, so the table fits a terminal
+    columns = ["model", "completed", "failed", "done before", "failed before", "busy"]
+    columns += ["over budget", "est. USD"] if paid else []
+    for col in columns:
         table.add_column(col, justify="right" if col != "model" else "left")
     for m in summary.models.values():
-        table.add_row(
-            m.model,
-            str(m.completed),
-            str(m.failed),
-            str(m.skipped_done),
-            str(m.skipped_failed),
-            str(m.busy),
-            str(m.skipped_budget),
-            f"{m.estimated_cost_usd:.2f}",
-        )
+        row = [m.model, str(m.completed), str(m.failed), str(m.skipped_done), str(m.skipped_failed), str(m.busy)]
+        row += [str(m.skipped_budget), f"{m.estimated_cost_usd:.2f}"] if paid else []
+        table.add_row(*row)
     console.print(table)
     if summary.estimated_cost_usd:
         console.print(f"estimated spend of this run: ${summary.estimated_cost_usd:.2f} at list prices")
