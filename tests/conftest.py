@@ -59,3 +59,11 @@ def run_generate(*args: str, cwd: Path, timeout: float = 240, **env: str) -> sub
     return subprocess.run(
         generate_cmd(*args), cwd=cwd, env=cli_env(**env), capture_output=True, text=True, timeout=timeout
     )
+
+
+@pytest.fixture(scope="session")
+def video_bytes(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    """A small real mp4 that fake providers serve as their result (encoded once per test run)."""
+    from fakes.server import make_video_bytes
+
+    return make_video_bytes(tmp_path_factory.mktemp("video"))

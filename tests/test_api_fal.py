@@ -15,16 +15,11 @@ import pytest
 from conftest import generate_cmd
 from fakes.fal import KEY, FakeFal, FakeFalCdn
 from fakes.harness import api_env, assert_no_secret, records, run_cli
-from fakes.server import Fault, make_video_bytes
+from fakes.server import Fault
 
 from vmevalkit.video import probe_video
 
 MODEL = ("--model", "fal-kling-v2-1-standard")
-
-
-@pytest.fixture(scope="module")
-def video_bytes(tmp_path_factory: pytest.TempPathFactory) -> bytes:
-    return make_video_bytes(tmp_path_factory.mktemp("video"))
 
 
 @pytest.fixture

@@ -11,17 +11,12 @@ from typing import Any
 import pytest
 from fakes.gemini_veo import KEY, FakeGemini, FakeStorage
 from fakes.harness import api_env, assert_no_secret, records, run_cli
-from fakes.server import Fault, make_video_bytes
+from fakes.server import Fault
 from PIL import Image
 
 from vmevalkit.video import probe_video
 
 MODEL = ("--model", "veo-3.0-generate")
-
-
-@pytest.fixture(scope="module")
-def video_bytes(tmp_path_factory: pytest.TempPathFactory) -> bytes:
-    return make_video_bytes(tmp_path_factory.mktemp("video"))
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from fakes.kling import (
     jwt_claims,
     verify_jwt,
 )
-from fakes.server import Fault, make_video_bytes
+from fakes.server import Fault
 from PIL import Image
 
 from vmevalkit.models.providers import kling
@@ -28,11 +28,6 @@ from vmevalkit.video import probe_video
 
 MODEL = ("--model", "kling-v2-1-std")
 KLING_ENV = ("KLING_ACCESS_KEY", "KLING_SECRET_KEY", "KLING_API_KEY")
-
-
-@pytest.fixture(scope="module")
-def video_bytes(tmp_path_factory: pytest.TempPathFactory) -> bytes:
-    return make_video_bytes(tmp_path_factory.mktemp("video"))
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import numpy as np
 import pytest
-from fakes.server import FakeServer, Fault, Request, Response, make_video_bytes
+from fakes.server import FakeServer, Fault, Request, Response
 from PIL import Image
 
 from vmevalkit.models.api.http import (
@@ -45,9 +45,9 @@ class Echo(FakeServer):
         return Response(json={"auth": req.headers.get("authorization"), "size": len(req.body)})
 
 
-@pytest.fixture(scope="module")
-def video(tmp_path_factory: pytest.TempPathFactory) -> bytes:
-    return make_video_bytes(tmp_path_factory.mktemp("v"))
+@pytest.fixture
+def video(video_bytes: bytes) -> bytes:
+    return video_bytes
 
 
 @pytest.fixture

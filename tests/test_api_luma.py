@@ -14,18 +14,13 @@ from pathlib import Path
 import pytest
 from fakes.harness import api_env, assert_no_secret, records, run_cli
 from fakes.luma import KEY, FakeBucket, FakeLuma, LumaCdn
-from fakes.server import Fault, make_video_bytes
+from fakes.server import Fault
 
 from vmevalkit.models.api.inputs import prepare_image
 from vmevalkit.video import probe_video
 
 RAY2 = ("--model", "luma-ray-2")
 BUCKET_HOST = "vmk_test_hosts:FakeBucketHost"
-
-
-@pytest.fixture(scope="module")
-def video_bytes(tmp_path_factory: pytest.TempPathFactory) -> bytes:
-    return make_video_bytes(tmp_path_factory.mktemp("video"))
 
 
 @pytest.fixture

@@ -9,16 +9,11 @@ from subprocess import CompletedProcess
 import pytest
 from fakes.harness import api_env, assert_no_secret, records, run_cli
 from fakes.minimax import KEY, FakeMiniMax, FakeMiniMaxCdn, envelope
-from fakes.server import Fault, make_video_bytes
+from fakes.server import Fault
 
 from vmevalkit.video import probe_video
 
 MODEL = ("--model", "minimax-hailuo-2-3")
-
-
-@pytest.fixture(scope="module")
-def video_bytes(tmp_path_factory: pytest.TempPathFactory) -> bytes:
-    return make_video_bytes(tmp_path_factory.mktemp("video"))
 
 
 @pytest.fixture

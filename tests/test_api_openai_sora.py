@@ -11,17 +11,12 @@ import httpx
 import pytest
 from fakes.harness import api_env, assert_no_secret, records, run_cli
 from fakes.openai_sora import KEY, FakeOpenAIVideos
-from fakes.server import Fault, make_video_bytes
+from fakes.server import Fault
 from PIL import Image
 
 from vmevalkit.video import probe_video
 
 MODEL = ("--model", "openai-sora-2")
-
-
-@pytest.fixture(scope="module")
-def video_bytes(tmp_path_factory: pytest.TempPathFactory) -> bytes:
-    return make_video_bytes(tmp_path_factory.mktemp("video"))
 
 
 @pytest.fixture

@@ -10,16 +10,11 @@ from subprocess import CompletedProcess
 import pytest
 from fakes.harness import api_env, assert_no_secret, records, run_cli
 from fakes.replicate import KEY, FakeReplicate, FakeReplicateDelivery
-from fakes.server import Fault, make_video_bytes
+from fakes.server import Fault
 
 from vmevalkit.video import probe_video
 
 MODEL = ("--model", "replicate-kling-v2-1")
-
-
-@pytest.fixture(scope="module")
-def video_bytes(tmp_path_factory: pytest.TempPathFactory) -> bytes:
-    return make_video_bytes(tmp_path_factory.mktemp("video"))
 
 
 @pytest.fixture

@@ -8,17 +8,12 @@ from pathlib import Path
 
 import pytest
 from fakes.harness import api_env, assert_no_secret, records, run_cli
-from fakes.server import Fault, make_video_bytes
+from fakes.server import Fault
 from fakes.wavespeed import KEY, FakeWaveSpeed, FakeWaveSpeedCdn
 
 from vmevalkit.video import probe_video
 
 WAN21 = ("--model", "wavespeed-wan-2-1-i2v-480p")
-
-
-@pytest.fixture(scope="module")
-def video_bytes(tmp_path_factory: pytest.TempPathFactory) -> bytes:
-    return make_video_bytes(tmp_path_factory.mktemp("video"))
 
 
 @pytest.fixture
