@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
-from urllib.parse import urlsplit
 
 from vmevalkit.models.api.http import ApiError, HttpCall
 from vmevalkit.models.api.inputs import PreparedImage
@@ -119,7 +118,7 @@ class ApiProvider:
         """The request that downloads the finished video (override for multi-hop APIs)."""
         if not status.video_url:
             raise ProviderJobFailed(f"{self.name} reported success for job {job_id} but gave no video URL")
-        return HttpCall("GET", status.video_url, authenticated=self.is_own_host(http.base_url, status.video_url))
+        return HttpCall("GET", status.video_url)  # ApiHttp adds the key only on the provider's own host
 
     def cancel(self, job_id: str) -> HttpCall | None:
         """How to cancel a job, where the API allows it."""
@@ -138,11 +137,6 @@ class ApiProvider:
         E.g. an HTTP 429 that means "out of credit" is final: raise ``HttpStatusError`` or
         ``ApiError``. Return to keep the default.
         """
-
-    @staticmethod
-    def is_own_host(base_url: str, url: str) -> bool:
-        # Keys go only to the provider's own host, never to the CDN a result URL points at.
-        return not url.startswith(("http://", "https://")) or urlsplit(url).netloc == urlsplit(base_url).netloc
 
 
 def run_coroutine(coro: Any) -> Any:

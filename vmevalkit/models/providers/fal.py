@@ -130,7 +130,7 @@ class FalService(ApiProvider):
         if not url:
             raise ProviderJobFailed(f"fal request {job_id} completed without a video in its result")
         # Results live on fal's CDN (fal.media), another host: no key there.
-        return HttpCall("GET", url, authenticated=self.is_own_host(http.base_url, url))
+        return HttpCall("GET", url)  # ApiHttp adds the key only on the provider's own host
 
     def cancel(self, job_id: str) -> HttpCall:
         return HttpCall("PUT", f"{self.requests_path(job_id)}/cancel")

@@ -152,7 +152,7 @@ class MiniMaxService(ApiProvider):
         if not url:
             raise ProviderJobFailed(f"{self.name} file {file_id} of task {job_id} has no download_url")
         # The download URL is a signed link on MiniMax's storage host: the key stays home.
-        return HttpCall("GET", url, authenticated=self.is_own_host(http.base_url, url))
+        return HttpCall("GET", url)  # ApiHttp adds the key only on the provider's own host
 
 
 class MiniMaxWrapper(ApiModelWrapper):
