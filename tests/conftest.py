@@ -67,3 +67,42 @@ def video_bytes(tmp_path_factory: pytest.TempPathFactory) -> bytes:
     from fakes.server import make_video_bytes
 
     return make_video_bytes(tmp_path_factory.mktemp("video"))
+
+
+# --- one real model virtualenv per test run, shared by every test that needs diffusers ---------------
+
+MODEL_CACHE = REPO / ".cache" / "test-models"
+# Every local model pins the same diffusers stack (tests/test_local_models.py checks it), so one
+# real venv, built by the real installer, serves the tests of every family.
+VENV_MODEL = "ltx-video"
+
+
+class ModelVenv:
+    def __init__(self, envs_dir: Path, weights_dir: Path) -> None:
+        self.envs_dir, self.weights_dir = envs_dir, weights_dir
+        self.python = envs_dir / VENV_MODEL / "bin" / "python"
+        self.tiny_checkpoint = weights_dir / "tiny" / VENV_MODEL
+
+    def install_env(self, **extra: str) -> dict[str, str]:
+        return cli_env(
+            VMEVALKIT_ENVS_DIR=str(self.envs_dir),
+            VMEVALKIT_WEIGHTS_DIR=str(self.weights_dir),
+            VMEVALKIT_PYTHON=sys.executable,
+            **extra,
+        )
+
+
+@pytest.fixture(scope="session")
+def model_venv() -> ModelVenv:
+    """envs/ltx-video built by ``setup/install_model.sh ltx-video --tiny`` (idempotent: kept between runs
+    under .cache/, so only the first run of a checkout pays for the install)."""
+    venv = ModelVenv(MODEL_CACHE / "envs", MODEL_CACHE / "weights")
+    done = subprocess.run(
+        ["bash", str(REPO / "setup" / "install_model.sh"), VENV_MODEL, "--tiny"],
+        env=venv.install_env(),
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
+    assert done.returncode == 0, f"install_model.sh failed:\n{done.stdout}\n{done.stderr}"
+    return venv

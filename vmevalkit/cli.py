@@ -53,6 +53,14 @@ def _add_generate_arguments(p: argparse.ArgumentParser) -> None:
         metavar="USD",
         help="stop submitting paid jobs past this estimated spend",
     )
+    p.add_argument(
+        "--checkpoint",
+        action="append",
+        default=[],
+        metavar="[MODEL=]DIR",
+        help="run a local model from this diffusers checkpoint folder instead of its pinned weights "
+        "(e.g. a tiny one from 'python -m vmevalkit.models.local.tiny'); MODEL= when several local models run",
+    )
     p.add_argument("--retry-failed", action="store_true", help="run again the generations whose last attempt failed")
     p.add_argument(
         "--dry-run", action="store_true", help="print the plan (generations per model, what is done) and exit"
@@ -231,6 +239,31 @@ def _print_problems(problems: Sequence[Any]) -> None:
 # -- generate -----------------------------------------------------------------------
 
 
+def _with_checkpoints(settings: Any, entries: Sequence[Any], specs: Sequence[str]) -> Any:
+    """Settings with ``--checkpoint [MODEL=]DIR`` folded into ``checkpoints`` (a bare DIR needs one local model)."""
+    from pathlib import Path
+
+    if not specs:
+        return settings
+    local = [e.name for e in entries if e.kind == "local"]
+    overrides = dict(settings.checkpoints)
+    for spec in specs:
+        name, sep, folder = spec.partition("=")
+        if not sep:
+            if len(local) != 1:
+                raise ValueError(
+                    f"--checkpoint {spec}: {'no local model is' if not local else 'several local models are'} "
+                    "selected; write --checkpoint MODEL=DIR"
+                )
+            name, folder = local[0], spec
+        elif name not in local:
+            raise ValueError(
+                f"--checkpoint {spec}: '{name}' is not a selected local model ({', '.join(local) or 'none'})"
+            )
+        overrides[name] = Path(folder).expanduser().absolute()
+    return settings.model_copy(update={"checkpoints": overrides})
+
+
 def cmd_generate(args: argparse.Namespace) -> int:
     if args.list_models:
         return cmd_models(argparse.Namespace(family=None, kind=None, json=False))
@@ -260,10 +293,15 @@ def cmd_generate(args: argparse.Namespace) -> int:
     if unused:
         _error(f"no selected model accepts --param {', '.join(unused)}; see 'vmevalkit models --json' for constraints")
         return EXIT_USAGE
+    try:
+        settings = _with_checkpoints(settings, entries, args.checkpoint)
+    except ValueError as exc:
+        _error(str(exc))
+        return EXIT_USAGE
     not_ready = [
         (e, problem)
         for e in entries
-        if (problem := readiness(e, duration=args.duration, params=params).problem or preflight(e))
+        if (problem := readiness(e, duration=args.duration, params=params, settings=settings).problem or preflight(e))
     ]
     for _, problem in not_ready:
         _error(str(problem))

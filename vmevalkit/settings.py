@@ -39,6 +39,19 @@ class Settings(BaseSettings):
     s3_prefix: str = Field(default="vmevalkit-inputs/", description="Key prefix for uploaded inputs")
     s3_endpoint_url: str = Field(default="", description="S3-compatible endpoint (MinIO, R2, ...); empty for AWS")
     s3_url_expiry_s: int = Field(default=3600, ge=60, description="Lifetime of presigned input URLs")
+    checkpoints: dict[str, Path] = Field(
+        default_factory=dict,
+        description='Local models run from these checkpoint folders, not their pinned weights: {"ltx-video": "DIR"}',
+    )
+    local_gpus: str = Field(
+        default="",
+        description="GPUs for local-model workers, one worker each: '0,1'; 'cpu' for none; empty: every visible GPU",
+    )
+    local_savers: str = Field(
+        default="auto",
+        description="Memory savers for local models: auto (when the GPU is below the model's minimum), none, or a list",
+    )
+    local_load_timeout_s: float = Field(default=1800.0, gt=0, description="Deadline for a worker to load its model")
     extra_catalogs: str = Field(
         default="",
         description="Comma-separated dotted paths ('my_pkg.catalog:MODELS') to dicts of extra catalog entries",

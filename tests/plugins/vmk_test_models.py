@@ -19,6 +19,7 @@ from typing import Any
 
 from vmevalkit.models.base import GenerationResult
 from vmevalkit.models.baselines import StaticFirstFrameWrapper
+from vmevalkit.runner.MODEL_CATALOG import AVAILABLE_MODELS
 from vmevalkit.video import write_video
 
 STATIC = "vmevalkit.models.baselines:StaticFirstFrameService"
@@ -44,6 +45,40 @@ MODELS = {
     "test-missing-video": _entry("MissingVideoWrapper", "claims success but writes nothing"),
     "test-corrupt-video": _entry("CorruptVideoWrapper", "claims success but writes bytes that are not a video"),
     "test-needs-key": {**_entry("ProbeWrapper", "needs an API key"), "env_keys": ["VMK_TEST_API_KEY"]},
+    # A local model without torch: its worker runs vmk_test_local.ProbePipeline (see tests/test_local_worker.py).
+    "test-local": {
+        "wrapper_module": "vmevalkit.models.local.wrapper",
+        "wrapper_class": "LocalModelWrapper",
+        "service_class": "vmk_test_local:ProbePipeline",
+        "model": "tests/probe",
+        "args": {
+            "height": 48,
+            "width": 48,
+            "num_frames": 6,
+            "max_frames": 32,
+            "fps": 8,
+            "steps": 3,
+            "guidance_scale": 1.0,
+            "min_gpu_memory_gb": 1,
+            "savers": ["vae_tiling"],
+        },
+        "description": "local worker test model: frames from the input image; faults on prompt markers",
+        "family": "tests",
+        "kind": "local",
+        "constraints": {
+            "duration_range": [0.125, 4],
+            "default_duration": 0.75,
+            "fps": 8,
+            "seed": True,
+            "params": ["steps", "guidance_scale", "negative_prompt", "height", "width"],
+        },
+    },
+    # LTX-Video's production class, recording the prompt its pipeline receives (tests/test_local_models.py).
+    "test-ltx-recording": {
+        **AVAILABLE_MODELS["ltx-video"],
+        "service_class": "vmk_test_local:RecordingLTX",
+        "family": "tests",
+    },
 }
 
 

@@ -1142,6 +1142,310 @@ REPLICATE_MODELS: dict[str, dict[str, Any]] = {
     },
 }
 
+# Open-source generators (kind "local"): each runs in its own virtualenv envs/<name>/, built by
+# `bash setup/install_model.sh <name>`, served by a long-lived worker that loads the pipeline once.
+# args: checkpoint (key in vmevalkit/models/local/checkpoints.toml), default height/width,
+# num_frames (max_frames), fps, steps, guidance_scale, min_gpu_memory_gb (below it, the listed
+# savers are enabled), plus family-specific pipeline arguments.
+# Stable Video Diffusion (Stability AI), diffusers StableVideoDiffusionPipeline; vmevalkit/models/local/svd.py.
+# Sources: the diffusers SVD guide (https://huggingface.co/docs/diffusers/using-diffusers/svd: SVD-XT makes
+# 25 frames at 1024x576, decode_chunk_size=8, exported at fps 7; model offload + forward chunking +
+# decode_chunk_size=2 fit "less than 8GB VRAM") and the pipeline's __call__ defaults (25 steps, guidance
+# 1.0 -> 3.0 over the frames, motion_bucket_id 127, noise_aug_strength 0.02). Memory without savers: not
+# stated; conservative estimate (fp16 UNet ~3 GB, but 25 frames of 1024x576 latents at once).
+SVD_MODELS: dict[str, dict[str, Any]] = {
+    "svd": {
+        "wrapper_module": "vmevalkit.models.local.wrapper",
+        "wrapper_class": "LocalModelWrapper",
+        "service_class": "vmevalkit.models.local.svd:StableVideoDiffusion",
+        "model": "stabilityai/stable-video-diffusion-img2vid-xt",
+        "args": {
+            "checkpoint": "svd",
+            "height": 576,
+            "width": 1024,
+            "num_frames": 25,
+            "max_frames": 25,
+            "fps": 7,
+            "steps": 25,
+            "guidance_scale": 3.0,  # max_guidance_scale, reached on the last frame
+            "min_guidance_scale": 1.0,
+            "motion_bucket_id": 127,
+            "noise_aug_strength": 0.02,
+            "decode_chunk_size": 8,
+            "min_gpu_memory_gb": 24,
+            "savers": ["model_cpu_offload"],
+        },
+        "description": "Stable Video Diffusion XT (Stability AI), image only: ignores the prompt",
+        "family": "svd",
+        "kind": "local",
+        "constraints": {
+            "duration_range": [0.5, 3.5714],
+            "default_duration": 3.5714,
+            "fps": 7,
+            "seed": True,
+            "params": ["steps", "guidance_scale", "width", "height"],
+        },
+    },
+}
+
+# LTX-Video (Lightricks), diffusers LTXImageToVideoPipeline; vmevalkit/models/local/ltx.py. The diffusers
+# weights at the root of Lightricks/LTX-Video are LTX-Video 0.9.0 (VAE without timestep conditioning, so
+# decode_timestep stays 0). Sources: the LTXImageToVideoPipeline example in the diffusers docs
+# (https://huggingface.co/docs/diffusers/api/pipelines/ltx_video: 704x480, 161 frames, 50 steps, the
+# negative prompt below, exported at 24 fps; guidance 3 is the pipeline default; bfloat16) and the model
+# card (https://huggingface.co/Lightricks/LTX-Video: sizes divisible by 32, 8k + 1 frames, up to 257).
+# Memory without savers: not stated; conservative estimate (2B transformer + T5-XXL in bf16, ~14 GB of
+# weights, plus activations); the docs' offloading recipe runs in ~10 GB.
+LTX_MODELS: dict[str, dict[str, Any]] = {
+    "ltx-video": {
+        "wrapper_module": "vmevalkit.models.local.wrapper",
+        "wrapper_class": "LocalModelWrapper",
+        "service_class": "vmevalkit.models.local.ltx:LTXVideo",
+        "model": "Lightricks/LTX-Video",
+        "args": {
+            "checkpoint": "ltx-video",
+            "height": 480,
+            "width": 704,
+            "num_frames": 161,
+            "max_frames": 257,
+            "fps": 24,
+            "steps": 50,
+            "guidance_scale": 3.0,
+            "negative_prompt": "worst quality, inconsistent motion, blurry, jittery, distorted",
+            "decode_timestep": 0.0,
+            "min_gpu_memory_gb": 24,
+            "savers": ["model_cpu_offload", "vae_tiling"],
+        },
+        "description": "LTX-Video 0.9.0 image-to-video (Lightricks), diffusers LTXImageToVideoPipeline",
+        "family": "ltx-video",
+        "kind": "local",
+        "constraints": {
+            "duration_range": [0.5, 10.7083],
+            "default_duration": 6.7083,
+            "fps": 24,
+            "seed": True,
+            "params": ["steps", "guidance_scale", "negative_prompt", "width", "height"],
+        },
+    },
+}
+
+# CogVideoX-5B-I2V (Tsinghua / Zhipu AI), diffusers CogVideoXImageToVideoPipeline; models/local/cogvideox.py.
+# Sources: the model card (https://huggingface.co/THUDM/CogVideoX-5b-I2V: 720x480 only, 49 frames = 6 s at
+# 8 fps, 226 prompt tokens, BF16; single-GPU memory "from 5GB" in diffusers with CPU offload and VAE
+# slicing/tiling, about 3x that without) and the pipeline's documented example (50 steps, guidance 6,
+# use_dynamic_cfg=True). min_gpu_memory_gb: conservative estimate (5B transformer + T5-XXL in bf16, ~21 GB
+# of weights, plus the untiled VAE decode of 49 frames at 720x480).
+COGVIDEOX_MODELS: dict[str, dict[str, Any]] = {
+    "cogvideox-5b-i2v": {
+        "wrapper_module": "vmevalkit.models.local.wrapper",
+        "wrapper_class": "LocalModelWrapper",
+        "service_class": "vmevalkit.models.local.cogvideox:CogVideoXImageToVideo",
+        "model": "THUDM/CogVideoX-5b-I2V",
+        "args": {
+            "checkpoint": "cogvideox-5b-i2v",
+            "height": 480,
+            "width": 720,
+            "num_frames": 49,
+            "max_frames": 49,
+            "fps": 8,
+            "steps": 50,
+            "guidance_scale": 6.0,
+            "use_dynamic_cfg": True,
+            "min_gpu_memory_gb": 40,
+            "savers": ["model_cpu_offload", "vae_tiling", "vae_slicing"],
+        },
+        "description": "CogVideoX-5B image-to-video (THUDM), 720x480 only, diffusers CogVideoXImageToVideoPipeline",
+        "family": "cogvideox",
+        "kind": "local",
+        "constraints": {
+            "duration_range": [0.5, 6.125],
+            "default_duration": 6.125,
+            "fps": 8,
+            "seed": True,
+            "params": ["steps", "guidance_scale", "negative_prompt", "width", "height"],
+        },
+    },
+}
+
+# Wan (Alibaba), diffusers WanImageToVideoPipeline; family code in vmevalkit/models/local/wan.py.
+# Sources: diffusers Wan docs (https://huggingface.co/docs/diffusers/api/pipelines/wan: VAE in float32,
+# num_frames = 4k + 1, lower flow shift for lower resolutions) and the WanImageToVideoPipeline example
+# (480*832 area, 81 frames, guidance 5.0, 16 fps, default 50 steps); the Diffusers model cards
+# (https://huggingface.co/Wan-AI/<repo>); the original code's defaults (github.com/Wan-Video/Wan2.1
+# generate.py: I2V flow shift 3.0 at 832*480, else 5.0; github.com/Wan-Video/Wan2.2 wan/configs/).
+WAN_MODELS: dict[str, dict[str, Any]] = {
+    # https://huggingface.co/Wan-AI/Wan2.1-I2V-14B-480P-Diffusers : 480*832, 81 frames at 16 fps,
+    # guidance 5.0, 50 steps (the pipeline default the card uses; Wan2.1's own generate.py uses 40),
+    # flow_shift 3.0 (Wan2.1 generate.py for I2V at 832*480). Memory: not stated for diffusers;
+    # conservative estimate: bf16 transformer (~33 GB) + UMT5-XXL (~11 GB) + float32 CLIP and VAE.
+    "wan2.1-i2v-14b-480p": {
+        "wrapper_module": "vmevalkit.models.local.wrapper",
+        "wrapper_class": "LocalModelWrapper",
+        "service_class": "vmevalkit.models.local.wan:Wan21ImageToVideo",
+        "model": "Wan-AI/Wan2.1-I2V-14B-480P-Diffusers",
+        "args": {
+            "checkpoint": "wan2.1-i2v-14b-480p",
+            "height": 480,
+            "width": 832,
+            "num_frames": 81,
+            "max_frames": 81,
+            "fps": 16,
+            "steps": 50,
+            "guidance_scale": 5.0,
+            "flow_shift": 3.0,
+            "min_gpu_memory_gb": 64,
+            "savers": ["model_cpu_offload", "vae_tiling"],
+        },
+        "description": "Wan 2.1 I2V 14B 480P (Alibaba), diffusers WanImageToVideoPipeline",
+        "family": "wan",
+        "kind": "local",
+        "constraints": {
+            "duration_range": [0.5, 5.0625],
+            "default_duration": 5.0625,
+            "fps": 16,
+            "seed": True,
+            "params": ["steps", "guidance_scale", "negative_prompt", "width", "height"],
+        },
+    },
+    # https://huggingface.co/Wan-AI/Wan2.1-I2V-14B-720P-Diffusers : as 480P at 720*1280 with
+    # flow_shift 5.0 (Wan2.1 generate.py; the docs: higher shift for higher resolutions).
+    # Memory: conservative estimate, the 480P weights plus 720P activations and VAE decoding.
+    "wan2.1-i2v-14b-720p": {
+        "wrapper_module": "vmevalkit.models.local.wrapper",
+        "wrapper_class": "LocalModelWrapper",
+        "service_class": "vmevalkit.models.local.wan:Wan21ImageToVideo",
+        "model": "Wan-AI/Wan2.1-I2V-14B-720P-Diffusers",
+        "args": {
+            "checkpoint": "wan2.1-i2v-14b-720p",
+            "height": 720,
+            "width": 1280,
+            "num_frames": 81,
+            "max_frames": 81,
+            "fps": 16,
+            "steps": 50,
+            "guidance_scale": 5.0,
+            "flow_shift": 5.0,
+            "min_gpu_memory_gb": 80,
+            "savers": ["model_cpu_offload", "vae_tiling"],
+        },
+        "description": "Wan 2.1 I2V 14B 720P (Alibaba), diffusers WanImageToVideoPipeline",
+        "family": "wan",
+        "kind": "local",
+        "constraints": {
+            "duration_range": [0.5, 5.0625],
+            "default_duration": 5.0625,
+            "fps": 16,
+            "seed": True,
+            "params": ["steps", "guidance_scale", "negative_prompt", "width", "height"],
+        },
+    },
+    # https://huggingface.co/Wan-AI/Wan2.2-TI2V-5B-Diffusers : 704*1280, 121 frames at 24 fps,
+    # 50 steps, guidance 5.0; flow_shift 5.0 (Wan2.2 wan/configs/wan_ti2v_5B.py: sample_shift).
+    # Memory (Wan2.2 README): 24 GB with model offloading, 80 GB to run without it.
+    "wan2.2-ti2v-5b": {
+        "wrapper_module": "vmevalkit.models.local.wrapper",
+        "wrapper_class": "LocalModelWrapper",
+        "service_class": "vmevalkit.models.local.wan:Wan22TI2V5B",
+        "model": "Wan-AI/Wan2.2-TI2V-5B-Diffusers",
+        "args": {
+            "checkpoint": "wan2.2-ti2v-5b",
+            "height": 704,
+            "width": 1280,
+            "num_frames": 121,
+            "max_frames": 121,
+            "fps": 24,
+            "steps": 50,
+            "guidance_scale": 5.0,
+            "flow_shift": 5.0,
+            "min_gpu_memory_gb": 80,
+            "savers": ["model_cpu_offload", "vae_tiling"],
+        },
+        "description": "Wan 2.2 TI2V 5B (Alibaba), 720P at 24 fps, diffusers WanImageToVideoPipeline",
+        "family": "wan",
+        "kind": "local",
+        "constraints": {
+            "duration_range": [0.5, 5.0417],
+            "default_duration": 5.0417,
+            "fps": 24,
+            "seed": True,
+            "params": ["steps", "guidance_scale", "negative_prompt", "width", "height"],
+        },
+    },
+    # https://huggingface.co/Wan-AI/Wan2.2-I2V-A14B-Diffusers : 480*832, 81 frames at 16 fps,
+    # 40 steps, guidance 3.5 for both experts; Wan2.2 wan/configs/wan_i2v_A14B.py: boundary 0.900,
+    # sample_shift 5.0, sample_guide_scale (3.5, 3.5). guidance_scale drives the high-noise expert,
+    # guidance_scale_2 the low-noise one. Memory (Wan2.2 README): 80 GB for one GPU.
+    "wan2.2-i2v-a14b": {
+        "wrapper_module": "vmevalkit.models.local.wrapper",
+        "wrapper_class": "LocalModelWrapper",
+        "service_class": "vmevalkit.models.local.wan:Wan22ImageToVideoA14B",
+        "model": "Wan-AI/Wan2.2-I2V-A14B-Diffusers",
+        "args": {
+            "checkpoint": "wan2.2-i2v-a14b",
+            "height": 480,
+            "width": 832,
+            "num_frames": 81,
+            "max_frames": 81,
+            "fps": 16,
+            "steps": 40,
+            "guidance_scale": 3.5,
+            "guidance_scale_2": 3.5,
+            "boundary_ratio": 0.9,
+            "flow_shift": 5.0,
+            "min_gpu_memory_gb": 80,
+            "savers": ["model_cpu_offload", "vae_tiling"],
+        },
+        "description": "Wan 2.2 I2V A14B (Alibaba), two-expert MoE, diffusers WanImageToVideoPipeline",
+        "family": "wan",
+        "kind": "local",
+        "constraints": {
+            "duration_range": [0.5, 5.0625],
+            "default_duration": 5.0625,
+            "fps": 16,
+            "seed": True,
+            "params": ["steps", "guidance_scale", "negative_prompt", "width", "height"],
+        },
+    },
+}
+
+# HunyuanVideo-I2V (Tencent), diffusers HunyuanVideoImageToVideoPipeline; vmevalkit/models/local/hunyuan.py.
+# The 16-channel "token replace" checkpoint, guidance-distilled. Sources: the diffusers docs
+# (https://huggingface.co/docs/diffusers/api/pipelines/hunyuan_video: guidance_scale=6.0 for this
+# checkpoint, no negative prompt; text encoders/VAE float16, transformer bfloat16; 4k + 1 frames; VAE
+# tiling in the example), the pipeline's __call__ defaults (1280x720, 129 frames, 50 steps) and Tencent's
+# README (https://github.com/Tencent/HunyuanVideo-I2V: 720p, 129 frames = 5 s; 60 GB peak GPU memory).
+HUNYUANVIDEO_MODELS: dict[str, dict[str, Any]] = {
+    "hunyuanvideo-i2v": {
+        "wrapper_module": "vmevalkit.models.local.wrapper",
+        "wrapper_class": "LocalModelWrapper",
+        "service_class": "vmevalkit.models.local.hunyuan:HunyuanVideoImageToVideo",
+        "model": "hunyuanvideo-community/HunyuanVideo-I2V",
+        "args": {
+            "checkpoint": "hunyuanvideo-i2v",
+            "height": 720,
+            "width": 1280,
+            "num_frames": 129,
+            "max_frames": 129,
+            "fps": 24,
+            "steps": 50,
+            "guidance_scale": 6.0,  # embedded (distilled) guidance, not classifier-free guidance
+            "true_cfg_scale": 1.0,
+            "min_gpu_memory_gb": 60,
+            "savers": ["model_cpu_offload", "vae_tiling"],
+        },
+        "description": "HunyuanVideo-I2V 720p (Tencent), diffusers HunyuanVideoImageToVideoPipeline",
+        "family": "hunyuanvideo",
+        "kind": "local",
+        "constraints": {
+            "duration_range": [0.5, 5.375],
+            "default_duration": 5.375,
+            "fps": 24,
+            "seed": True,
+            "params": ["steps", "guidance_scale", "width", "height"],
+        },
+    },
+}
+
 MODEL_FAMILIES: dict[str, dict[str, dict[str, Any]]] = {
     "baselines": BASELINE_MODELS,
     "runway": RUNWAY_MODELS,
@@ -1153,6 +1457,11 @@ MODEL_FAMILIES: dict[str, dict[str, dict[str, Any]]] = {
     "minimax": MINIMAX_MODELS,
     "fal": FAL_MODELS,
     "replicate": REPLICATE_MODELS,
+    "svd": SVD_MODELS,
+    "ltx-video": LTX_MODELS,
+    "cogvideox": COGVIDEOX_MODELS,
+    "wan": WAN_MODELS,
+    "hunyuanvideo": HUNYUANVIDEO_MODELS,
 }
 
 AVAILABLE_MODELS: dict[str, dict[str, Any]] = {
@@ -1166,4 +1475,9 @@ AVAILABLE_MODELS: dict[str, dict[str, Any]] = {
     **MINIMAX_MODELS,
     **FAL_MODELS,
     **REPLICATE_MODELS,
+    **SVD_MODELS,
+    **LTX_MODELS,
+    **COGVIDEOX_MODELS,
+    **WAN_MODELS,
+    **HUNYUANVIDEO_MODELS,
 }

@@ -29,6 +29,7 @@ from vmevalkit.utils.imports import load_object
 EXECUTORS: dict[str, str] = {
     "builtin": "vmevalkit.runner.executors:InProcessExecutor",
     "api": "vmevalkit.models.api.executor:ApiExecutor",
+    "local": "vmevalkit.models.local.executor:LocalExecutor",
 }
 
 

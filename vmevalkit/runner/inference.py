@@ -163,11 +163,27 @@ class InferenceRunner:
         for entry in entries:
             request = resolve_request(entry.name, entry.constraints, self.duration, self.params)
             params = tuple(sorted(request.params.items()))
+            checkpoint = self._checkpoint_identity(entry)
             for task in tasks:
-                spec = GenerationSpec(entry=entry, task=task, seed=self.seed, duration=request.duration, params=params)
+                spec = GenerationSpec(
+                    entry=entry,
+                    task=task,
+                    seed=self.seed,
+                    duration=request.duration,
+                    params=params,
+                    checkpoint=checkpoint,
+                )
                 run_dir = spec.run_dir(self.experiment_dir)
                 planned.append(PlannedGeneration(spec, run_dir, read_status(run_dir)))
         return planned
+
+    def _checkpoint_identity(self, entry: CatalogEntry) -> str | None:
+        """For local models, which weights make the video: part of the run id, so other weights never resume it."""
+        if entry.kind != "local":
+            return None
+        from vmevalkit.models.local.installation import checkpoint_identity
+
+        return checkpoint_identity(entry, self.settings)
 
     def will_run(self, item: PlannedGeneration) -> bool:
         return item.state != "completed" and (item.state != "failed" or self.retry_failed)

@@ -68,6 +68,7 @@ class GenerationRecord(BaseModel):
     # A provider's job id and whatever else an executor needs to resume the
     # same paid job after a crash instead of submitting (and paying) again.
     provider_state: dict[str, Any] = Field(default_factory=dict)
+    checkpoint: str | None = None  # local models: the weights that made the video
     environment: dict[str, str] = Field(default_factory=dict)
 
 
@@ -90,13 +91,16 @@ class GenerationSpec:
     seed: int
     duration: float
     params: tuple[tuple[str, Any], ...] = ()
+    checkpoint: str | None = None  # local models: which weights (a pinned commit, or a folder)
 
     @property
     def run_id(self) -> str:
         # Stable across runs, so a re-run finds its own work; changes whenever
-        # anything that changes the video changes (prompt, model id, args, params).
+        # anything that changes the video changes (prompt, model id, args, params, weights).
+        extra = {"checkpoint": self.checkpoint} if self.checkpoint is not None else {}
         key = json.dumps(
             {
+                **extra,
                 "model": self.entry.name,
                 "model_id": self.entry.model,
                 "args": self.entry.args,
@@ -136,6 +140,7 @@ class GenerationSpec:
             duration=self.duration,
             params=dict(self.params),
             prompt=self.task.prompt,
+            checkpoint=self.checkpoint,
             environment=environment_info(),
             **fields,
         )

@@ -10,13 +10,16 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from vmevalkit.runner.constraints import ModelConstraints, Price
 from vmevalkit.runner.MODEL_CATALOG import AVAILABLE_MODELS
 from vmevalkit.utils.imports import PluginLoadError, load_object, suggest
+
+if TYPE_CHECKING:
+    from vmevalkit.settings import Settings
 
 ModelKind = Literal["builtin", "api", "local"]
 
@@ -156,19 +159,22 @@ def readiness(
     envs_dir: Path | None = None,
     duration: float | None = None,
     params: dict[str, Any] | None = None,
+    settings: Settings | None = None,
 ) -> Readiness:
     """Whether a model can run here with these settings, and the fix when not. Imports nothing heavy."""
     from vmevalkit.runner.constraints import ConstraintError, resolve_request
     from vmevalkit.settings import get_settings
 
-    settings = get_settings()
+    settings = settings or get_settings()
     installed = True
     problem = None
     if entry.kind == "local":
-        python = (envs_dir or settings.envs_dir) / entry.name / "bin" / "python"
-        installed = python.exists()
-        if not installed:
-            problem = f"Model '{entry.name}' is not installed: run bash setup/install_model.sh {entry.name}"
+        from vmevalkit.models.local.installation import local_problem
+
+        if envs_dir is not None:
+            settings = settings.model_copy(update={"envs_dir": envs_dir})
+        problem = local_problem(entry, settings)
+        installed = problem is None
     missing = entry.missing_keys(settings.has_secret)
     if missing and problem is None:
         alternatives = "".join(f" (or {' and '.join(alt)})" for alt in entry.env_key_alternatives)

@@ -1,0 +1,149 @@
+# Shared helpers for setup/install_model.sh and setup/models/<model>/setup.sh. Source it; do not run it.
+#
+# Environment:
+#   VMEVALKIT_PYTHON       the Python that creates model venvs and runs VMEvalKit (default: python3)
+#   VMEVALKIT_ENVS_DIR     where model venvs go (default: envs)
+#   VMEVALKIT_WEIGHTS_DIR  where checkpoints go (default: weights)
+#   VMEVALKIT_USE_UV=0     build venvs with venv+pip even when uv is on PATH
+#   HF_ENDPOINT, HF_TOKEN  a Hugging Face mirror, and a token for gated repos
+
+VMK_REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+VMK_PYTHON="${VMEVALKIT_PYTHON:-python3}"
+VMK_ENVS_DIR="${VMEVALKIT_ENVS_DIR:-$VMK_REPO/envs}"
+VMK_WEIGHTS_DIR="${VMEVALKIT_WEIGHTS_DIR:-$VMK_REPO/weights}"
+# Relative settings are relative to where the user runs the command, as the runner reads them.
+case "$VMK_ENVS_DIR" in /*) ;; *) VMK_ENVS_DIR="$PWD/$VMK_ENVS_DIR" ;; esac
+case "$VMK_WEIGHTS_DIR" in /*) ;; *) VMK_WEIGHTS_DIR="$PWD/$VMK_WEIGHTS_DIR" ;; esac
+VMK_INSTALL_STAMP=".vmevalkit-install.json"
+
+if [ -t 1 ]; then
+    _vmk_bold=$'\033[1m' _vmk_red=$'\033[31m' _vmk_green=$'\033[32m' _vmk_yellow=$'\033[33m' _vmk_reset=$'\033[0m'
+else
+    _vmk_bold="" _vmk_red="" _vmk_green="" _vmk_yellow="" _vmk_reset=""
+fi
+
+vmk_info() { printf '%s==>%s %s\n' "$_vmk_bold" "$_vmk_reset" "$*"; }
+vmk_ok() { printf '%s ok%s %s\n' "$_vmk_green" "$_vmk_reset" "$*"; }
+vmk_warn() { printf '%swarn%s %s\n' "$_vmk_yellow" "$_vmk_reset" "$*" >&2; }
+vmk_fail() { printf '%serror%s %s\n' "$_vmk_red" "$_vmk_reset" "$*" >&2; return 1; }
+
+# The host Python must be 3.10+ (it creates the venvs).
+vmk_check_python() {
+    command -v "$VMK_PYTHON" >/dev/null 2>&1 || { vmk_fail "$VMK_PYTHON not found: set VMEVALKIT_PYTHON"; return 1; }
+    "$VMK_PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 10))' \
+        || { vmk_fail "$VMK_PYTHON is older than 3.10: set VMEVALKIT_PYTHON to a newer Python"; return 1; }
+}
+
+# Commands that read the catalog (--list, --validate, --print-pins) need VMEvalKit itself installed.
+vmk_check_vmevalkit() {
+    vmk_check_python || return 1
+    "$VMK_PYTHON" -c 'import vmevalkit, pydantic' >/dev/null 2>&1 \
+        || { vmk_fail "VMEvalKit is not importable by $VMK_PYTHON: run pip install -e . (or set VMEVALKIT_PYTHON)"; return 1; }
+}
+
+# Video decoding and encoding use PyAV, whose wheels carry FFmpeg's libraries: a system ffmpeg is optional.
+vmk_check_ffmpeg() {
+    if ! command -v ffmpeg >/dev/null 2>&1; then
+        vmk_info "no ffmpeg on PATH: fine, videos are written with PyAV's bundled FFmpeg libraries"
+    fi
+}
+
+vmk_use_uv() { [ "${VMEVALKIT_USE_UV:-1}" != "0" ] && command -v uv >/dev/null 2>&1; }
+
+# Every requirement must be an exact pin: name==version (extras allowed).
+vmk_check_pins() {
+    local pin
+    for pin in "$@"; do
+        [[ "$pin" =~ ^[A-Za-z0-9_.-]+(\[[A-Za-z0-9_,.-]+\])?==[0-9][A-Za-z0-9.+!_-]*$ ]] \
+            || { vmk_fail "'$pin' is not an exact pin (write package==X.Y.Z)"; return 1; }
+    done
+}
+
+vmk_sha256() { "$VMK_PYTHON" -c 'import hashlib, sys; print(hashlib.sha256(sys.stdin.buffer.read()).hexdigest())'; }
+
+# vmk_install_venv MODEL CONSTRAINTS_FILE PIN...
+# Creates envs/MODEL with exactly these pins. Idempotent: when the pins, the constraints and the host
+# Python are unchanged since the last successful install, nothing is run. Never touches another venv.
+vmk_install_venv() {
+    local model="$1" constraints="$2"
+    shift 2
+    vmk_check_pins "$@" || return 1
+    local venv="$VMK_ENVS_DIR/$model" python_version digest
+    python_version="$("$VMK_PYTHON" -c 'import platform; print(platform.python_version())')" || return 1
+    digest="$({ printf '%s\n' "$@"; cat "$constraints"; echo "$python_version"; } | vmk_sha256)"
+    if [ -x "$venv/bin/python" ] && grep -q "\"$digest\"" "$venv/$VMK_INSTALL_STAMP" 2>/dev/null; then
+        vmk_ok "$model: virtualenv up to date ($venv)"
+        return 0
+    fi
+    # The stamp goes last: a venv without it counts as not installed, even if an install died halfway.
+    rm -f "$venv/$VMK_INSTALL_STAMP"
+    mkdir -p "$VMK_ENVS_DIR"
+    if vmk_use_uv; then
+        vmk_info "$model: creating $venv with uv"
+        [ -x "$venv/bin/python" ] || uv venv --quiet --python "$VMK_PYTHON" "$venv" || return 1
+        uv pip install --quiet --python "$venv/bin/python" -c "$constraints" "$@" || return 1
+    else
+        vmk_info "$model: creating $venv"
+        [ -x "$venv/bin/python" ] || "$VMK_PYTHON" -m venv "$venv" || return 1
+        "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -c "$constraints" "$@" || return 1
+    fi
+    # Installed as pinned? (pip check catches a broken dependency set.)
+    "$venv/bin/python" -m pip check >/dev/null 2>&1 || vmk_warn "$model: pip check reports conflicts: $("$venv/bin/python" -m pip check 2>&1 | head -3)"
+    printf '{"model": "%s", "pins_sha256": "%s", "python": "%s"}\n' "$model" "$digest" "$python_version" \
+        >"$venv/$VMK_INSTALL_STAMP"
+    vmk_ok "$model: virtualenv ready ($(du -sh "$venv" 2>/dev/null | cut -f1))"
+}
+
+# Run one of VMEvalKit's modules with a model's venv Python; the package comes from this checkout.
+vmk_venv_module() {
+    local model="$1"
+    shift
+    PYTHONPATH="$VMK_REPO${PYTHONPATH:+:$PYTHONPATH}" "$VMK_ENVS_DIR/$model/bin/python" -m "$@"
+}
+
+# Download the model's pinned checkpoint into weights/ and verify every file's sha256.
+vmk_fetch_weights() {
+    local model="$1"
+    vmk_info "$model: fetching pinned weights into $VMK_WEIGHTS_DIR"
+    vmk_venv_module "$model" vmevalkit.models.local.weights fetch "$model" --weights-dir "$VMK_WEIGHTS_DIR"
+}
+
+# A tiny random-weight checkpoint of the model's family, for validating an install without real weights.
+vmk_tiny_dir() { echo "$VMK_WEIGHTS_DIR/tiny/$1"; }
+vmk_build_tiny() {
+    local model="$1" dir
+    dir="$(vmk_tiny_dir "$model")"
+    vmk_info "$model: building a tiny random checkpoint in $dir"
+    rm -rf "$dir"
+    vmk_venv_module "$model" vmevalkit.models.local.tiny "$model" "$dir" >/dev/null
+}
+
+# One real generation on a shipped task through the real runner and worker; fails if the video is wrong.
+vmk_validate() {
+    local model="$1" checkpoint="${2:-}"
+    vmk_check_vmevalkit || return 1
+    vmk_info "$model: validating with one generation${checkpoint:+ (tiny checkpoint $checkpoint)}"
+    VMEVALKIT_ENVS_DIR="$VMK_ENVS_DIR" VMEVALKIT_WEIGHTS_DIR="$VMK_WEIGHTS_DIR" \
+        "$VMK_PYTHON" -m vmevalkit.models.local.validate "$model" ${checkpoint:+--checkpoint "$checkpoint" --tiny}
+}
+
+# vmk_install_model MODEL CONSTRAINTS PIN...: what every setup/models/<model>/setup.sh does.
+# Flags come from install_model.sh through the environment: VMK_TINY=1, VMK_VALIDATE=1, VMK_NO_WEIGHTS=1.
+vmk_install_model() {
+    local model="$1"
+    vmk_check_python || return 1
+    vmk_install_venv "$@" || return 1
+    if [ "${VMK_TINY:-0}" = "1" ]; then
+        vmk_build_tiny "$model" || return 1
+        vmk_ok "$model: tiny checkpoint ready: run with --checkpoint $(vmk_tiny_dir "$model")"
+    elif [ "${VMK_NO_WEIGHTS:-0}" != "1" ]; then
+        vmk_fetch_weights "$model" || return 1
+    fi
+    if [ "${VMK_VALIDATE:-0}" = "1" ]; then
+        if [ "${VMK_TINY:-0}" = "1" ]; then
+            vmk_validate "$model" "$(vmk_tiny_dir "$model")" || return 1
+        else
+            vmk_validate "$model" || return 1
+        fi
+    fi
+}

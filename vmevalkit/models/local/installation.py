@@ -1,0 +1,84 @@
+"""Is a local model installed here, and which checkpoint folder does it run from? (main environment)
+
+A local model needs its virtualenv (``envs/<name>/bin/python``) and a checkpoint: by default its
+pinned weights under ``weights/``, verified against their lock file; or a folder the user names
+(``--checkpoint DIR``, ``VMEVALKIT_CHECKPOINTS``, or ``checkpoint_dir`` in a catalog entry's args),
+which runs exactly the same loading code, e.g. on a tiny random checkpoint.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from vmevalkit.runner.registry import CatalogEntry
+from vmevalkit.settings import Settings
+
+LOCK_FILE = "vmevalkit.lock.json"
+# Written by setup/lib/common.sh as the last step of a venv install: a venv without it is half-built.
+INSTALL_STAMP = ".vmevalkit-install.json"
+
+
+def install_hint(name: str) -> str:
+    return f"Model '{name}' is not installed: run bash setup/install_model.sh {name}"
+
+
+def venv_python(name: str, settings: Settings) -> Path:
+    return settings.envs_dir / name / "bin" / "python"
+
+
+@dataclass(frozen=True)
+class CheckpointChoice:
+    path: Path
+    checkpoint_id: str | None  # the registry id when it is the pinned checkpoint, else None (an override)
+
+    @property
+    def pinned(self) -> bool:
+        return self.checkpoint_id is not None
+
+
+def checkpoint_for(entry: CatalogEntry, settings: Settings) -> CheckpointChoice:
+    override = settings.checkpoints.get(entry.name) or entry.args.get("checkpoint_dir")
+    if override:
+        return CheckpointChoice(Path(override).expanduser().absolute(), None)
+    checkpoint_id = entry.args.get("checkpoint")
+    if not checkpoint_id:
+        raise ValueError(f"model '{entry.name}' names no checkpoint: give it one with --checkpoint DIR")
+    from vmevalkit.models.local.weights import checkpoint_dir
+
+    return CheckpointChoice(checkpoint_dir(str(checkpoint_id), settings.weights_dir).absolute(), str(checkpoint_id))
+
+
+def checkpoint_identity(entry: CatalogEntry, settings: Settings) -> str:
+    """``repo@commit`` for pinned weights (from their lock), ``dir:PATH`` for a checkpoint folder."""
+    choice = checkpoint_for(entry, settings)
+    if not choice.pinned:
+        return f"dir:{choice.path}"
+    try:
+        lock = json.loads((choice.path / LOCK_FILE).read_text())
+        return f"{lock['repo_id']}@{lock['commit']}"
+    except (OSError, ValueError, KeyError, TypeError):
+        return f"{entry.model}@{choice.checkpoint_id}"
+
+
+def local_problem(entry: CatalogEntry, settings: Settings) -> str | None:
+    """What stops this local model from running here, phrased as the fix; None when it can run."""
+    venv = settings.envs_dir / entry.name
+    if not venv_python(entry.name, settings).exists() or not (venv / INSTALL_STAMP).is_file():
+        return install_hint(entry.name)
+    try:
+        choice = checkpoint_for(entry, settings)
+    except (ValueError, LookupError) as exc:
+        return str(exc)
+    if not choice.pinned:
+        if not (choice.path / "model_index.json").is_file():
+            return (
+                f"checkpoint folder {choice.path} for '{entry.name}' holds no model_index.json: "
+                "point --checkpoint at a diffusers checkpoint folder"
+            )
+        return None
+    from vmevalkit.models.local.weights import verify
+
+    problems = verify(str(choice.checkpoint_id), settings.weights_dir)
+    return problems[0] if problems else None

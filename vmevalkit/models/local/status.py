@@ -1,0 +1,91 @@
+"""``install_model.sh --list``: every local model, whether its venv and weights are in place.
+
+python -m vmevalkit.models.local.status [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from vmevalkit.models.local.installation import INSTALL_STAMP, checkpoint_for, local_problem
+from vmevalkit.runner.registry import get_entry, model_names
+from vmevalkit.settings import get_settings
+
+
+def folder_size(path: Path) -> int:
+    total = 0
+    for root, _dirs, files in os.walk(path):
+        for name in files:
+            try:
+                total += os.lstat(os.path.join(root, name)).st_size
+            except OSError:
+                pass
+    return total
+
+
+def human(size: int | None) -> str:
+    if size is None:
+        return "-"
+    value = float(size)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit in ("B", "KB") else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} TB"
+
+
+def model_status(name: str) -> dict[str, Any]:
+    settings = get_settings()
+    entry = get_entry(name)
+    venv = settings.envs_dir / name
+    venv_ok = (venv / "bin" / "python").exists() and (venv / INSTALL_STAMP).is_file()
+    status: dict[str, Any] = {
+        "model": name,
+        "venv": venv_ok,
+        "venv_bytes": folder_size(venv) if venv.is_dir() else None,
+        "weights": "-",
+        "weights_bytes": None,
+        "problem": None,
+    }
+    try:
+        choice = checkpoint_for(entry, settings)
+    except (ValueError, LookupError) as exc:
+        status["problem"] = str(exc)
+        return status
+    if choice.path.is_dir():
+        status["weights_bytes"] = folder_size(choice.path)
+    problem = local_problem(entry, settings)
+    status["problem"] = problem
+    if not choice.pinned:
+        status["weights"] = "folder"
+    elif problem is None:
+        status["weights"] = "verified"
+    else:
+        status["weights"] = "missing" if not choice.path.is_dir() else ("failed" if venv_ok else "unchecked")
+    return status
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m vmevalkit.models.local.status", description=__doc__.split("\n")[0])
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    rows = [model_status(name) for name in model_names() if get_entry(name).kind == "local"]
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    print(f"{'model':<24} {'venv':<14} {'weights':<20} next step")
+    for row in rows:
+        venv = f"yes {human(row['venv_bytes'])}" if row["venv"] else "no"
+        weights = f"{row['weights']} {human(row['weights_bytes'])}" if row["weights_bytes"] else row["weights"]
+        print(f"{row['model']:<24} {venv:<14} {weights:<20} {row['problem'] or 'ready'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

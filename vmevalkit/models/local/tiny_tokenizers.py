@@ -1,0 +1,138 @@
+"""Small tokenizers for the tiny test checkpoints, built in-process (never downloaded).
+
+Each function returns a transformers tokenizer of the class a diffusers pipeline names in its
+``model_index.json``; ``save_pretrained`` then writes files that the same class loads back.
+
+In transformers 5 the "Fast" names are aliases (``T5TokenizerFast is T5Tokenizer``) and a class
+with its own ``__init__`` is rebuilt from the ``vocab``/``merges`` in ``tokenizer.json`` when
+loaded: its normalizer and pre-tokenizer come from the class, not from the file. So every
+tokenizer here is built through the class's own constructor, which makes the saved and loaded
+tokenizers identical.
+
+All of them accept any text: characters outside the small vocabulary become the unknown token
+(T5), byte tokens (Llama) or byte-level symbols (CLIP), never an error.
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Sequence
+from typing import Any
+
+# Words common in prompts; whole-word tokens keep tiny sequences short. Any other word is
+# spelled with character pieces.
+COMMON_WORDS = (
+    "a an the of and or in on to with from by for at is are be it its this that as into over under "
+    "video image scene camera moves move slowly left right up down person man woman ball car red blue "
+    "green white black small large object objects background light"
+).split()
+
+# Characters the tiny vocabularies spell words with (T5 maps everything else to <unk>).
+CHARACTERS = string.ascii_letters + string.digits + string.punctuation
+
+
+def t5_tokenizer(model_max_length: int = 512) -> Any:
+    """A T5 (SentencePiece-style Unigram) tokenizer: ``<pad>`` = 0, ``</s>`` = 1, ``<unk>`` = 2.
+
+    Used for the T5/UMT5 text encoders of LTX-Video, CogVideoX and Wan; the pipelines pass their
+    own ``max_length``, ``model_max_length`` only matters for callers that do not.
+    """
+    from transformers import T5Tokenizer
+
+    # (piece, log-probability): Unigram picks the segmentation with the highest total score, so
+    # whole words (-3) win over spelling them out (-5 per character).
+    vocab: list[tuple[str, float]] = [("<pad>", 0.0), ("</s>", 0.0), ("<unk>", 0.0), ("▁", -4.0)]
+    vocab += [("▁" + word, -3.0) for word in COMMON_WORDS]
+    vocab += [(char, -5.0) for char in CHARACTERS]
+    vocab += [("▁" + char, -5.5) for char in CHARACTERS]
+    # extra_ids=0: no <extra_id_N> sentinels, which the pipelines never use.
+    return T5Tokenizer(vocab=vocab, extra_ids=0, model_max_length=model_max_length)
+
+
+def _bytes_to_unicode() -> dict[int, str]:
+    """GPT-2's byte-level alphabet: each of the 256 bytes as a printable character."""
+    printable = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1))
+    printable += list(range(ord("®"), ord("ÿ") + 1))
+    mapping = {byte: chr(byte) for byte in printable}
+    shift = 0
+    for byte in range(256):
+        if byte not in mapping:
+            mapping[byte] = chr(256 + shift)
+            shift += 1
+    return mapping
+
+
+def clip_tokenizer(model_max_length: int = 77) -> Any:
+    """A CLIP (byte-level BPE) tokenizer with the 256-symbol byte alphabet and no merges.
+
+    Every byte is a token (plus its end-of-word form), so any text tokenizes, one symbol per
+    byte. Hunyuan's ``tokenizer_2``; CLIP text encoders take 77 tokens.
+    """
+    from transformers import CLIPTokenizer
+
+    symbols = sorted(_bytes_to_unicode().values())
+    vocab = {"<|startoftext|>": 0, "<|endoftext|>": 1}
+    for symbol in symbols:
+        vocab[symbol] = len(vocab)
+        vocab[symbol + "</w>"] = len(vocab)
+    return CLIPTokenizer(vocab=vocab, merges=[], model_max_length=model_max_length)
+
+
+def _train_bpe(corpus: str, special_tokens: Sequence[str]) -> tuple[dict[str, int], list[Any]]:
+    """Vocabulary and merges of a BPE that spells every word of ``corpus`` as one token.
+
+    The words are cut out the way Llama's tokenizer sees them (spaces become "▁", which starts
+    a word; the text right after a special token has none; runs of newlines are words too), so
+    merges never join two words and unknown words are spelled with smaller pieces.
+    """
+    import json
+    import re
+
+    from tokenizers import Tokenizer, models, trainers
+
+    words: list[str] = []
+    pattern = "|".join(re.escape(token) for token in special_tokens) or "$^"
+    for segment in re.split(pattern, " ".join(COMMON_WORDS) + "\n" + corpus):
+        words += re.findall(r"▁?[^\s▁]+|\s+", segment.replace(" ", "▁"))
+    words += ["▁" + word for word in COMMON_WORDS]
+
+    tokenizer = Tokenizer(models.BPE(byte_fallback=True))
+    trainer = trainers.BpeTrainer(
+        vocab_size=100_000,  # no limit: merge until every word is one token
+        special_tokens=list(special_tokens),
+        initial_alphabet=list(CHARACTERS + "▁\n"),
+        show_progress=False,
+    )
+    tokenizer.train_from_iterator(words, trainer=trainer)
+    model = json.loads(tokenizer.to_str())["model"]
+    return dict(model["vocab"]), [tuple(merge) for merge in model["merges"]]
+
+
+def llama_tokenizer(corpus: str = "", special_tokens: Sequence[str] = (), model_max_length: int = 1024) -> Any:
+    """A Llama (SentencePiece-style BPE with byte fallback) tokenizer learned from ``corpus``.
+
+    ``corpus``: text the tokenizer should split into few tokens (a pipeline's prompt template);
+    ``special_tokens``: markers that must stay single tokens (chat headers, ``<image>``).
+    Characters outside the vocabulary fall back to the byte tokens ``<0x00>``..``<0xFF>``.
+    Adds ``<s>`` in front and pads on the right, as Llama 3 does: pipelines that find tokens
+    by position (Hunyuan's image token) rely on both.
+    """
+    from transformers import LlamaTokenizer
+
+    specials = ["<unk>", "<s>", "</s>", "<pad>", *special_tokens]
+    learned, merges = _train_bpe(corpus, specials)
+    # Byte tokens right after the special ones, as in Llama's vocabulary, then the learned pieces.
+    vocab = {token: index for index, token in enumerate(specials)}
+    for byte in range(256):
+        vocab[f"<0x{byte:02X}>"] = len(vocab)
+    for piece, _ in sorted(learned.items(), key=lambda item: item[1]):
+        vocab.setdefault(piece, len(vocab))
+    return LlamaTokenizer(
+        vocab=vocab,
+        merges=merges,
+        pad_token="<pad>",
+        additional_special_tokens=list(special_tokens) or None,
+        add_bos_token=True,
+        padding_side="right",
+        model_max_length=model_max_length,
+    )

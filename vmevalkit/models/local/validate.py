@@ -1,0 +1,129 @@
+"""``install_model.sh --validate``: one real generation on a shipped task, checked frame by frame.
+
+Runs the model through the real runner and its persistent worker, exactly as
+``examples/generate_videos.py`` would, then fails loudly if the video is wrong: not
+completed, the wrong frame count or size, or frames that are all one colour (NaNs in
+half precision decode to black frames, the classic silent failure).
+
+    python -m vmevalkit.models.local.validate ltx-video [--checkpoint DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import vmevalkit
+from vmevalkit.runner.registry import build_wrapper, get_entry, readiness
+from vmevalkit.settings import get_settings
+
+DEFAULT_TASK = "maze_0001"
+
+
+def shipped_questions() -> Path:
+    in_checkout = Path(vmevalkit.__file__).resolve().parent.parent / "data" / "questions"
+    return in_checkout if in_checkout.is_dir() else get_settings().questions_dir
+
+
+def validate(
+    model: str,
+    checkpoint: Path | None = None,
+    task_id: str = DEFAULT_TASK,
+    duration: float | None = None,
+    tiny: bool = False,
+) -> list[str]:
+    """Problems found (empty: the install works). Prints what it measured.
+
+    ``tiny``: the checkpoint is a tiny random one; generate at the family's small test size and
+    length (the catalog's full size would spend minutes of CPU on noise).
+    """
+    from vmevalkit.runner.inference import InferenceRunner
+    from vmevalkit.runner.records import read_record
+    from vmevalkit.tasks.loader import load_tasks
+    from vmevalkit.video import read_frames
+
+    settings = get_settings()
+    if checkpoint is not None:
+        settings = settings.model_copy(update={"checkpoints": {**settings.checkpoints, model: checkpoint.absolute()}})
+    entry = get_entry(model)
+    if entry.kind != "local":
+        return [f"'{model}' is not a local model"]
+    ready = readiness(entry, duration=duration, settings=settings)
+    if ready.problem:
+        return [ready.problem]
+    tasks = load_tasks(shipped_questions(), task_ids=[task_id]).tasks
+    if not tasks:
+        return [f"the shipped task {task_id} was not found under {shipped_questions()}"]
+    service = build_wrapper(model).service
+    params: dict[str, Any] = {}
+    if tiny:
+        small = type(service).tiny_settings
+        params = {"width": small["width"], "height": small["height"], "steps": small["steps"]}
+        shortest = entry.constraints.duration_range[0] if entry.constraints and entry.constraints.duration_range else 0
+        duration = duration or max(small["num_frames"] / service.fps, shortest)
+    with tempfile.TemporaryDirectory(prefix="vmevalkit-validate-") as out:
+        runner = InferenceRunner(
+            experiment="validate", output_dir=out, settings=settings, duration=duration, params=params
+        )
+        plan = runner.plan([model], tasks)
+        runner.run([model], tasks)
+        spec, run_dir = plan[0].spec, plan[0].run_dir  # the one generation
+        result = read_record(run_dir)
+        if result is None or result.status != "completed" or result.video_info is None or not result.video:
+            return [f"the generation failed: {result.error if result else 'no record written'}"]
+        info = result.video_info
+        want_w, want_h = service.size_for(*image_size(tasks[0].path / "first_frame.png"))
+        if tiny:
+            want_w, want_h = int(params["width"]), int(params["height"])
+        want_frames = service.frames_for(spec.duration)
+        problems = []
+        if info.frame_count != want_frames:
+            problems.append(f"the video has {info.frame_count} frames, expected {want_frames}")
+        if (info.width, info.height) != (want_w + want_w % 2, want_h + want_h % 2):
+            problems.append(f"the video is {info.width}x{info.height}, expected {want_w}x{want_h}")
+        frames = read_frames(run_dir / result.video).astype(np.float32)
+        if float(frames.std()) < 1.0:
+            problems.append(f"every frame is one flat colour (mean {frames.mean():.1f}): the model produced no picture")
+        worker = (result.result.metadata if result.result else {}).get("worker", {})
+        print(
+            f"{model}: {info.frame_count} frames {info.width}x{info.height} on {worker.get('device')} "
+            f"({worker.get('dtype')}); load {worker.get('load_seconds')} s, "
+            f"generation {result.result.duration_seconds if result.result else '?'} s"
+        )
+        return problems
+
+
+def image_size(path: Path) -> tuple[int, int]:
+    from PIL import Image
+
+    with Image.open(path) as image:
+        size: tuple[int, int] = image.size
+    return size
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m vmevalkit.models.local.validate", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("model")
+    parser.add_argument("--checkpoint", type=Path, help="a checkpoint folder to run instead of the pinned weights")
+    parser.add_argument("--task-id", default=DEFAULT_TASK)
+    parser.add_argument("--duration", type=float, help="seconds (default: the model's own)")
+    parser.add_argument("--tiny", action="store_true", help="the checkpoint is tiny: use its small test size")
+    args = parser.parse_args(argv)
+    problems = validate(args.model, args.checkpoint, args.task_id, args.duration, args.tiny)
+    for problem in problems:
+        print(f"validation failed: {problem}", file=sys.stderr)
+    if not problems:
+        print(f"{args.model}: validation passed")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
