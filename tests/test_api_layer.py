@@ -119,6 +119,22 @@ def test_transient_errors_give_up_after_the_attempts(server: Echo) -> None:
     assert len(server.calls("echo")) == 4
 
 
+def test_429s_do_not_use_up_the_attempts_of_other_errors(server: Echo) -> None:
+    # 4 attempts: three 5xx/drops may fail and the fourth still be tried, however many 429s came between.
+    server.inject(
+        "echo",
+        Fault.rate_limited("0"),
+        Fault.http(500),
+        Fault.rate_limited("0"),
+        Fault.drop(),
+        Fault.rate_limited("0"),
+        Fault.http(503),
+    )
+    body = run(with_http(server.base_url, lambda http: http.send_json(HttpCall("POST", "/echo", json={}))))
+    assert body["auth"] == f"Bearer {KEY}"
+    assert len(server.calls("echo")) == 7
+
+
 def test_a_429_pauses_every_request_to_that_provider(server: Echo) -> None:
     server.inject("echo", Fault.rate_limited("0.3"))
     limiter = ProviderLimiter(10)

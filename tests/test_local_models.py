@@ -40,6 +40,16 @@ def test_every_local_model_has_an_installer_with_exact_pins() -> None:
         assert all(re.fullmatch(r"[A-Za-z0-9_.-]+==[0-9][A-Za-z0-9.]*", pin) for pin in pins(model)), model
 
 
+def test_docs_models_table_matches_the_catalog() -> None:
+    from vmevalkit.models.local.status import models_table
+
+    docs = (REPO / "docs" / "LOCAL_MODELS.md").read_text()
+    table = docs.split("a test keeps it current -->\n", 1)[1].split("\n<!-- /models-table -->", 1)[0]
+    assert table == models_table(), "regenerate it: python -m vmevalkit.models.local.status --markdown-table"
+    for name in LOCAL:
+        assert f"`{name}`" in table
+
+
 def test_local_models_share_one_pinned_stack() -> None:
     # What lets one venv test every family; a model that needs other pins gets its own venv here too.
     assert len({tuple(pins(model)) for model in LOCAL}) == 1

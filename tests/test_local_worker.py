@@ -276,3 +276,32 @@ def test_worker_keeps_stdout_for_the_protocol(tmp_path: Path, local_env: dict[st
     lines = proc.stdout.splitlines()
     assert [type(FROM_WORKER.validate_json(line)) for line in lines] == [Ready]  # nothing else on stdout
     assert b"chatter on stdout" in proc.stderr and b"raw bytes on fd 1" in proc.stderr
+
+
+def test_a_run_refuses_pinned_weights_that_fail_verification(tmp_path: Path, local_env: dict[str, str]) -> None:
+    from vmevalkit.models.local import weights
+
+    weights_dir = tmp_path / "weights"
+    pin = weights.get_pin("ltx-video")
+    folder = weights.checkpoint_dir("ltx-video", weights_dir)
+    folder.mkdir(parents=True)
+    (folder / "model_index.json").write_text('{"_class_name": "LTXImageToVideoPipeline"}')
+    data = (folder / "model_index.json").read_bytes()
+    lock = weights.Lock(
+        checkpoint="ltx-video",
+        repo_id=pin.repo_id,
+        revision=pin.revision,
+        commit=pin.revision if pin.pinned else "0" * 40,
+        files={"model_index.json": {"size": len(data), "sha256": hashlib.sha256(data).hexdigest()}},
+        created_at="2026-11-23T00:00:00Z",
+    )
+    (folder / "vmevalkit.lock.json").write_text(lock.model_dump_json())
+    make_fake_venv(Path(local_env["VMEVALKIT_ENVS_DIR"]), "ltx-video")
+    env = {**local_env, "VMEVALKIT_WEIGHTS_DIR": str(weights_dir)}
+    ok = run_generate("--model", "ltx-video", "--dry-run", cwd=tmp_path, **env)
+    assert ok.returncode == 0, ok.stderr  # verified: it would run
+    (folder / "model_index.json").write_text('{"_class_name": "LTXImageToVideoPipelinX"}')  # same size, new bytes
+    refused = run_generate("--model", "ltx-video", "--dry-run", cwd=tmp_path, **env)
+    assert refused.returncode == 2
+    assert "weights for 'ltx-video' failed verification: model_index.json sha256 mismatch" in refused.stderr
+    assert "run bash setup/install_model.sh ltx-video" in refused.stderr

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 import tomllib
-from conftest import REPO
+from conftest import REPO, ModelVenv
 from fakes.hf_hub import FakeHub, Fault
 
 from vmevalkit.models.local import weights
@@ -418,19 +418,11 @@ def test_cli_in_the_main_environment(tmp_path: Path) -> None:
 
 
 @pytest.fixture(scope="session")
-def hub_python() -> str:
-    """A Python that has huggingface_hub (a model virtualenv). Session-scoped: read before the
-    per-test isolation drops VMEVALKIT_* variables from the environment."""
-    python = os.environ.get("VMEVALKIT_TEST_MODEL_PYTHON")
-    if not python:
-        pytest.fail(
-            "VMEVALKIT_TEST_MODEL_PYTHON is not set: point it at the python of a model virtualenv "
-            "(one with huggingface_hub) to run the download tests"
-        )
-    probe = subprocess.run([python, "-c", "import huggingface_hub"], capture_output=True, text=True)
-    if probe.returncode != 0:
-        pytest.fail(f"VMEVALKIT_TEST_MODEL_PYTHON={python} cannot import huggingface_hub: {probe.stderr[-500:]}")
-    return python
+def hub_python(model_venv: ModelVenv) -> str:
+    """A Python that has huggingface_hub: the model virtualenv the installer built for this run."""
+    probe = subprocess.run([str(model_venv.python), "-c", "import huggingface_hub"], capture_output=True, text=True)
+    assert probe.returncode == 0, f"the model venv cannot import huggingface_hub: {probe.stderr[-500:]}"
+    return str(model_venv.python)
 
 
 @pytest.fixture

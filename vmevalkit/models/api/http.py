@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception
 
 from vmevalkit.utils.atomic import atomic_path
 from vmevalkit.video import VideoError, VideoInfo, probe_video
@@ -228,13 +228,17 @@ class ApiHttp:
         return random.uniform(0, ceiling)
 
     def _stop(self, started: float) -> Any:
-        transient_attempts = stop_after_attempt(self.retry.attempts)
+        # Counted here, not with tenacity's attempt number, which counts the 429s too: a 429 must not
+        # use up an attempt that a later 5xx or dropped connection needs.
+        failures = 0
 
         def stop(state: RetryCallState) -> bool:
+            nonlocal failures
             exc = state.outcome.exception() if state.outcome else None
             if isinstance(exc, TransientHttpError) and exc.status_code == 429:
                 return time.monotonic() - started > self.retry.rate_limit_budget_s
-            return transient_attempts(state)
+            failures += 1
+            return failures >= self.retry.attempts
 
         return stop
 

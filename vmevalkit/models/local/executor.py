@@ -261,7 +261,10 @@ class LocalExecutor(Executor):
 
     @property
     def max_concurrency(self) -> int:
-        return len(self.slots)
+        # One job generating on each worker plus one more per worker that the runner prepares (claim,
+        # question files, metadata) or checks (decoding the video) meanwhile: the GPU never waits for
+        # bookkeeping. Jobs queue for a free worker in ``execute``.
+        return 2 * len(self.slots)
 
     @property
     def manages_own_timeout(self) -> bool:

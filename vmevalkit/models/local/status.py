@@ -71,10 +71,43 @@ def model_status(name: str) -> dict[str, Any]:
     return status
 
 
+def models_table() -> str:
+    """The models table of docs/LOCAL_MODELS.md, from the catalog and the checkpoint registry (kept equal by a test)."""
+    from vmevalkit.models.local.weights import get_pin
+    from vmevalkit.runner.MODEL_CATALOG import AVAILABLE_MODELS
+    from vmevalkit.models.local.tiny import family_class
+
+    lines = [
+        "| model | Hugging Face repo (revision) | diffusers pipeline | default size | frames @ fps | steps | guidance "
+        "| min GPU | savers below it | prompt |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, raw in AVAILABLE_MODELS.items():
+        if raw["kind"] != "local":
+            continue
+        args, cls = raw["args"], family_class(raw["service_class"])
+        pin = get_pin(args["checkpoint"])
+        revision = f"`{pin.revision[:7]}`" if pin.pinned else "unpinned: locked at first install"
+        size = f"{args['width']}x{args['height']}" + (" (fixed)" if cls.fixed_size else "")
+        frames = f"{args['num_frames']} @ {args['fps']} (max {args.get('max_frames', args['num_frames'])}; "
+        frames += f"{cls.frame_step}k+1)"
+        lines.append(
+            f"| `{name}` | [{raw['model']}](https://huggingface.co/{raw['model']}) ({revision}) | "
+            f"`{cls.pipeline_class}` | {size} | {frames} | {args['steps']} | {args['guidance_scale']:g} | "
+            f"{args['min_gpu_memory_gb']} GiB | {', '.join(args['savers'])} | "
+            f"{'used' if cls.uses_prompt else '**ignored**'} |"
+        )
+    return "\n".join(lines)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m vmevalkit.models.local.status", description=__doc__.split("\n")[0])
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--markdown-table", action="store_true", help="print the models table of the docs")
     args = parser.parse_args(argv)
+    if args.markdown_table:
+        print(models_table())
+        return 0
     rows = [model_status(name) for name in model_names() if get_entry(name).kind == "local"]
     if args.json:
         print(json.dumps(rows, indent=2))
