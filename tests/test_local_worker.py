@@ -132,7 +132,7 @@ def test_a_hung_worker_is_killed_at_the_deadline_and_replaced(
     tmp_path: Path, local_env: dict[str, str], questions: Path
 ) -> None:
     set_prompt(questions, "maze_0001", "VMK_HANG please")
-    done = generate(tmp_path, {**local_env, "VMEVALKIT_JOB_TIMEOUT_S": "3"}, "--domain", "maze")
+    done = generate(tmp_path, {**local_env, "VMEVALKIT_LOCAL_JOB_TIMEOUT_S": "3"}, "--domain", "maze")
     assert done.returncode == 1
     found = records(tmp_path / "out")
     assert "hung" in found["maze_0001"].error and "killed" in found["maze_0001"].error

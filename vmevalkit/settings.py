@@ -52,6 +52,9 @@ class Settings(BaseSettings):
         description="Memory savers for local models: auto (when the GPU is below the model's minimum), none, or a list",
     )
     local_load_timeout_s: float = Field(default=1800.0, gt=0, description="Deadline for a worker to load its model")
+    local_job_timeout_s: float = Field(
+        default=7200.0, gt=0, description="Deadline for one local generation; a worker past it is killed as hung"
+    )
     extra_catalogs: str = Field(
         default="",
         description="Comma-separated dotted paths ('my_pkg.catalog:MODELS') to dicts of extra catalog entries",

@@ -48,25 +48,12 @@ class CogVideoXImageToVideo(LocalPipeline):
             CogVideoXImageToVideoPipeline,
             CogVideoXTransformer3DModel,
         )
-        from transformers import T5Config, T5EncoderModel
 
-        from vmevalkit.models.local.tiny_tokenizers import t5_tokenizer
+        from vmevalkit.models.local.tiny_text import t5_encoder, t5_tokenizer
 
         tokenizer = t5_tokenizer()
         torch.manual_seed(0)
-        text_encoder = T5EncoderModel(
-            T5Config(
-                vocab_size=len(tokenizer),
-                d_model=16,
-                d_kv=8,
-                d_ff=32,
-                num_layers=1,
-                num_heads=2,
-                relative_attention_num_buckets=8,
-                pad_token_id=tokenizer.pad_token_id,
-                eos_token_id=tokenizer.eos_token_id,
-            )
-        )
+        text_encoder = t5_encoder(tokenizer)
         # Four blocks: 8x spatial compression (three downsamples), 4x temporal.
         vae = AutoencoderKLCogVideoX(
             in_channels=3,

@@ -73,9 +73,9 @@ def model_status(name: str) -> dict[str, Any]:
 
 def models_table() -> str:
     """The models table of docs/LOCAL_MODELS.md, from the catalog and the checkpoint registry (kept equal by a test)."""
+    from vmevalkit.models.local.tiny import family_class
     from vmevalkit.models.local.weights import get_pin
     from vmevalkit.runner.MODEL_CATALOG import AVAILABLE_MODELS
-    from vmevalkit.models.local.tiny import family_class
 
     lines = [
         "| model | Hugging Face repo (revision) | diffusers pipeline | default size | frames @ fps | steps | guidance "

@@ -1,4 +1,4 @@
-"""Small tokenizers for the tiny test checkpoints, built in-process (never downloaded).
+"""Small tokenizers and text encoders for the tiny test checkpoints, built in-process (never downloaded).
 
 Each function returns a transformers tokenizer of the class a diffusers pipeline names in its
 ``model_index.json``; ``save_pretrained`` then writes files that the same class loads back.
@@ -135,4 +135,26 @@ def llama_tokenizer(corpus: str = "", special_tokens: Sequence[str] = (), model_
         add_bos_token=True,
         padding_side="right",
         model_max_length=model_max_length,
+    )
+
+
+def t5_encoder(tokenizer: Any, d_model: int = 16) -> Any:
+    """A one-layer T5 encoder over ``tokenizer``'s vocabulary (LTX-Video and CogVideoX encode with T5-XXL).
+
+    ``d_model`` is the width the family's tiny transformer expects as its caption dimension.
+    """
+    from transformers import T5Config, T5EncoderModel
+
+    return T5EncoderModel(
+        T5Config(
+            vocab_size=len(tokenizer),
+            d_model=d_model,
+            d_kv=8,
+            d_ff=32,
+            num_layers=1,
+            num_heads=2,
+            relative_attention_num_buckets=8,
+            pad_token_id=tokenizer.pad_token_id,
+            eos_token_id=tokenizer.eos_token_id,
+        )
     )
