@@ -1,0 +1,156 @@
+"""The scorer contract: load once, score batches, declare named dimensions and the inputs it may see.
+
+A scorer is any object with ``dimensions`` (a tuple of names, the K columns) and
+``score_batch(items, **kwargs)`` returning an ``[N, K]`` array (NaN: could not score that item),
+or a ``ScoreBatch`` that adds per-item details (a verifier's reasons, a judge's rationale).
+``Scorer`` is the convenient base class; duck-typed classes plug in just the same through
+``--scorer-class-path module:Class``.
+
+Answer leakage is guarded here: a scorer sees the ground truth (the expected final frame, the
+task's solution metadata) only when it declares it in ``inputs``: the scoring runner
+(``vmevalkit.scoring.runner``) builds each ``ScoreItem`` from those declarations and nothing else.
+"""
+
+from __future__ import annotations
+
+import inspect
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+
+from vmevalkit.utils.imports import PluginLoadError, load_object
+
+ScorerInput = Literal["video", "prompt", "first_frame", "final_frame", "task"]
+# What every scorer may see: the generated video and what the generator itself was given.
+PUBLIC_INPUTS: frozenset[str] = frozenset({"video", "prompt", "first_frame"})
+# The answer: only for scorers that declare it.
+GROUND_TRUTH_INPUTS: frozenset[str] = frozenset({"final_frame", "task"})
+
+
+class ScorerContractError(TypeError):
+    """A scorer that does not keep the contract (wrong shape, no dimensions, bad class path)."""
+
+
+@dataclass(frozen=True)
+class ScoreItem:
+    """One finished generation, as a scorer sees it. Ground-truth fields are None unless declared."""
+
+    generation_dir: Path  # the run folder holding metadata.json, video/ and question/
+    model: str
+    task_id: str
+    domain: str
+    video_path: Path
+    prompt: str
+    first_frame: Path
+    final_frame: Path | None = None  # inputs include "final_frame"
+    task_dir: Path | None = None  # inputs include "task": the question folder with question_metadata.json
+
+
+@dataclass
+class ScoreBatch:
+    """Scores plus optional per-item details (JSON-able dicts), e.g. why a verifier failed a video."""
+
+    scores: Any  # [N, K] array-like
+    details: list[dict[str, Any]] = field(default_factory=list)
+
+
+class Scorer(ABC):
+    """Base class of the shipped scorers. Subclasses set ``name``, ``dimensions``, ``inputs``."""
+
+    name: ClassVar[str] = ""
+    version: ClassVar[str] = "1"  # bump when scores change meaning: old score files are redone
+    dimensions: ClassVar[tuple[str, ...]] = ()
+    inputs: ClassVar[frozenset[str]] = PUBLIC_INPUTS
+    # A dimension whose value 1 means "passed" (for success rates), if the scorer has one.
+    pass_dimension: ClassVar[str | None] = None
+
+    def __init__(self, checkpoint: str | None = None, device: str | None = None, **kwargs: Any) -> None:
+        self.checkpoint, self.device, self.options = checkpoint, device, kwargs
+
+    @abstractmethod
+    def score_batch(self, items: Sequence[ScoreItem], **kwargs: Any) -> ScoreBatch | Any:
+        """``[len(items), len(dimensions)]`` scores (NaN where an item cannot be scored)."""
+
+
+def dimensions_of(scorer: Any) -> tuple[str, ...]:
+    dims = getattr(scorer, "dimensions", None)
+    if not dims or isinstance(dims, str) or not all(isinstance(d, str) and d for d in dims):
+        raise ScorerContractError(
+            f"{type(scorer).__name__} must declare `dimensions`, a non-empty tuple of names (e.g. ('task_success',))"
+        )
+    if len(set(dims)) != len(dims):
+        raise ScorerContractError(f"{type(scorer).__name__} declares a dimension twice: {list(dims)}")
+    return tuple(dims)
+
+
+def inputs_of(scorer: Any) -> frozenset[str]:
+    declared = frozenset(getattr(scorer, "inputs", PUBLIC_INPUTS))
+    unknown = declared - PUBLIC_INPUTS - GROUND_TRUTH_INPUTS
+    if unknown:
+        raise ScorerContractError(
+            f"{type(scorer).__name__} declares unknown inputs {sorted(unknown)}; "
+            f"known: {sorted(PUBLIC_INPUTS | GROUND_TRUTH_INPUTS)}"
+        )
+    return declared
+
+
+def checked_scores(scorer: Any, items: Sequence[ScoreItem], output: Any) -> tuple[np.ndarray, list[dict[str, Any]]]:
+    """The ``[N, K]`` float array and per-item details from a scorer's output, or a ScorerContractError."""
+    details: list[dict[str, Any]] = []
+    if isinstance(output, ScoreBatch):
+        output, details = output.scores, list(output.details)
+    dims = dimensions_of(scorer)
+    try:
+        scores = np.asarray(output, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ScorerContractError(f"{type(scorer).__name__}.score_batch returned non-numeric scores: {exc}") from exc
+    expected = (len(items), len(dims))
+    if scores.shape != expected:
+        raise ScorerContractError(
+            f"{type(scorer).__name__}.score_batch returned shape {scores.shape}, expected {expected} "
+            f"({len(items)} items x dimensions {list(dims)})"
+        )
+    if details and len(details) != len(items):
+        raise ScorerContractError(
+            f"{type(scorer).__name__}.score_batch returned {len(details)} details for {len(items)} items"
+        )
+    return scores, details or [{} for _ in items]
+
+
+def load_scorer_class(path: str) -> type:
+    """A scorer class from ``module:Class``: anything with ``dimensions`` and a callable ``score_batch``."""
+    try:
+        cls = load_object(path)
+    except PluginLoadError as exc:
+        raise ScorerContractError(f"--scorer-class-path {path}: {exc}") from exc
+    if not isinstance(cls, type):
+        raise ScorerContractError(f"--scorer-class-path {path} is not a class")
+    if not callable(getattr(cls, "score_batch", None)):
+        raise ScorerContractError(f"{path} has no score_batch(items, **kwargs) method: it is not a scorer")
+    return cls
+
+
+def build_scorer(
+    cls: type, init_kwargs: dict[str, Any] | None = None, checkpoint: str | None = None, device: str | None = None
+) -> Any:
+    """Instantiate a scorer, passing ``checkpoint`` and ``device`` where its constructor takes them."""
+    kwargs = dict(init_kwargs or {})
+    try:
+        params = inspect.signature(cls).parameters
+    except (TypeError, ValueError):
+        params = {}
+    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+    for key, value in (("checkpoint", checkpoint), ("device", device)):
+        if value is not None and (key in params or takes_any):
+            kwargs.setdefault(key, value)
+    try:
+        scorer = cls(**kwargs)
+    except TypeError as exc:
+        raise ScorerContractError(f"{cls.__name__}({', '.join(kwargs)}) failed: {exc}") from exc
+    dimensions_of(scorer)
+    inputs_of(scorer)
+    return scorer
