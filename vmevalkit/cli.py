@@ -1,4 +1,4 @@
-"""The ``vmevalkit`` command line: ``generate``, ``models`` and ``tasks``.
+"""The ``vmevalkit`` command line: ``generate``, ``score``, ``models`` and ``tasks``.
 
 Only argparse is imported at module level: ``--help`` must answer instantly,
 and listing models must never import torch or any model code. Everything else
@@ -69,6 +69,58 @@ def _add_generate_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-progress", action="store_true", help="plain log lines instead of a progress bar")
 
 
+def _add_score_arguments(p: argparse.ArgumentParser) -> None:
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--scorer", "-s", nargs="+", metavar="NAME", help="catalog scorer name(s); see --list-scorers")
+    which.add_argument(
+        "--scorer-class-path",
+        metavar="MODULE:CLASS",
+        help="any class with `dimensions` and score_batch(items, **kwargs), e.g. my_pkg.scorers:MyScorer",
+    )
+    p.add_argument(
+        "--experiment", metavar="NAME", help="experiment to score: <output-dir>/<experiment>/ (default: pilot)"
+    )
+    p.add_argument(
+        "--output-dir", metavar="DIR", help="experiments root (default: data/outputs, or $VMEVALKIT_OUTPUT_DIR)"
+    )
+    p.add_argument("--model", "-m", nargs="+", metavar="NAME", help="only the generations of these models")
+    p.add_argument("--domain", nargs="+", metavar="DOMAIN", help="only these domains, e.g. maze sudoku")
+    p.add_argument("--task-id", nargs="+", metavar="ID", help="only these tasks, e.g. maze_0001")
+    p.add_argument(
+        "--batch-size", type=_positive_int, default=8, metavar="N", help="videos per score_batch call (default: 8)"
+    )
+    p.add_argument(
+        "--scorer-init-kwargs-json",
+        type=_json_object,
+        default={},
+        metavar="JSON",
+        help="constructor keywords, e.g. '{\"threshold\": 0.5}' (over the catalog entry's own args)",
+    )
+    p.add_argument(
+        "--scorer-score-kwargs-json",
+        type=_json_object,
+        default={},
+        metavar="JSON",
+        help="score_batch keywords, e.g. '{\"frames\": 16}'",
+    )
+    p.add_argument("--checkpoint", metavar="PATH", help="weights for the scorer (passed to its constructor)")
+    p.add_argument("--device", metavar="DEVICE", help="device for the scorer, e.g. cuda or cpu (passed likewise)")
+    p.add_argument("--list-scorers", action="store_true", help="list the catalog's scorers and exit")
+    p.add_argument("--no-progress", action="store_true", help="plain log lines instead of a progress bar")
+
+
+def _json_object(text: str) -> dict[str, Any]:
+    import json
+
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not valid JSON ({exc}): {text!r}") from None
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError(f"must be a JSON object of keywords like '{{\"key\": 1}}', got {text!r}")
+    return value
+
+
 def _positive_int(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -107,6 +159,12 @@ def build_parser() -> argparse.ArgumentParser:
         "generate", help="run models over tasks, resumably", description="Run models over tasks, resumably."
     )
     _add_generate_arguments(gen)
+    score = sub.add_parser(
+        "score",
+        help="score finished generations, resumably",
+        description="Score every finished generation of an experiment, resumably.",
+    )
+    _add_score_arguments(score)
     models = sub.add_parser("models", help="list the catalog's models")
     _add_models_arguments(models)
     tasks = sub.add_parser("tasks", help="list or build task datasets")
@@ -461,9 +519,196 @@ def _print_summary(console: Any, runner: Any, summary: Any) -> None:
     console.print(f"results: {runner.experiment_dir}")
 
 
+# -- score --------------------------------------------------------------------------
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    if args.list_scorers:
+        return _list_scorers()
+    if not args.scorer and not args.scorer_class_path:
+        _error("choose --scorer NAME (see --list-scorers) or --scorer-class-path MODULE:CLASS")
+        return EXIT_USAGE
+
+    from pathlib import Path
+
+    from rich.console import Console
+
+    from vmevalkit.runner.registry import SAFE_NAME
+    from vmevalkit.scoring.base import ScorerContractError, build_scorer, load_scorer_class
+    from vmevalkit.scoring.runner import (
+        GenerationSelectionError,
+        ScoringRunner,
+        UnknownScorerError,
+        find_generations,
+        load_catalog_scorer,
+        scorer_name_of,
+    )
+    from vmevalkit.settings import get_settings
+
+    console = Console()
+    settings = get_settings()
+    experiment = args.experiment or settings.experiment
+    if not SAFE_NAME.fullmatch(experiment):
+        _error(f"experiment name {experiment!r} must be a plain folder name (letters, digits, '.', '_', '-')")
+        return EXIT_USAGE
+    experiment_dir = Path(args.output_dir or settings.output_dir).absolute() / experiment
+    try:
+        generations = find_generations(experiment_dir, models=args.model, domains=args.domain, task_ids=args.task_id)
+    except GenerationSelectionError as exc:
+        _error(str(exc))
+        return EXIT_USAGE
+
+    # Every scorer is loaded before any scoring starts: a wrong name, class path or keyword is a usage error
+    # and nothing is written.
+    options = {"checkpoint": args.checkpoint, "device": args.device}
+    runners: list[Any] = []
+    try:
+        if args.scorer_class_path:
+            scorer = build_scorer(load_scorer_class(args.scorer_class_path), args.scorer_init_kwargs_json, **options)
+            loaded = [(scorer_name_of(scorer), scorer)]
+        else:
+            names = list(dict.fromkeys(args.scorer))
+            loaded = [(n, load_catalog_scorer(n, args.scorer_init_kwargs_json, **options)) for n in names]
+    except (UnknownScorerError, ScorerContractError) as exc:
+        _error(str(exc))
+        return EXIT_USAGE
+    for name, scorer in loaded:
+        runners.append(
+            ScoringRunner(
+                scorer,
+                name=name,
+                batch_size=args.batch_size,
+                score_kwargs=args.scorer_score_kwargs_json,
+                init_kwargs=args.scorer_init_kwargs_json,
+                checkpoint=args.checkpoint,
+            )
+        )
+
+    console.print(
+        f"scoring {len(generations)} generation(s) in {experiment_dir} with {', '.join(r.name for r in runners)}"
+    )
+    try:
+        summaries, broken = _score_with_progress(console, runners, generations, plain=args.no_progress)
+    except KeyboardInterrupt:
+        # Score files already written stay; the same command scores only what is left.
+        _error(f"interrupted: run the same command again to resume ({experiment_dir})")
+        return EXIT_INTERRUPTED
+    _print_score_summary(console, runners, summaries)
+    for message in broken:
+        _error(message)
+    return EXIT_FAILED if broken or any(s.failed for s in summaries) else EXIT_OK
+
+
+def _list_scorers() -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from vmevalkit.scoring.SCORER_CATALOG import AVAILABLE_SCORERS
+
+    table = Table(title=f"{len(AVAILABLE_SCORERS)} scorers")
+    for col in ("name", "family", "kind"):
+        table.add_column(col, no_wrap=True)
+    table.add_column("description", overflow="fold")
+    for name, entry in sorted(AVAILABLE_SCORERS.items()):
+        table.add_row(name, str(entry.get("family", "")), str(entry.get("kind", "")), str(entry.get("description", "")))
+    Console().print(table)
+    return EXIT_OK
+
+
+def _score_with_progress(
+    console: Any, runners: Sequence[Any], generations: Sequence[Any], plain: bool
+) -> tuple[list[Any], list[str]]:
+    """Each scorer over every generation; returns the summaries and the contract errors of broken scorers."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from vmevalkit.scoring.base import ScorerContractError
+
+    counts = {"scored": 0, "skipped": 0, "failed": 0}
+    summaries: list[Any] = []
+    broken: list[str] = []
+
+    def label() -> str:
+        return f"scored {counts['scored']}  up to date {counts['skipped']}  failed {counts['failed']}"
+
+    def run_all(on_event: Any) -> None:
+        for runner in runners:
+            runner.on_event = on_event
+            try:
+                summaries.append(runner.run(generations))
+            except ScorerContractError as exc:
+                # A broken scorer stops; the files its earlier batches wrote are valid and stay.
+                broken.append(str(exc))
+
+    if plain or not console.is_terminal:
+
+        def on_line(outcome: Any) -> None:
+            if outcome.status != "skipped":
+                detail = f": {outcome.error}" if outcome.error else ""
+                record = outcome.generation.record
+                print(f"{outcome.status:7} {outcome.record.scorer} {record.model} {record.task_id}{detail}", flush=True)
+
+        run_all(on_line)
+        return summaries, broken
+
+    with Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+    ) as progress:
+        bar = progress.add_task(label(), total=len(runners) * len(generations))
+
+        def on_event(outcome: Any) -> None:
+            counts[outcome.status] += 1
+            progress.update(bar, advance=1, description=label())
+
+        run_all(on_event)
+    return summaries, broken
+
+
+def _print_score_summary(console: Any, runners: Sequence[Any], summaries: Sequence[Any]) -> None:
+    import math
+
+    from rich.table import Table
+
+    def by_model(summary: Any) -> dict[str, list[Any]]:
+        groups: dict[str, list[Any]] = {}
+        for outcome in summary.outcomes:
+            groups.setdefault(outcome.generation.record.model, []).append(outcome)
+        return groups
+
+    # Counts first (one row per scorer x model), then each scorer's means in a table of its own: the
+    # dimensions differ per scorer, and one wide table would not fit a terminal.
+    counts = Table(title="summary")
+    for col in ("scorer", "model", "generations", "scored", "up to date", "failed"):
+        named = col in ("scorer", "model")
+        counts.add_column(col, justify="left" if named else "right", no_wrap=named)
+    for summary in summaries:
+        for model, outcomes in by_model(summary).items():
+            row = [str(sum(o.status == s for o in outcomes)) for s in ("scored", "skipped", "failed")]
+            counts.add_row(summary.scorer, model, str(len(outcomes)), *row)
+    console.print(counts)
+
+    dimensions = {r.name: r.dimensions for r in runners}
+    for summary in summaries:
+        means = Table(title=f"{summary.scorer}: means over the score files now on disk")
+        means.add_column("model", no_wrap=True)
+        for dim in dimensions[summary.scorer]:
+            means.add_column(dim, justify="right")
+        for model, outcomes in by_model(summary).items():
+            cells = []
+            for dim in dimensions[summary.scorer]:
+                values = [o.record.dimensions.get(dim) for o in outcomes if o.record is not None]
+                values = [v for v in values if v is not None and math.isfinite(v)]
+                cells.append(f"{sum(values) / len(values):.4g}" if values else "-")  # NaN (not scored) left out
+            means.add_row(model, *cells)
+        console.print(means)
+        for generation, error in summary.failures[:10]:
+            print(f"failed: {summary.scorer} {generation.label}: {error}", file=sys.stderr)
+        if len(summary.failures) > 10:
+            console.print(f"... and {len(summary.failures) - 10} more failures of {summary.scorer}")
+
+
 # -- entry points -------------------------------------------------------------------
 
-COMMANDS = {"generate": cmd_generate, "models": cmd_models, "tasks": cmd_tasks}
+COMMANDS = {"generate": cmd_generate, "score": cmd_score, "models": cmd_models, "tasks": cmd_tasks}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -482,6 +727,15 @@ def generate_main(argv: Sequence[str] | None = None) -> int:
     )
     _add_generate_arguments(parser)
     return cmd_generate(parser.parse_args(argv))
+
+
+def score_main(argv: Sequence[str] | None = None) -> int:
+    """``examples/score_videos.py``: the score command on its own."""
+    parser = argparse.ArgumentParser(
+        prog="score_videos.py", description="Score every finished generation of an experiment, resumably."
+    )
+    _add_score_arguments(parser)
+    return cmd_score(parser.parse_args(argv))
 
 
 if __name__ == "__main__":

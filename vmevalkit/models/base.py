@@ -46,7 +46,7 @@ class ModelWrapper(ABC):
     """Base class of every generator. Subclasses implement ``_generate``.
 
     Class attributes declare what the runner must know before calling:
-    ``requires_ground_truth`` (only the oracle baseline: it receives the task and
+    ``requires_ground_truth`` (only the oracle and shortcut baselines: they receive the task and
     its answer; every other model never sees them) and ``supports_seed``.
     """
 

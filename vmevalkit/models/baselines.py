@@ -3,6 +3,9 @@
 ``static-first-frame`` is the floor (nothing moves); ``oracle-solution`` is the
 ceiling (the task's correct solution, drawn step by step by the task's own
 domain). A scorer that cannot tell them apart is not measuring reasoning.
+``shortcut-cut`` holds the first frame, then cuts straight to the answer: right
+end state, no process. A scorer that ranks it with the oracle only looks at the
+last frame.
 """
 
 from __future__ import annotations
@@ -90,7 +93,7 @@ class StaticFirstFrameWrapper(ModelWrapper):
 
 
 class OracleSolutionWrapper(ModelWrapper):
-    requires_ground_truth = True  # it draws the answer: the only model that may see it
+    requires_ground_truth = True  # it draws the answer: only baselines may see it
     service: OracleSolutionService
 
     def _generate(
@@ -102,3 +105,50 @@ class OracleSolutionWrapper(ModelWrapper):
         frames, method = self.service.render(task, duration)
         info = write_video(frames, output_path, fps=self.service.fps)
         return _video_result(self.model, info, oracle_method=method, solution_steps=task.metadata.get("num_steps"))
+
+
+class ShortcutCutService:
+    def __init__(self, model: str, fps: int = 16) -> None:
+        self.model = model
+        self.fps = fps
+
+    def render(self, task: Any, duration: float) -> tuple[list[np.ndarray], str]:
+        """The first frame for the first half, the answer for the rest, and where the answer came from."""
+        total = frame_count(duration, self.fps)
+        with Image.open(task.first_frame) as im:
+            first = as_rgb_array(im)
+        answer, source = self._answer(task, size=(first.shape[1], first.shape[0]))
+        # A hard cut, no in-between frame: the answer appears without a single move being shown.
+        cut = total // 2
+        return [first] * cut + [answer] * (total - cut), source
+
+    @staticmethod
+    def _answer(task: Any, size: tuple[int, int]) -> tuple[np.ndarray, str]:
+        from vmevalkit.tasks import DOMAINS, get_domain
+
+        if task.final_frame is not None:
+            with Image.open(task.final_frame) as im:
+                return as_rgb_array(im.resize(size) if im.size != size else im), "final_frame"
+        if task.domain in DOMAINS and "solution" in task.metadata:
+            solved = get_domain(task.domain).render_solution(task.metadata)[-1]
+            with Image.fromarray(solved) as im:
+                return as_rgb_array(im.resize(size) if im.size != size else im), "solution"
+        raise ValueError(
+            f"task {task.task_id} has neither a final_frame.png nor a renderable solution: "
+            "shortcut-cut has no answer to cut to"
+        )
+
+
+class ShortcutCutWrapper(ModelWrapper):
+    requires_ground_truth = True  # it cuts to the answer: only baselines may see it
+    service: ShortcutCutService
+
+    def _generate(
+        self, image_path: Path, text_prompt: str, duration: float, output_path: Path, **kwargs: Any
+    ) -> GenerationResult:
+        task = kwargs.get("task")
+        if task is None:
+            raise ValueError("shortcut-cut needs the task (the runner passes it as task=...)")
+        frames, source = self.service.render(task, duration)
+        info = write_video(frames, output_path, fps=self.service.fps)
+        return _video_result(self.model, info, answer_source=source)

@@ -25,7 +25,8 @@ Entry fields:
 from typing import Any
 
 # Baselines: no GPU, no key, no download. They bracket every leaderboard: a
-# video that never moves (the floor) and the correct solution (the ceiling).
+# video that never moves (the floor) and the correct solution (the ceiling);
+# a jump-cut to the answer sits between them for any scorer that judges the process.
 BASELINE_MODELS: dict[str, dict[str, Any]] = {
     "static-first-frame": {
         "wrapper_module": "vmevalkit.models.baselines",
@@ -44,6 +45,17 @@ BASELINE_MODELS: dict[str, dict[str, Any]] = {
         "model": "oracle-solution",
         "args": {"fps": 16},
         "description": "Renders the task's correct solution step by step: the ceiling a scorer must recognise",
+        "family": "baselines",
+        "kind": "builtin",
+    },
+    "shortcut-cut": {
+        "wrapper_module": "vmevalkit.models.baselines",
+        "wrapper_class": "ShortcutCutWrapper",
+        "service_class": "ShortcutCutService",
+        "model": "shortcut-cut",
+        "args": {"fps": 16},
+        "description": "Holds the first frame, then cuts straight to the answer: right end, no process, "
+        "which a scorer must rank below the oracle",
         "family": "baselines",
         "kind": "builtin",
     },

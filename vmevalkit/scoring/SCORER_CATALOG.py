@@ -11,7 +11,22 @@ Entry fields:
 
 from typing import Any
 
-BUILTIN_SCORERS: dict[str, dict[str, Any]] = {}
+BUILTIN_SCORERS: dict[str, dict[str, Any]] = {
+    "task-verifier": {
+        "service_class": "vmevalkit.scoring.verifiers:TaskVerifier",
+        "description": "Per-domain rules read from every frame: solved end state and legal moves (pass = both)",
+        "family": "verifiers",
+        "kind": "builtin",
+        "role": "scorer",
+    },
+    "frame-match": {
+        "service_class": "vmevalkit.scoring.frame_match:FrameMatch",
+        "description": "SSIM and PSNR of the last frame vs final_frame.png and of the first frame vs the input",
+        "family": "reference",
+        "kind": "builtin",
+        "role": "scorer",
+    },
+}
 
 AVAILABLE_SCORERS: dict[str, dict[str, Any]] = {
     **BUILTIN_SCORERS,

@@ -139,10 +139,11 @@ def build_scorer(
 ) -> Any:
     """Instantiate a scorer, passing ``checkpoint`` and ``device`` where its constructor takes them."""
     kwargs = dict(init_kwargs or {})
+    params: dict[str, inspect.Parameter] = {}
     try:
-        params = inspect.signature(cls).parameters
-    except (TypeError, ValueError):
-        params = {}
+        params = dict(inspect.signature(cls).parameters)
+    except (TypeError, ValueError):  # a class whose signature cannot be read: pass only what was asked
+        pass
     takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
     for key, value in (("checkpoint", checkpoint), ("device", device)):
         if value is not None and (key in params or takes_any):

@@ -1,0 +1,89 @@
+"""Scorers that exist only for tests, loaded through ``--scorer-class-path vmk_test_scorers:Name``.
+
+None of them subclasses ``vmevalkit.scoring.base.Scorer``: the contract is duck-typed, and these prove it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from vmevalkit.scoring.base import PUBLIC_INPUTS
+
+
+class DuckScorer:
+    """Scores a video by its size; echoes its constructor and score_batch keywords so tests can check them."""
+
+    dimensions = ("size_kb", "scaled")  # no `name`, no `version`, no `inputs`: the defaults apply
+
+    def __init__(self, scale: float = 1.0, checkpoint: str | None = None, device: str | None = None) -> None:
+        self.scale, self.checkpoint, self.device = scale, checkpoint, device
+        self.calls: list[dict[str, Any]] = []
+
+    def score_batch(self, items: list[Any], factor: float = 1.0) -> list[list[float]]:
+        self.calls.append({"n": len(items), "factor": factor})
+        return [[item.video_path.stat().st_size / 1024, self.scale * factor] for item in items]
+
+
+class DuckScorerWithDetails(DuckScorer):
+    """The same, returning details through a plain (scores, details) ScoreBatch."""
+
+    name = "duck-details"
+
+    def score_batch(self, items: list[Any], factor: float = 1.0) -> Any:
+        from vmevalkit.scoring.base import ScoreBatch
+
+        scores = super().score_batch(items, factor)
+        details = [{"checkpoint": self.checkpoint, "device": self.device, "nan": float("nan")} for _ in items]
+        return ScoreBatch(scores=np.asarray(scores), details=details)
+
+
+class Peeking:
+    """Records every ScoreItem it is given; ``inputs`` is set per instance to test the leakage guard."""
+
+    name = "peek"
+    dimensions = ("one",)
+
+    def __init__(self, inputs: list[str] | None = None) -> None:
+        self.inputs = frozenset(inputs) if inputs is not None else PUBLIC_INPUTS
+        self.seen: list[Any] = []
+
+    def score_batch(self, items: list[Any]) -> Any:
+        self.seen.extend(items)
+        return np.ones((len(items), 1))
+
+
+class WrongShape:
+    """Declares two dimensions and returns three columns."""
+
+    name = "wrong-shape"
+    dimensions = ("a", "b")
+
+    def score_batch(self, items: list[Any]) -> Any:
+        return np.zeros((len(items), 3))
+
+
+class Flaky:
+    """Raises for any batch holding one of ``fail_task_ids`` (a broken judge call, a video it cannot read)."""
+
+    name = "flaky"
+    dimensions = ("ok",)
+
+    def __init__(self, fail_task_ids: list[str] | None = None) -> None:
+        self.fail_task_ids = set(fail_task_ids or [])
+        self.batches: list[list[str]] = []
+
+    def score_batch(self, items: list[Any]) -> Any:
+        self.batches.append([item.task_id for item in items])
+        bad = [item.task_id for item in items if item.task_id in self.fail_task_ids]
+        if bad:
+            raise RuntimeError(f"cannot score {bad[0]}")
+        return np.ones((len(items), 1))
+
+
+class NoScoreBatch:
+    dimensions = ("x",)
+
+
+NOT_A_CLASS = DuckScorer()

@@ -1,0 +1,445 @@
+"""Scoring every finished generation of an experiment, resumably: one score file per generation x scorer.
+
+A generation is a run folder ``<output>/<experiment>/<model>/<domain>_task/<task_id>/<run_id>/`` whose
+``metadata.json`` says ``"status": "completed"``. Each scorer writes ``scores/<scorer>.json`` into it
+(``ScoreRecord``), atomically, so a killed run never leaves half a file behind.
+
+Resume rule: a score file is kept (skipped) when it holds no error and its ``video_sha256``, the scorer's
+``version``, its ``dimensions`` and its ``config`` (constructor keywords, ``score_batch`` keywords, checkpoint)
+all still match; anything else (a regenerated video, a new scorer version, other options, an error) is redone.
+
+Errors: a ``score_batch`` call that raises is retried item by item, so one bad video fails alone; each item that
+still fails gets an error score file (``error`` set, every dimension null), which the next run redoes. A scorer
+that breaks the contract (a wrong ``[N, K]`` shape) raises ``ScorerContractError`` before that batch writes
+anything: it is a bug in the scorer, not a property of one video.
+
+Answer leakage: ``items_for`` fills the ground-truth fields of a ``ScoreItem`` (``final_frame``, ``task_dir``)
+only for a scorer whose declared ``inputs`` include them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
+
+from vmevalkit.runner.records import METADATA_FILE, GenerationRecord, read_record, read_status, utc_now
+from vmevalkit.runner.registry import SAFE_NAME
+from vmevalkit.scoring.base import (
+    ScoreItem,
+    ScorerContractError,
+    build_scorer,
+    checked_scores,
+    dimensions_of,
+    inputs_of,
+    load_scorer_class,
+)
+from vmevalkit.scoring.SCORER_CATALOG import AVAILABLE_SCORERS
+from vmevalkit.tasks.loader import FINAL_FRAME, FIRST_FRAME
+from vmevalkit.utils.atomic import atomic_write_json
+from vmevalkit.utils.imports import suggest
+
+SCORES_DIR = "scores"
+SCORE_SCHEMA_VERSION = 1
+DEFAULT_BATCH_SIZE = 8
+
+ScorerKind = Literal["builtin", "api", "local"]
+OutcomeStatus = Literal["scored", "skipped", "failed"]
+
+
+class UnknownScorerError(LookupError):
+    """A scorer name that is not in the scorer catalog."""
+
+
+class GenerationSelectionError(ValueError):
+    """An experiment folder or a filter (model, domain, task id) that matches no finished generation."""
+
+
+# -- the catalog ----------------------------------------------------------------------
+
+
+class ScorerEntry(BaseModel):
+    """One validated entry of ``SCORER_CATALOG``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    service_class: str
+    args: dict[str, Any] = Field(default_factory=dict)
+    description: str = ""
+    family: str
+    kind: ScorerKind
+    role: Literal["scorer"] = "scorer"
+
+
+def scorer_names() -> list[str]:
+    return sorted(AVAILABLE_SCORERS)
+
+
+def get_scorer_entry(name: str) -> ScorerEntry:
+    try:
+        raw = AVAILABLE_SCORERS[name]
+    except KeyError:
+        raise UnknownScorerError(
+            f"unknown scorer '{name}'{suggest(name, AVAILABLE_SCORERS)}; run with --list-scorers to list them"
+        ) from None
+    try:
+        return ScorerEntry(name=name, **raw)
+    except ValueError as exc:  # pydantic's ValidationError: a malformed entry
+        raise ScorerContractError(f"scorer catalog entry '{name}' is malformed: {exc}") from None
+
+
+def load_catalog_scorer(
+    name: str,
+    init_kwargs: dict[str, Any] | None = None,
+    checkpoint: str | None = None,
+    device: str | None = None,
+) -> Any:
+    """The catalog scorer ``name``, built with its catalog ``args`` overridden by ``init_kwargs``."""
+    entry = get_scorer_entry(name)
+    cls = load_scorer_class(entry.service_class)
+    return build_scorer(cls, {**entry.args, **(init_kwargs or {})}, checkpoint=checkpoint, device=device)
+
+
+def class_path(obj: Any) -> str:
+    cls = type(obj)
+    return f"{cls.__module__}:{cls.__qualname__}"
+
+
+def scorer_name_of(scorer: Any) -> str:
+    """The name score files are written under: the scorer's ``name``, else its class name."""
+    name = getattr(scorer, "name", "") or type(scorer).__name__
+    if not isinstance(name, str) or not SAFE_NAME.fullmatch(name):
+        raise ScorerContractError(
+            f"{class_path(scorer)} has name {name!r}, which cannot be a file name: "
+            "set `name` to letters, digits, '.', '_' or '-'"
+        )
+    return name
+
+
+# -- finding generations --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Generation:
+    """A finished generation on disk: its run folder and its metadata."""
+
+    run_dir: Path
+    record: GenerationRecord
+
+    @property
+    def video_path(self) -> Path | None:
+        return self.run_dir / self.record.video if self.record.video else None
+
+    @property
+    def question_dir(self) -> Path:
+        return self.run_dir / "question"
+
+    @property
+    def label(self) -> str:
+        return f"{self.record.model} {self.record.task_id} ({self.record.run_id})"
+
+
+def find_generations(
+    experiment_dir: str | Path,
+    *,
+    models: Sequence[str] | None = None,
+    domains: Sequence[str] | None = None,
+    task_ids: Sequence[str] | None = None,
+) -> list[Generation]:
+    """Every completed generation under ``experiment_dir`` that passes the filters, in a stable order.
+
+    A filter value that matches no completed generation raises ``GenerationSelectionError`` naming what
+    the experiment holds: a misspelt model name must not look like "nothing to score".
+    """
+    experiment_dir = Path(experiment_dir)
+    if not experiment_dir.is_dir():
+        raise GenerationSelectionError(
+            f"no experiment folder {experiment_dir}: generate videos first (examples/generate_videos.py) "
+            "or pass the --output-dir and --experiment they were written to"
+        )
+    found: list[Generation] = []
+    # <model>/<domain>_task/<task_id>/<run_id>/metadata.json; hidden folders are temp or claim leftovers
+    for meta in sorted(experiment_dir.glob(f"*/*_task/*/*/{METADATA_FILE}")):
+        run_dir = meta.parent
+        if any(part.startswith(".") for part in run_dir.relative_to(experiment_dir).parts):
+            continue
+        if read_status(run_dir) != "completed":
+            continue
+        record = read_record(run_dir)
+        if record is not None and record.status == "completed":
+            found.append(Generation(run_dir, record))
+    if not found:
+        raise GenerationSelectionError(f"no completed generation in {experiment_dir}")
+    for flag, attribute, wanted in (
+        ("--model", "model", models),
+        ("--domain", "domain", domains),
+        ("--task-id", "task_id", task_ids),
+    ):
+        if not wanted:
+            continue
+        present = {getattr(g.record, attribute) for g in found}
+        missing = [w for w in wanted if w not in present]
+        if missing:
+            raise GenerationSelectionError(
+                f"{flag} {missing[0]}: no completed generation in {experiment_dir}{suggest(missing[0], present)}; "
+                f"found: {', '.join(sorted(present))}"
+            )
+        found = [g for g in found if getattr(g.record, attribute) in wanted]
+    return sorted(found, key=lambda g: (g.record.model, g.record.domain, g.record.task_id, g.record.run_id))
+
+
+def items_for(scorer: Any, generation: Generation) -> ScoreItem:
+    """The ``ScoreItem`` a scorer may see for ``generation``: ground truth only where its ``inputs`` declare it."""
+    declared = inputs_of(scorer)
+    if generation.video_path is None:
+        raise ValueError(f"{generation.run_dir / METADATA_FILE} names no video")
+    final_frame = generation.question_dir / FINAL_FRAME
+    return ScoreItem(
+        generation_dir=generation.run_dir,
+        model=generation.record.model,
+        task_id=generation.record.task_id,
+        domain=generation.record.domain,
+        video_path=generation.video_path,
+        prompt=generation.record.prompt,
+        first_frame=generation.question_dir / FIRST_FRAME,
+        # None both when undeclared and when the task has no answer image: a declaring scorer reads None
+        # as "this task has no final frame".
+        final_frame=final_frame if "final_frame" in declared and final_frame.is_file() else None,
+        task_dir=generation.question_dir if "task" in declared else None,
+    )
+
+
+# -- score files ----------------------------------------------------------------------
+
+
+class ScoreRecord(BaseModel):
+    """The contents of ``<run_dir>/scores/<scorer>.json``.
+
+    ``dimensions`` maps each declared dimension to a float, or null where the scorer could not score
+    (NaN or an infinite value). ``details`` is the scorer's per-item explanation. ``error`` is set (and
+    every dimension null) when scoring this generation raised; such a file is redone by the next run.
+    """
+
+    schema_version: int = SCORE_SCHEMA_VERSION
+    scorer: str
+    # "class" in the file (a Python keyword, so another name here); either name is read back
+    scorer_class: str = Field(serialization_alias="class", validation_alias=AliasChoices("class", "scorer_class"))
+    version: str
+    dimensions: dict[str, float | None]
+    details: dict[str, Any] = Field(default_factory=dict)
+    video_sha256: str | None
+    inputs: list[str]
+    config: dict[str, Any] = Field(default_factory=dict)
+    error: str | None = None
+    scored_at: str
+
+    def to_json(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", by_alias=True)
+
+
+def score_path(run_dir: Path, scorer_name: str) -> Path:
+    return run_dir / SCORES_DIR / f"{scorer_name}.json"
+
+
+def read_score(path: Path) -> ScoreRecord | None:
+    try:
+        return ScoreRecord.model_validate_json(path.read_bytes())
+    except (FileNotFoundError, ValueError):
+        return None  # missing or unreadable: scored again
+
+
+def video_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _jsonable(value: Any) -> Any:
+    # Scorers return numpy scalars and NaNs in their details; a score file is strict JSON.
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if hasattr(value, "item") and callable(value.item) and getattr(value, "ndim", None) == 0:
+        value = value.item()  # numpy scalar
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if value is None or isinstance(value, (str, int, bool)):
+        return value
+    if hasattr(value, "tolist"):
+        return _jsonable(value.tolist())
+    return str(value)
+
+
+def _normalised(config: dict[str, Any]) -> str:
+    return json.dumps(_jsonable(config), sort_keys=True)
+
+
+# -- running --------------------------------------------------------------------------
+
+
+@dataclass
+class ScoreOutcome:
+    """What happened to one generation under one scorer. ``record`` is the score file now on disk."""
+
+    generation: Generation
+    status: OutcomeStatus
+    record: ScoreRecord | None = None
+    error: str | None = None
+
+
+@dataclass
+class ScoringSummary:
+    scorer: str
+    outcomes: list[ScoreOutcome] = field(default_factory=list)
+
+    def count(self, status: OutcomeStatus) -> int:
+        return sum(o.status == status for o in self.outcomes)
+
+    @property
+    def scored(self) -> int:
+        return self.count("scored")
+
+    @property
+    def skipped(self) -> int:
+        return self.count("skipped")
+
+    @property
+    def failed(self) -> int:
+        return self.count("failed")
+
+    @property
+    def failures(self) -> list[tuple[Generation, str]]:
+        return [(o.generation, o.error or "") for o in self.outcomes if o.status == "failed"]
+
+
+@dataclass
+class _Pending:
+    generation: Generation
+    item: ScoreItem
+    sha256: str
+
+
+class ScoringRunner:
+    """Runs one loaded scorer over generations, in batches, writing one score file per generation."""
+
+    def __init__(
+        self,
+        scorer: Any,
+        *,
+        name: str | None = None,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        score_kwargs: dict[str, Any] | None = None,
+        init_kwargs: dict[str, Any] | None = None,
+        checkpoint: str | None = None,
+        on_event: Callable[[ScoreOutcome], None] | None = None,
+    ) -> None:
+        """``init_kwargs`` and ``checkpoint`` are what the scorer was built with: recorded, and part of the
+        resume rule (other options mean other scores). ``name`` defaults to the scorer's own ``name``."""
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        self.scorer = scorer
+        self.name = name or scorer_name_of(scorer)
+        if not SAFE_NAME.fullmatch(self.name):
+            raise ScorerContractError(f"scorer name {self.name!r} must be a plain file name (letters, digits, '._-')")
+        self.dimensions = dimensions_of(scorer)
+        self.inputs = sorted(inputs_of(scorer))
+        self.version = str(getattr(scorer, "version", "1"))
+        self.batch_size = batch_size
+        self.score_kwargs = dict(score_kwargs or {})
+        # The device is left out on purpose: the same weights on another device give the same scores.
+        self.config = _jsonable(
+            {"init_kwargs": dict(init_kwargs or {}), "score_kwargs": self.score_kwargs, "checkpoint": checkpoint}
+        )
+        self.on_event = on_event or (lambda outcome: None)
+
+    def is_current(self, record: ScoreRecord | None, sha256: str) -> bool:
+        """Whether an existing score file still stands (see the module docstring for the rule)."""
+        return (
+            record is not None
+            and record.error is None
+            and record.video_sha256 == sha256
+            and record.version == self.version
+            and list(record.dimensions) == list(self.dimensions)
+            and _normalised(record.config) == _normalised(self.config)
+        )
+
+    def run(self, generations: Sequence[Generation]) -> ScoringSummary:
+        summary = ScoringSummary(scorer=self.name)
+
+        def emit(outcome: ScoreOutcome) -> None:
+            summary.outcomes.append(outcome)
+            self.on_event(outcome)
+
+        pending: list[_Pending] = []
+        for generation in generations:
+            try:
+                item = items_for(self.scorer, generation)
+                sha256 = video_sha256(item.video_path)
+            except (OSError, ValueError) as exc:  # a completed record whose video went missing
+                emit(self._fail(generation, None, f"cannot read the video: {type(exc).__name__}: {exc}"))
+                continue
+            existing = read_score(score_path(generation.run_dir, self.name))
+            if self.is_current(existing, sha256):
+                emit(ScoreOutcome(generation, "skipped", record=existing))
+            else:
+                pending.append(_Pending(generation, item, sha256))
+
+        for start in range(0, len(pending), self.batch_size):
+            for outcome in self._score(pending[start : start + self.batch_size]):
+                emit(outcome)
+        return summary
+
+    def _score(self, batch: list[_Pending]) -> list[ScoreOutcome]:
+        items = [p.item for p in batch]
+        try:
+            output = self.scorer.score_batch(items, **self.score_kwargs)
+        except Exception as exc:
+            if len(batch) > 1:
+                # Find the item that broke the batch: the others are scored on their own.
+                return [outcome for one in batch for outcome in self._score([one])]
+            return [self._fail(batch[0].generation, batch[0].sha256, f"{type(exc).__name__}: {exc}")]
+        try:
+            scores, details = checked_scores(self.scorer, items, output)
+        except ScorerContractError as exc:
+            raise ScorerContractError(f"scorer '{self.name}' ({class_path(self.scorer)}): {exc}") from exc
+        outcomes = []
+        for pending, row, detail in zip(batch, scores, details, strict=True):
+            values = {
+                dim: (float(v) if math.isfinite(v) else None) for dim, v in zip(self.dimensions, row, strict=True)
+            }
+            record = self._record(pending.sha256, values, detail)
+            atomic_write_json(score_path(pending.generation.run_dir, self.name), record.to_json())
+            outcomes.append(ScoreOutcome(pending.generation, "scored", record=record))
+        return outcomes
+
+    def _fail(self, generation: Generation, sha256: str | None, error: str) -> ScoreOutcome:
+        record = self._record(sha256, dict.fromkeys(self.dimensions), {}, error=error)
+        atomic_write_json(score_path(generation.run_dir, self.name), record.to_json())
+        return ScoreOutcome(generation, "failed", record=record, error=error)
+
+    def _record(
+        self, sha256: str | None, values: dict[str, float | None], detail: Any, error: str | None = None
+    ) -> ScoreRecord:
+        details = _jsonable(detail) if isinstance(detail, dict) else {"detail": _jsonable(detail)}
+        return ScoreRecord(
+            scorer=self.name,
+            scorer_class=class_path(self.scorer),
+            version=self.version,
+            dimensions=values,
+            details=details,
+            video_sha256=sha256,
+            inputs=self.inputs,
+            config=self.config,
+            error=error,
+            scored_at=utc_now(),
+        )
