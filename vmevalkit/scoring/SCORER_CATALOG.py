@@ -28,6 +28,27 @@ BUILTIN_SCORERS: dict[str, dict[str, Any]] = {
     },
 }
 
+API_SCORERS: dict[str, dict[str, Any]] = {
+    "vlm-judge-openai": {
+        "service_class": "vmevalkit.scoring.vlm_judge:OpenAIJudge",
+        "args": {"model": "gpt-4o-mini"},
+        "description": "A VLM judges sampled frames against a per-domain rubric, through any OpenAI-compatible "
+        "chat completions server (OPENAI_BASE_URL: OpenAI, vLLM, SGLang, lmdeploy); cached verdicts",
+        "family": "vlm-judges",
+        "kind": "api",
+        "role": "scorer",
+    },
+    "vlm-judge-gemini": {
+        "service_class": "vmevalkit.scoring.vlm_judge:GeminiJudge",
+        "args": {"model": "gemini-2.5-flash"},
+        "description": "Gemini judges the video itself against a per-domain rubric (generateContent); cached verdicts",
+        "family": "vlm-judges",
+        "kind": "api",
+        "role": "scorer",
+    },
+}
+
 AVAILABLE_SCORERS: dict[str, dict[str, Any]] = {
     **BUILTIN_SCORERS,
+    **API_SCORERS,
 }
