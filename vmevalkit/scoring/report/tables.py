@@ -1,0 +1,358 @@
+"""The numbers of a report: one row per scorer x dimension x model (``metrics_summary.csv``), the same rows per
+group (``metrics_detail.csv``), and ``metrics.json`` with both tables, the config and the generations counted.
+
+How a generation counts, for one scorer and one of its dimensions
+-----------------------------------------------------------------
+Every generation (run folder) of a model counts exactly once, as one of:
+
+- *scored*: it completed and the scorer's file for it holds a number for this dimension;
+- *failed*: it did not complete (``status`` ``failed``, or still ``running``: an attempt that was killed or is
+  in flight), or it completed but has no score file from this scorer, or its score file records an error or
+  cannot be read;
+- *unscorable*: its score file has no error but holds null for this dimension: the scorer could not judge this
+  item (e.g. frame-match on a task without an expected final frame). These are not the model's fault: they are
+  left out of every number below and reported in ``n_unscorable``.
+
+Failures count against the model; they never silently drop out:
+
+- ``success_rate``, filled on the scorer's pass dimension only, is passes / (scored + failed): a pass is a value
+  of at least 1 (``PASS_AT``), and a failure never passes;
+- on a [0, 1] dimension each failure enters ``mean`` and its confidence interval as a score of 0 (column
+  ``failures_as_zero`` true). A dimension is on [0, 1] when every value any score file holds for it lies in
+  [0, 1] (every ``task-verifier`` dimension; frame-match's SSIMs but not its PSNRs), or when the config's
+  ``unit_dimensions`` lists it (which then decides for that scorer);
+- on any other dimension (a PSNR in dB has no natural worst value) ``mean`` is over the scored generations only
+  and failures show only in ``n_failed`` (``failures_as_zero`` false).
+
+The values enter the statistics in generation order (domain, task id, run id), each failure as a 0 in its place;
+``ci_low`` and ``ci_high`` are the percentile bootstrap interval of the mean
+(``vmevalkit.scoring.metrics.bootstrap_ci``: ``confidence``, ``resamples`` and ``seed`` from the config).
+A model that a scorer never scored shows every generation as failed under it: the report warns and says which
+command scores them. An empty CSV cell (null in ``metrics.json``) means "no value", e.g. the mean of a dimension
+that is not on [0, 1] when no generation was scored.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from vmevalkit.runner.records import utc_now
+from vmevalkit.scoring.metrics import bootstrap_ci
+from vmevalkit.scoring.report.data import (
+    STAT_COLUMNS,
+    SUMMARY_COLUMNS,
+    ReportConfig,
+    ReportError,
+    ReportGeneration,
+    ScorerInfo,
+    describe_scorers,
+)
+from vmevalkit.utils.atomic import atomic_write_json, atomic_write_text
+from vmevalkit.utils.imports import suggest
+
+SUMMARY_CSV = "metrics_summary.csv"
+DETAIL_CSV = "metrics_detail.csv"
+METRICS_JSON = "metrics.json"
+REPORT_SCHEMA_VERSION = 1
+
+PASS_AT = 1.0  # a pass dimension's value that means "passed" (the contract: 1 means passed)
+MISSING = "(missing)"  # the group of a generation that lacks a group_by field
+
+Outcome = Literal["scored", "failed", "unscorable"]
+
+Row = dict[str, Any]
+
+
+# -- metrics ----------------------------------------------------------------------------------------------------
+
+
+def outcome_of(generation: ReportGeneration, scorer: str, dimension: str) -> tuple[Outcome, float]:
+    """How ``generation`` counts for ``scorer``'s ``dimension`` (see the module docstring), with its value."""
+    if generation.status != "completed":
+        return "failed", math.nan
+    record = generation.scores.get(scorer)
+    if record is None or record.error is not None:
+        return "failed", math.nan  # no score file, an unreadable one, or one that records an error
+    value = record.dimensions.get(dimension)
+    if value is None or not math.isfinite(value):
+        return "unscorable", math.nan
+    return "scored", float(value)
+
+
+@dataclass(frozen=True)
+class Stats:
+    mean: float
+    ci_low: float
+    ci_high: float
+    success_rate: float
+    n_scored: int
+    n_failed: int
+    n_unscorable: int
+    failures_as_zero: bool
+
+    @property
+    def n_generations(self) -> int:
+        return self.n_scored + self.n_failed + self.n_unscorable
+
+    def row(self) -> Row:
+        return {
+            "mean": _number(self.mean),
+            "ci_low": _number(self.ci_low),
+            "ci_high": _number(self.ci_high),
+            "success_rate": _number(self.success_rate),
+            "n_scored": self.n_scored,
+            "n_failed": self.n_failed,
+            "n_unscorable": self.n_unscorable,
+            "n_generations": self.n_generations,
+            "failures_as_zero": self.failures_as_zero,
+        }
+
+
+def _number(value: float) -> float | None:
+    return value if math.isfinite(value) else None
+
+
+def counted_values(
+    generations: Sequence[ReportGeneration], scorer: ScorerInfo, dimension: str
+) -> tuple[list[tuple[Outcome, float]], list[float]]:
+    """Each generation's outcome, and the values the statistics are over, by the rule of the module docstring.
+
+    Both in generation order (domain, task id, run id), each failure a 0 in its place on a [0, 1] dimension:
+    a fixed order, so that the seeded bootstrap interval can be recomputed by hand.
+    """
+    ordered = sorted(generations, key=lambda g: (g.domain, g.task_id, g.run_id))
+    outcomes = [outcome_of(g, scorer.name, dimension) for g in ordered]
+    as_zero = dimension in scorer.unit_dimensions
+    values = [
+        value if kind == "scored" else 0.0
+        for kind, value in outcomes
+        if kind == "scored" or as_zero and kind == "failed"
+    ]
+    return outcomes, values
+
+
+def aggregate(
+    generations: Sequence[ReportGeneration], scorer: ScorerInfo, dimension: str, config: ReportConfig
+) -> Stats:
+    """The statistics of one dimension over ``generations`` (one model's, or one model's in one group)."""
+    outcomes, values = counted_values(generations, scorer, dimension)
+    n_scored = sum(kind == "scored" for kind, _ in outcomes)
+    n_failed = sum(kind == "failed" for kind, _ in outcomes)
+    mean = float(np.mean(values)) if values else math.nan
+    low, high = bootstrap_ci(values, confidence=config.confidence, resamples=config.resamples, seed=config.seed)
+    success = math.nan
+    if dimension == scorer.pass_dimension and n_scored + n_failed:
+        passes = sum(kind == "scored" and value >= PASS_AT for kind, value in outcomes)
+        success = passes / (n_scored + n_failed)
+    n_unscorable = len(outcomes) - n_scored - n_failed
+    return Stats(mean, low, high, success, n_scored, n_failed, n_unscorable, dimension in scorer.unit_dimensions)
+
+
+@dataclass
+class Metrics:
+    scorers: list[ScorerInfo]
+    models: list[str]
+    groupings: list[tuple[str, ...]]
+    summary: list[Row]
+    detail: list[Row]
+    warnings: list[str]
+    _index: dict[tuple[str, str, str], Row] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._index = {(r["scorer"], r["dimension"], r["model"]): r for r in self.summary}
+
+    def row(self, scorer: str, dimension: str, model: str) -> Row | None:
+        """The summary row of (scorer, dimension, model)."""
+        return self._index.get((scorer, dimension, model))
+
+    def headline(self, scorer: ScorerInfo, model: str) -> Row | None:
+        return self.row(scorer.name, scorer.headline, model)
+
+    def ranked_models(self, scorer: ScorerInfo | None) -> list[str]:
+        """Leaderboard order: the scorer's headline mean, highest first (no value last), ties by name."""
+        if scorer is None:
+            return sorted(self.models)
+
+        def key(model: str) -> tuple[float, str]:
+            row = self.headline(scorer, model)
+            mean = row["mean"] if row is not None and row["mean"] is not None else -math.inf
+            return -mean, model
+
+        return sorted(self.models, key=key)
+
+    @property
+    def detail_fields(self) -> list[str]:
+        return list(dict.fromkeys(f for grouping in self.groupings for f in grouping))
+
+
+def compute_metrics(generations: Sequence[ReportGeneration], config: ReportConfig) -> Metrics:
+    """Summary and detail rows of every scorer found in the experiment's score files."""
+    models = sorted({g.model for g in generations})
+    if config.models:
+        missing = [m for m in config.models if m not in models]
+        if missing:
+            raise ReportError(
+                f"config models: no generation of {missing[0]!r}{suggest(missing[0], models)}; "
+                f"found: {', '.join(models)}"
+            )
+        models = [m for m in models if m in config.models]
+    generations = [g for g in generations if g.model in models]
+    scorers = describe_scorers(generations, config)
+    if not scorers:
+        raise ReportError(
+            "no score file in the experiment: score it first, e.g. "
+            "python examples/score_videos.py --scorer task-verifier --experiment NAME"
+        )
+    by_model = {m: [g for g in generations if g.model == m] for m in models}
+
+    summary: list[Row] = []
+    for scorer in scorers:
+        for dimension in scorer.dimensions:
+            for model in models:
+                stats = aggregate(by_model[model], scorer, dimension, config)
+                summary.append({"scorer": scorer.name, "dimension": dimension, "model": model, **stats.row()})
+
+    groupings = config.groupings
+    fields = list(dict.fromkeys(f for grouping in groupings for f in grouping))
+    detail: list[Row] = []
+    for grouping in groupings:
+        for name in grouping:
+            if all(g.field_value(name) is None for g in generations):
+                raise ReportError(_unknown_field_message(name, generations))
+        # (model, group) -> its generations; a group is the tuple of the grouping's values
+        buckets: dict[tuple[str, tuple[str, ...]], list[ReportGeneration]] = {}
+        for g in generations:
+            group = tuple(MISSING if (v := g.field_value(f)) is None else v for f in grouping)
+            buckets.setdefault((g.model, group), []).append(g)
+        for scorer in scorers:
+            for dimension in scorer.dimensions:
+                for model, group in sorted(buckets, key=lambda key: (key[0], [natural_key(v) for v in key[1]])):
+                    stats = aggregate(buckets[(model, group)], scorer, dimension, config)
+                    detail.append(
+                        {
+                            "grouping": "+".join(grouping),
+                            **dict.fromkeys(fields),
+                            **dict(zip(grouping, group, strict=True)),
+                            "scorer": scorer.name,
+                            "dimension": dimension,
+                            "model": model,
+                            **stats.row(),
+                        }
+                    )
+    return Metrics(scorers, models, groupings, summary, detail, _warnings(generations, scorers))
+
+
+def natural_key(value: str) -> tuple[int, float, str]:
+    """The sort key of a group: numbers by value (num_steps 6 before 10), then text by name."""
+    try:
+        return 0, float(value), value
+    except ValueError:
+        return 1, 0.0, value
+
+
+def _unknown_field_message(name: str, generations: Sequence[ReportGeneration]) -> str:
+    available = sorted(
+        {k for g in generations for k, v in g.record_fields.items() if not isinstance(v, (dict, list))}
+        | {k for g in generations for k, v in g.task_metadata.items() if not isinstance(v, (dict, list))}
+    )
+    return (
+        f"group_by field {name!r} is in no generation's metadata.json or question_metadata.json"
+        f"{suggest(name, available)}; fields there: {', '.join(available)}"
+    )
+
+
+def _warnings(generations: Sequence[ReportGeneration], scorers: Sequence[ScorerInfo]) -> list[str]:
+    warnings: list[str] = []
+    for scorer in scorers:
+        unscored: dict[str, int] = {}
+        for g in generations:
+            record = g.scores.get(scorer.name)
+            if g.status == "completed" and (record is None or record.error is not None):
+                unscored[g.model] = unscored.get(g.model, 0) + 1
+        if unscored:
+            counts = ", ".join(f"{model}: {n}" for model, n in sorted(unscored.items()))
+            warnings.append(
+                f"{scorer.name}: completed generations without a score, or with an error score, count as failures "
+                f"({counts}); score them with examples/score_videos.py --scorer {scorer.name}"
+            )
+        if len(scorer.versions) > 1:
+            warnings.append(
+                f"{scorer.name}: score files of versions {', '.join(scorer.versions)} are mixed; scoring again "
+                "brings them all to the current version"
+            )
+    return warnings
+
+
+# -- tables -----------------------------------------------------------------------------------------------------
+
+
+def _csv_cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return repr(value)  # the shortest text that reads back as the same float
+    return str(value)
+
+
+def csv_text(rows: Sequence[Row], columns: Sequence[str]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([_csv_cell(row.get(column)) for column in columns])
+    return buffer.getvalue()
+
+
+def detail_columns(metrics: Metrics) -> list[str]:
+    return ["grouping", *metrics.detail_fields, "scorer", "dimension", "model", *STAT_COLUMNS]
+
+
+def generation_counts(generations: Sequence[ReportGeneration], models: Sequence[str]) -> dict[str, dict[str, int]]:
+    counts = {model: {"completed": 0, "failed": 0, "unfinished": 0} for model in models}
+    for g in generations:
+        if g.model in counts:
+            counts[g.model][g.status] += 1
+    return counts
+
+
+def write_tables(
+    out_dir: Path, experiment: str, generations: Sequence[ReportGeneration], metrics: Metrics, config: ReportConfig
+) -> list[Path]:
+    """``metrics_summary.csv``, ``metrics_detail.csv`` and ``metrics.json`` into ``out_dir``: the paths written."""
+    summary_csv, detail_csv, metrics_json = out_dir / SUMMARY_CSV, out_dir / DETAIL_CSV, out_dir / METRICS_JSON
+    atomic_write_text(summary_csv, csv_text(metrics.summary, SUMMARY_COLUMNS))
+    atomic_write_text(detail_csv, csv_text(metrics.detail, detail_columns(metrics)))
+    payload = {
+        "schema_version": REPORT_SCHEMA_VERSION,
+        "experiment": experiment,
+        "written_at": utc_now(),
+        "config": config.model_dump(mode="json"),
+        "scorers": {
+            s.name: {
+                "dimensions": s.dimensions,
+                "pass_dimension": s.pass_dimension,
+                "headline": s.headline,
+                "unit_dimensions": s.unit_dimensions,
+                "versions": s.versions,
+            }
+            for s in metrics.scorers
+        },
+        "generations": generation_counts(generations, metrics.models),
+        "summary_columns": list(SUMMARY_COLUMNS),
+        "detail_columns": detail_columns(metrics),
+        "summary": metrics.summary,
+        "detail": metrics.detail,
+        "warnings": metrics.warnings,
+    }
+    atomic_write_json(metrics_json, payload)
+    return [summary_csv, detail_csv, metrics_json]
