@@ -3,6 +3,7 @@ clean environment: no developer .env, no VMEVALKIT_* settings from the shell."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -67,6 +68,16 @@ def video_bytes(tmp_path_factory: pytest.TempPathFactory) -> bytes:
     from fakes.server import make_video_bytes
 
     return make_video_bytes(tmp_path_factory.mktemp("video"))
+
+
+def make_fake_venv(envs: Path, name: str, python: Path | str = sys.executable) -> Path:
+    """envs/<name>/bin/python: a launcher for ``python``, plus the stamp a finished install leaves."""
+    launcher = envs / name / "bin" / "python"
+    launcher.parent.mkdir(parents=True)
+    launcher.write_text(f'#!/bin/sh\nexec "{python}" "$@"\n')
+    launcher.chmod(0o755)
+    (envs / name / ".vmevalkit-install.json").write_text(json.dumps({"model": name}))
+    return launcher
 
 
 # --- one real model virtualenv per test run, shared by every test that needs diffusers ---------------

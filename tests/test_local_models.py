@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import PLUGINS, REPO, ModelVenv, run_generate
+from conftest import PLUGINS, REPO, ModelVenv, make_fake_venv, run_generate
 
 from vmevalkit.runner.MODEL_CATALOG import AVAILABLE_MODELS
 from vmevalkit.runner.records import read_record
@@ -171,11 +171,7 @@ def test_generate_videos_runs_ltx_on_its_tiny_checkpoint_through_one_worker(
 def test_prompt_reaches_a_real_pipeline_verbatim(model_venv: ModelVenv, tmp_path: Path, questions: Path) -> None:
     # test-ltx-recording is LTX's production class with call_kwargs recording what the pipeline receives.
     envs = tmp_path / "envs"
-    (envs / "test-ltx-recording" / "bin").mkdir(parents=True)
-    launcher = envs / "test-ltx-recording" / "bin" / "python"
-    launcher.write_text(f'#!/bin/sh\nexec "{model_venv.python}" "$@"\n')
-    launcher.chmod(0o755)
-    (envs / "test-ltx-recording" / ".vmevalkit-install.json").write_text("{}")
+    make_fake_venv(envs, "test-ltx-recording", python=model_venv.python)
     nasty = 'Say "hi"\nthen `$(touch /tmp/pwned)`; print(\'x\')\n\t{"json": [1]} \\ ünï 🧩'
     (questions / "maze_task" / "maze_0001" / "prompt.txt").write_text(nasty)
     log = tmp_path / "calls.jsonl"

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import PLUGINS, run_generate
+from conftest import PLUGINS, make_fake_venv, run_generate
 
 from vmevalkit.models.local.protocol import FROM_WORKER, PROTOCOL_VERSION, Fatal, Load, Ready, encode
 from vmevalkit.models.local.worker import serve
@@ -24,20 +24,10 @@ from vmevalkit.runner.records import read_record
 MODEL = "test-local"
 
 
-def make_fake_venv(envs: Path, name: str = MODEL) -> Path:
-    """envs/<name>/bin/python that runs this interpreter, plus the stamp a finished install leaves."""
-    python = envs / name / "bin" / "python"
-    python.parent.mkdir(parents=True)
-    python.write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')
-    python.chmod(0o755)
-    (envs / name / ".vmevalkit-install.json").write_text('{"model": "test-local"}')
-    return python
-
-
 @pytest.fixture
 def local_env(tmp_path: Path, questions: Path) -> dict[str, str]:
     envs = tmp_path / "envs"
-    make_fake_venv(envs)
+    make_fake_venv(envs, MODEL)
     checkpoint = tmp_path / "ckpt"
     checkpoint.mkdir()
     (checkpoint / "model_index.json").write_text('{"_class_name": "TestPipeline"}')

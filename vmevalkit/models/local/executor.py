@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import os
 import shutil
 import signal
@@ -25,7 +24,7 @@ from pydantic import ValidationError
 
 import vmevalkit
 from vmevalkit.models.base import GenerationResult
-from vmevalkit.models.local.installation import LOCK_FILE, checkpoint_for, install_hint, venv_python
+from vmevalkit.models.local.installation import checkpoint_for, install_hint, pinned_lock, venv_python
 from vmevalkit.models.local.pipeline import SAVERS, LocalPipeline
 from vmevalkit.models.local.protocol import (
     FROM_WORKER,
@@ -411,9 +410,7 @@ class LocalExecutor(Executor):
 
     def _checkpoint_info(self) -> dict[str, Any]:
         info: dict[str, Any] = {"path": str(self.checkpoint.path), "pinned": self.checkpoint.pinned}
-        lock = self.checkpoint.path / LOCK_FILE
-        if self.checkpoint.pinned and lock.is_file():
-            with contextlib.suppress(OSError, ValueError):
-                data = json.loads(lock.read_text())
-                info.update(repo_id=data.get("repo_id"), commit=data.get("commit"))
+        lock = pinned_lock(self.checkpoint)
+        if lock is not None:
+            info.update(repo_id=lock.repo_id, commit=lock.commit)
         return info

@@ -8,14 +8,16 @@ which runs exactly the same loading code, e.g. on a tiny random checkpoint.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from vmevalkit.runner.registry import CatalogEntry
 from vmevalkit.settings import Settings
 
-LOCK_FILE = "vmevalkit.lock.json"
+if TYPE_CHECKING:
+    from vmevalkit.models.local.weights import Lock
+
 # Written by setup/lib/common.sh as the last step of a venv install: a venv without it is half-built.
 INSTALL_STAMP = ".vmevalkit-install.json"
 
@@ -55,11 +57,20 @@ def checkpoint_identity(entry: CatalogEntry, settings: Settings) -> str:
     choice = checkpoint_for(entry, settings)
     if not choice.pinned:
         return f"dir:{choice.path}"
+    lock = pinned_lock(choice)
+    return f"{lock.repo_id}@{lock.commit}" if lock else f"{entry.model}@{choice.checkpoint_id}"
+
+
+def pinned_lock(choice: CheckpointChoice) -> Lock | None:
+    """The lock file of pinned weights (None for a checkpoint folder, or a missing or unreadable lock)."""
+    if not choice.pinned:
+        return None
+    from vmevalkit.models.local.weights import read_lock
+
     try:
-        lock = json.loads((choice.path / LOCK_FILE).read_text())
-        return f"{lock['repo_id']}@{lock['commit']}"
-    except (OSError, ValueError, KeyError, TypeError):
-        return f"{entry.model}@{choice.checkpoint_id}"
+        return read_lock(choice.path)
+    except ValueError:  # unreadable: local_problem reports it with its fix before any run
+        return None
 
 
 def local_problem(entry: CatalogEntry, settings: Settings) -> str | None:
