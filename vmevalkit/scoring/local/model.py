@@ -1,0 +1,76 @@
+"""``LocalScorerModel``: a scorer that runs inside its own virtualenv, in a worker that loads it once.
+
+Like a cog predictor: ``setup(checkpoint_dir, device)`` loads the weights once, ``score(items, **kwargs)`` is called
+for many batches. The worker (``vmevalkit.models.local.worker``) builds it from the catalog entry's ``args``; the
+main environment only reads its class attributes (dimensions, inputs, version) and never imports torch.
+
+Every family also builds a tiny random-weight checkpoint in the layout of the real one (``build_tiny``), so tests
+run the production ``from_pretrained`` code on a checkpoint made here.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+from PIL import Image
+
+from vmevalkit.scoring.base import PUBLIC_INPUTS, ScoreBatch, ScoreItem
+
+
+class LocalScorerModel(ABC):
+    """Base of the local scorer families. Subclasses set ``dimensions`` (and ``inputs``, ``version``...)."""
+
+    version: ClassVar[str] = "1"  # bump when scores change meaning: old score files are redone
+    dimensions: ClassVar[tuple[str, ...]] = ()
+    inputs: ClassVar[frozenset[str]] = PUBLIC_INPUTS
+    pass_dimension: ClassVar[str | None] = None
+    # A checkpoint folder must hold this file (a transformers checkpoint: config.json).
+    checkpoint_marker: ClassVar[str] = "config.json"
+    # Constructor keywords for its tiny checkpoint (e.g. fewer frames), on top of the catalog entry's args.
+    tiny_args: ClassVar[dict[str, Any]] = {}
+
+    def __init__(self, model: str, **options: Any) -> None:
+        """``model`` is the Hugging Face repo id (for messages); ``options`` the catalog entry's args."""
+        self.model = model
+        self.options = options
+        self.device = "cpu"
+
+    @abstractmethod
+    def setup(self, checkpoint_dir: Path, device: str) -> None:
+        """Load the weights from ``checkpoint_dir`` (a local folder: workers never download) onto ``device``."""
+
+    @abstractmethod
+    def score(self, items: Sequence[ScoreItem], **kwargs: Any) -> ScoreBatch:
+        """``[len(items), len(dimensions)]`` scores, NaN where an item cannot be scored, plus per-item details."""
+
+    @classmethod
+    @abstractmethod
+    def build_tiny(cls, out_dir: Path) -> None:
+        """Write a tiny random-weight checkpoint in the real checkpoint's layout to ``out_dir``."""
+
+    @property
+    def dtype(self) -> str:
+        """The weights' dtype, for the worker's ready message ("float32", "bfloat16"...)."""
+        return "float32"
+
+
+def torch_dtype_for(device: str) -> Any:
+    """bfloat16 on a GPU that supports it, else float16 on a GPU, float32 on the CPU."""
+    import torch
+
+    if device.startswith("cuda"):
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return torch.float32
+
+
+def video_frames(path: Path, count: int) -> tuple[list[Image.Image], list[int], int, float]:
+    """``count`` RGB frames spread evenly from the first to the last (all when fewer), their indices, the video's
+    frame count and frame rate. Only the sampled frames are kept in memory."""
+    from vmevalkit.scoring.judge_rubric import sampled_frames
+
+    sampled, total, fps = sampled_frames(path, count)
+    return [Image.fromarray(np.ascontiguousarray(a)) for _, a in sampled], [i for i, _ in sampled], total, fps
