@@ -535,9 +535,10 @@ def cmd_score(args: argparse.Namespace) -> int:
 
     from vmevalkit.runner.registry import SAFE_NAME
     from vmevalkit.scoring.base import ScorerContractError, build_scorer, load_scorer_class
+    from vmevalkit.scoring.catalog import ScorerCatalogError
+    from vmevalkit.scoring.local.wrapper import LocalScorerNotReady
     from vmevalkit.scoring.runner import (
         GenerationSelectionError,
-        ScoringRunner,
         UnknownScorerError,
         find_generations,
         load_catalog_scorer,
@@ -561,7 +562,6 @@ def cmd_score(args: argparse.Namespace) -> int:
     # Every scorer is loaded before any scoring starts: a wrong name, class path or keyword is a usage error
     # and nothing is written.
     options = {"checkpoint": args.checkpoint, "device": args.device}
-    runners: list[Any] = []
     try:
         if args.scorer_class_path:
             scorer = build_scorer(load_scorer_class(args.scorer_class_path), args.scorer_init_kwargs_json, **options)
@@ -569,9 +569,24 @@ def cmd_score(args: argparse.Namespace) -> int:
         else:
             names = list(dict.fromkeys(args.scorer))
             loaded = [(n, load_catalog_scorer(n, args.scorer_init_kwargs_json, **options)) for n in names]
-    except (UnknownScorerError, ScorerContractError) as exc:
+    except (UnknownScorerError, ScorerContractError, ScorerCatalogError, LocalScorerNotReady) as exc:
         _error(str(exc))
         return EXIT_USAGE
+    try:
+        return _run_scorers(console, args, loaded, generations, experiment_dir)
+    finally:
+        for _name, scorer in loaded:  # local scorers stop their workers
+            close = getattr(scorer, "close", None)
+            if callable(close):
+                close()
+
+
+def _run_scorers(
+    console: Any, args: argparse.Namespace, loaded: list[tuple[str, Any]], generations: Any, experiment_dir: Any
+) -> int:
+    from vmevalkit.scoring.runner import ScoringRunner
+
+    runners: list[Any] = []
     for name, scorer in loaded:
         runners.append(
             ScoringRunner(
@@ -603,13 +618,18 @@ def _list_scorers() -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from vmevalkit.scoring.SCORER_CATALOG import AVAILABLE_SCORERS
+    from vmevalkit.scoring.catalog import ScorerCatalogError, all_scorers
 
-    table = Table(title=f"{len(AVAILABLE_SCORERS)} scorers")
+    try:
+        scorers = all_scorers()
+    except ScorerCatalogError as exc:
+        _error(str(exc))
+        return EXIT_USAGE
+    table = Table(title=f"{len(scorers)} scorers")
     for col in ("name", "family", "kind"):
         table.add_column(col, no_wrap=True)
     table.add_column("description", overflow="fold")
-    for name, entry in sorted(AVAILABLE_SCORERS.items()):
+    for name, entry in sorted(scorers.items()):
         table.add_row(name, str(entry.get("family", "")), str(entry.get("kind", "")), str(entry.get("description", "")))
     Console().print(table)
     return EXIT_OK

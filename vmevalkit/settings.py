@@ -59,6 +59,10 @@ class Settings(BaseSettings):
         default="",
         description="Comma-separated dotted paths ('my_pkg.catalog:MODELS') to dicts of extra catalog entries",
     )
+    extra_scorer_catalogs: str = Field(
+        default="",
+        description="Comma-separated dotted paths ('my_pkg.catalog:SCORERS') to dicts of extra scorer catalog entries",
+    )
 
     def secret(self, name: str) -> SecretStr | None:
         """A provider key from the environment, else from ``.env``; None when unset or empty."""

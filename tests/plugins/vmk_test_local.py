@@ -27,6 +27,8 @@ from typing import Any
 import numpy as np
 
 from vmevalkit.models.local.pipeline import LocalPipeline
+from vmevalkit.scoring.base import ScoreBatch, ScoreItem
+from vmevalkit.scoring.local.model import LocalScorerModel
 
 
 class OutOfMemoryError(RuntimeError):
@@ -116,3 +118,73 @@ def _recording_ltx() -> type:
 
 
 RecordingLTX = _recording_ltx()
+
+
+class ProbeScorer(LocalScorerModel):
+    """A local scorer without torch: scores a video by its frame count and the worker's pid.
+
+    Faults come from the same prompt markers (VMK_CRASH, VMK_SEGV, VMK_HANG, VMK_OOM, VMK_FAIL); VMK_NAN makes the
+    item unscorable (NaN with a reason). Every load and score call is logged to $VMK_CALL_LOG.
+    """
+
+    dimensions = ("frames", "pid")
+    version = "probe-1"
+
+    def setup(self, checkpoint_dir: Path, device: str) -> None:
+        self.config = json.loads((Path(checkpoint_dir) / "config.json").read_text())
+        self.device = device
+        if os.environ.get("VMK_LOAD_CRASH"):
+            os._exit(3)
+        print("scorer chatter on stdout: must not reach the protocol")
+        _log(
+            {
+                "event": "load-scorer",
+                "checkpoint": str(checkpoint_dir),
+                "device": device,
+                "options": self.options,
+                "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"),
+            }
+        )
+
+    def score(self, items: Sequence[ScoreItem], **kwargs: Any) -> ScoreBatch:
+        from vmevalkit.video import probe_video
+
+        _log({"event": "score", "prompts": [i.prompt for i in items], "kwargs": kwargs, "device": self.device})
+        rows, details = [], []
+        for item in items:
+            if "VMK_CRASH" in item.prompt:
+                os._exit(4)
+            if "VMK_SEGV" in item.prompt:
+                os.kill(os.getpid(), signal.SIGSEGV)
+            if "VMK_HANG" in item.prompt:
+                time.sleep(3600)
+            if "VMK_OOM" in item.prompt:
+                raise OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+            if "VMK_FAIL" in item.prompt:
+                raise ValueError("probe scorer failure")
+            if "VMK_NAN" in item.prompt:
+                rows.append([float("nan"), float("nan")])
+                details.append({"reason": "asked to give up", "final_frame_seen": item.final_frame is not None})
+                continue
+            rows.append([float(probe_video(item.video_path).frame_count), float(os.getpid())])
+            details.append({"prompt_sha256_len": len(item.prompt), "scale": self.options.get("scale", 1)})
+        return ScoreBatch(np.asarray(rows, dtype=np.float32), details)
+
+    @classmethod
+    def build_tiny(cls, out_dir: Path) -> None:
+        (out_dir / "config.json").write_text(json.dumps({"model_type": "probe"}))
+
+
+# A scorer catalog in the real format (VMEVALKIT_EXTRA_SCORER_CATALOGS=vmk_test_local:SCORERS).
+SCORERS: dict[str, dict[str, Any]] = {
+    "test-local-scorer": {
+        "wrapper_class": "vmevalkit.scoring.local.wrapper:LocalScorer",
+        "service_class": "vmk_test_local:ProbeScorer",
+        "model": "tests/probe-scorer",
+        "args": {"checkpoint": "test-local-scorer", "scale": 2},
+        "description": "frame count and worker pid, from a worker in its own 'venv'",
+        "family": "tests",
+        "kind": "local",
+        "role": "scorer",
+    },
+}

@@ -40,10 +40,10 @@ from vmevalkit.scoring.base import (
     inputs_of,
     load_scorer_class,
 )
-from vmevalkit.scoring.SCORER_CATALOG import AVAILABLE_SCORERS
+from vmevalkit.scoring.catalog import all_scorers
 from vmevalkit.tasks.loader import FINAL_FRAME, FIRST_FRAME
 from vmevalkit.utils.atomic import atomic_write_json
-from vmevalkit.utils.imports import suggest
+from vmevalkit.utils.imports import load_object, suggest
 
 SCORES_DIR = "scores"
 SCORE_SCHEMA_VERSION = 1
@@ -71,6 +71,10 @@ class ScorerEntry(BaseModel):
 
     name: str
     service_class: str
+    # The main-environment scorer that serves ``service_class`` (local scorers: a worker client). None for builtin
+    # and api scorers, which run in-process: their service is the scorer itself.
+    wrapper_class: str | None = None
+    model: str = ""  # the Hugging Face repo id of a local scorer's checkpoint
     args: dict[str, Any] = Field(default_factory=dict)
     description: str = ""
     family: str
@@ -79,15 +83,16 @@ class ScorerEntry(BaseModel):
 
 
 def scorer_names() -> list[str]:
-    return sorted(AVAILABLE_SCORERS)
+    return sorted(all_scorers())
 
 
 def get_scorer_entry(name: str) -> ScorerEntry:
+    scorers = all_scorers()
     try:
-        raw = AVAILABLE_SCORERS[name]
+        raw = scorers[name]
     except KeyError:
         raise UnknownScorerError(
-            f"unknown scorer '{name}'{suggest(name, AVAILABLE_SCORERS)}; run with --list-scorers to list them"
+            f"unknown scorer '{name}'{suggest(name, scorers)}; run with --list-scorers to list them"
         ) from None
     try:
         return ScorerEntry(name=name, **raw)
@@ -101,8 +106,17 @@ def load_catalog_scorer(
     checkpoint: str | None = None,
     device: str | None = None,
 ) -> Any:
-    """The catalog scorer ``name``, built with its catalog ``args`` overridden by ``init_kwargs``."""
+    """The catalog scorer ``name``, built with its catalog ``args`` overridden by ``init_kwargs``.
+
+    A local scorer (one with a ``wrapper_class``) raises ``LocalScorerNotReady`` naming the install command when
+    its virtualenv or weights are missing."""
     entry = get_scorer_entry(name)
+    if entry.wrapper_class:
+        wrapper = load_object(entry.wrapper_class)
+        try:
+            return wrapper(entry, checkpoint=checkpoint, device=device, **(init_kwargs or {}))
+        except TypeError as exc:
+            raise ScorerContractError(f"scorer '{name}': {exc}") from exc
     cls = load_scorer_class(entry.service_class)
     return build_scorer(cls, {**entry.args, **(init_kwargs or {})}, checkpoint=checkpoint, device=device)
 
@@ -357,9 +371,15 @@ class ScoringRunner:
         self.batch_size = batch_size
         self.score_kwargs = dict(score_kwargs or {})
         # The device is left out on purpose: the same weights on another device give the same scores.
-        self.config = _jsonable(
-            {"init_kwargs": dict(init_kwargs or {}), "score_kwargs": self.score_kwargs, "checkpoint": checkpoint}
-        )
+        config: dict[str, Any] = {
+            "init_kwargs": dict(init_kwargs or {}),
+            "score_kwargs": self.score_kwargs,
+            "checkpoint": checkpoint,
+        }
+        identity = getattr(scorer, "checkpoint_identity", None)
+        if identity is not None:  # a local scorer's weights: repo@commit, or the folder it loaded
+            config["weights"] = identity
+        self.config = _jsonable(config)
         self.on_event = on_event or (lambda outcome: None)
 
     def is_current(self, record: ScoreRecord | None, sha256: str) -> bool:

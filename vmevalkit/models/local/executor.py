@@ -34,6 +34,8 @@ from vmevalkit.models.local.protocol import (
     Progress,
     Ready,
     Result,
+    Score,
+    Scores,
     Shutdown,
     encode,
 )
@@ -95,6 +97,29 @@ def savers_setting(settings: Settings) -> list[str] | None:
     return savers
 
 
+def package_shim() -> Path:
+    """A folder holding only a link to this vmevalkit package, for a worker's PYTHONPATH (delete it after).
+
+    The worker runs the runner's own copy of the code (same protocol version), and nothing
+    else from the main environment's site-packages leaks into the model's virtualenv.
+    """
+    shim = Path(tempfile.mkdtemp(prefix="vmevalkit-worker-path-"))
+    (shim / "vmevalkit").symlink_to(Path(vmevalkit.__file__).resolve().parent, target_is_directory=True)
+    return shim
+
+
+def worker_env(shim: Path, gpu: str | None) -> dict[str, str]:
+    """The environment of a worker pinned to ``gpu`` (None: not pinned; "": no GPU)."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(shim), env.get("PYTHONPATH", "")]))
+    env["PYTHONUNBUFFERED"] = "1"
+    env["HF_HUB_OFFLINE"] = "1"  # weights are local and verified; a worker never downloads
+    env["TOKENIZERS_PARALLELISM"] = "false"
+    if gpu is not None:
+        env["CUDA_VISIBLE_DEVICES"] = gpu
+    return env
+
+
 class WorkerProcess:
     """One worker subprocess and the line-based protocol over its pipes."""
 
@@ -140,26 +165,44 @@ class WorkerProcess:
         return message
 
     async def run(self, request: Generate, timeout: float, on_progress: Callable[[Progress], None]) -> Result:
-        async def until_result() -> Result:
+        result = await self._exchange(request, Result, timeout, on_progress)
+        assert isinstance(result, Result)
+        return result
+
+    async def score(self, request: Score, timeout: float) -> Scores:
+        scores = await self._exchange(request, Scores, timeout, lambda progress: None)
+        assert isinstance(scores, Scores)
+        return scores
+
+    async def _exchange(
+        self,
+        request: Generate | Score,
+        answer: type[Result] | type[Scores],
+        timeout: float,
+        on_progress: Callable[[Progress], None],
+    ) -> Result | Scores:
+        """Send one job and wait for its answer; a worker that hangs past ``timeout`` is killed."""
+
+        async def until_answer() -> Result | Scores:
             while True:
                 message = await self._receive()
                 if isinstance(message, Progress):
                     on_progress(message)
-                elif isinstance(message, Result):
+                elif isinstance(message, answer):
                     return message
                 else:
                     raise WorkerError(self._with_tail(f"unexpected {message.type!r} message during a job"))
 
         await self._send(request)
         try:
-            result = await asyncio.wait_for(until_result(), timeout)
+            reply = await asyncio.wait_for(until_answer(), timeout)
         except asyncio.TimeoutError:
             await self.kill()
             raise WorkerError(
                 self._with_tail(f"the worker hung: no result within {timeout:g} s, so it was killed")
             ) from None
         self.jobs_served += 1
-        return result
+        return reply
 
     def new_id(self) -> str:
         self._next_id += 1
@@ -188,7 +231,7 @@ class WorkerProcess:
                 await asyncio.wait_for(self._stderr_task, 2)
         self.ready = None
 
-    async def _send(self, message: Load | Generate | Shutdown) -> None:
+    async def _send(self, message: Load | Generate | Score | Shutdown) -> None:
         assert self.proc is not None and self.proc.stdin is not None
         try:
             self.proc.stdin.write(encode(message))
@@ -196,7 +239,7 @@ class WorkerProcess:
         except (BrokenPipeError, ConnectionResetError):
             raise WorkerError(await self._died("before it could take a request")) from None
 
-    async def _receive(self) -> Ready | Progress | Result | Fatal:
+    async def _receive(self) -> Ready | Progress | Result | Scores | Fatal:
         assert self.proc is not None and self.proc.stdout is not None
         line = await self.proc.stdout.readline()
         if not line:
@@ -370,25 +413,11 @@ class LocalExecutor(Executor):
         return worker
 
     def _worker_env(self, gpu: str | None) -> dict[str, str]:
-        env = dict(os.environ)
         assert self._shim is not None
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(self._shim), env.get("PYTHONPATH", "")]))
-        env["PYTHONUNBUFFERED"] = "1"
-        env["HF_HUB_OFFLINE"] = "1"  # weights are local and verified; a worker never downloads
-        env["TOKENIZERS_PARALLELISM"] = "false"
-        if gpu is not None:
-            env["CUDA_VISIBLE_DEVICES"] = gpu
-        return env
+        return worker_env(self._shim, gpu)
 
     def _package_shim(self) -> Path:
-        """A folder holding only a link to this vmevalkit package, for the worker's PYTHONPATH.
-
-        The worker runs the runner's own copy of the code (same protocol version), and nothing
-        else from the main environment's site-packages leaks into the model's virtualenv.
-        """
-        shim = Path(tempfile.mkdtemp(prefix="vmevalkit-worker-path-"))
-        (shim / "vmevalkit").symlink_to(Path(vmevalkit.__file__).resolve().parent, target_is_directory=True)
-        return shim
+        return package_shim()
 
     def _metadata(self, worker: WorkerProcess) -> dict[str, Any]:
         ready = worker.ready

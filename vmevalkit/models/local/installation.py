@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
-from vmevalkit.runner.registry import CatalogEntry
 from vmevalkit.settings import Settings
 
 if TYPE_CHECKING:
@@ -22,8 +21,21 @@ if TYPE_CHECKING:
 INSTALL_STAMP = ".vmevalkit-install.json"
 
 
-def install_hint(name: str) -> str:
-    return f"Model '{name}' is not installed: run bash setup/install_model.sh {name}"
+class LocalEntry(Protocol):
+    """What this module reads of a catalog entry: a local model's (``CatalogEntry``) or a local scorer's."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def model(self) -> str: ...
+
+    @property
+    def args(self) -> dict[str, Any]: ...
+
+
+def install_hint(name: str, what: str = "Model") -> str:
+    return f"{what} '{name}' is not installed: run bash setup/install_model.sh {name}"
 
 
 def venv_python(name: str, settings: Settings) -> Path:
@@ -40,7 +52,7 @@ class CheckpointChoice:
         return self.checkpoint_id is not None
 
 
-def checkpoint_for(entry: CatalogEntry, settings: Settings) -> CheckpointChoice:
+def checkpoint_for(entry: LocalEntry, settings: Settings) -> CheckpointChoice:
     override = settings.checkpoints.get(entry.name) or entry.args.get("checkpoint_dir")
     if override:
         return CheckpointChoice(Path(override).expanduser().absolute(), None)
@@ -52,7 +64,7 @@ def checkpoint_for(entry: CatalogEntry, settings: Settings) -> CheckpointChoice:
     return CheckpointChoice(checkpoint_dir(str(checkpoint_id), settings.weights_dir).absolute(), str(checkpoint_id))
 
 
-def checkpoint_identity(entry: CatalogEntry, settings: Settings) -> str:
+def checkpoint_identity(entry: LocalEntry, settings: Settings) -> str:
     """``repo@commit`` for pinned weights (from their lock), ``dir:PATH`` for a checkpoint folder."""
     choice = checkpoint_for(entry, settings)
     if not choice.pinned:
@@ -73,20 +85,26 @@ def pinned_lock(choice: CheckpointChoice) -> Lock | None:
         return None
 
 
-def local_problem(entry: CatalogEntry, settings: Settings) -> str | None:
-    """What stops this local model from running here, phrased as the fix; None when it can run."""
+def local_problem(
+    entry: LocalEntry, settings: Settings, *, marker: str = "model_index.json", what: str = "Model"
+) -> str | None:
+    """What stops this local model (or scorer: ``what``) from running here, phrased as the fix; None when it can.
+
+    ``marker`` is the file a checkpoint folder must hold: a diffusers pipeline's model_index.json, a transformers
+    model's config.json."""
     venv = settings.envs_dir / entry.name
     if not venv_python(entry.name, settings).exists() or not (venv / INSTALL_STAMP).is_file():
-        return install_hint(entry.name)
+        return install_hint(entry.name, what)
     try:
         choice = checkpoint_for(entry, settings)
     except (ValueError, LookupError) as exc:
         return str(exc)
     if not choice.pinned:
-        if not (choice.path / "model_index.json").is_file():
+        if not (choice.path / marker).is_file():
+            kind = "diffusers" if marker == "model_index.json" else "transformers"
             return (
-                f"checkpoint folder {choice.path} for '{entry.name}' holds no model_index.json: "
-                "point --checkpoint at a diffusers checkpoint folder"
+                f"checkpoint folder {choice.path} for '{entry.name}' holds no {marker}: "
+                f"point --checkpoint at a {kind} checkpoint folder"
             )
         return None
     from vmevalkit.models.local.weights import verify

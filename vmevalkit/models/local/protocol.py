@@ -4,8 +4,11 @@ Versioned: the runner opens with ``Load`` carrying ``PROTOCOL_VERSION`` and a wo
 version answers ``Fatal`` instead of guessing. Every field is data (paths, prompt, numbers):
 nothing a user wrote is ever turned into source code or a shell line.
 
-    runner -> worker   Load, then Generate..., then Shutdown (or EOF)
-    worker -> runner   Ready | Fatal, then per Generate: Progress..., Result
+    runner -> worker   Load, then Generate... (a generator) or Score... (a scorer), then Shutdown (or EOF)
+    worker -> runner   Ready | Fatal, then per Generate: Progress..., Result; per Score: Scores
+
+A generator's service is a ``LocalPipeline`` (``vmevalkit.models.local.pipeline``), a scorer's a
+``LocalScorerModel`` (``vmevalkit.scoring.local.model``); the same worker serves either.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2  # 2: Score and Scores, for local scorers
 
 
 class _Message(BaseModel):
@@ -27,7 +30,7 @@ class _Message(BaseModel):
 class Load(_Message):
     type: Literal["load"] = "load"
     protocol: int = PROTOCOL_VERSION
-    service: str  # "package.module:Class", a LocalPipeline subclass
+    service: str  # "package.module:Class", a LocalPipeline or LocalScorerModel subclass
     model: str  # the Hugging Face repo id
     args: dict[str, Any]  # the catalog entry's args: the service's constructor keywords
     checkpoint_dir: str
@@ -49,6 +52,27 @@ class Generate(_Message):
     steps: int | None = None
     guidance_scale: float | None = None
     negative_prompt: str | None = None
+
+
+class ScoreItemData(_Message):
+    """A ``vmevalkit.scoring.base.ScoreItem`` as data: ground-truth paths only where the scorer declared them."""
+
+    generation_dir: str
+    model: str
+    task_id: str
+    domain: str
+    video_path: str
+    prompt: str
+    first_frame: str
+    final_frame: str | None = None
+    task_dir: str | None = None
+
+
+class Score(_Message):
+    type: Literal["score"] = "score"
+    id: str
+    items: list[ScoreItemData]
+    kwargs: dict[str, Any] = Field(default_factory=dict)  # score_batch keywords (--scorer-score-kwargs-json)
 
 
 class Shutdown(_Message):
@@ -96,6 +120,20 @@ class Result(_Message):
     error_kind: ErrorKind | None = None
 
 
+class Scores(_Message):
+    """The answer to ``Score``: one row per item (null where the scorer gave NaN) and per-item details."""
+
+    type: Literal["scores"] = "scores"
+    id: str
+    ok: bool
+    scores: list[list[float | None]] = Field(default_factory=list)
+    details: list[dict[str, Any]] = Field(default_factory=list)
+    score_seconds: float = 0.0
+    peak_memory_bytes: int | None = None
+    error: str | None = None
+    error_kind: ErrorKind | None = None
+
+
 class Fatal(_Message):
     """The worker cannot serve at all (bad protocol version, the model would not load); it exits next."""
 
@@ -104,11 +142,11 @@ class Fatal(_Message):
     error_kind: ErrorKind = "error"
 
 
-ToWorker = Annotated[Load | Generate | Shutdown, Field(discriminator="type")]
-FromWorker = Annotated[Ready | Progress | Result | Fatal, Field(discriminator="type")]
+ToWorker = Annotated[Load | Generate | Score | Shutdown, Field(discriminator="type")]
+FromWorker = Annotated[Ready | Progress | Result | Scores | Fatal, Field(discriminator="type")]
 
-TO_WORKER: TypeAdapter[Load | Generate | Shutdown] = TypeAdapter(ToWorker)
-FROM_WORKER: TypeAdapter[Ready | Progress | Result | Fatal] = TypeAdapter(FromWorker)
+TO_WORKER: TypeAdapter[Load | Generate | Score | Shutdown] = TypeAdapter(ToWorker)
+FROM_WORKER: TypeAdapter[Ready | Progress | Result | Scores | Fatal] = TypeAdapter(FromWorker)
 
 
 def encode(message: _Message) -> bytes:

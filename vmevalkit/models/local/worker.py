@@ -1,6 +1,7 @@
-"""The worker: runs inside a model's virtualenv, loads its pipeline once, then serves jobs.
+"""The worker: runs inside a model's virtualenv, loads its pipeline (or scorer) once, then serves jobs.
 
-Started by the runner as ``envs/<model>/bin/python -m vmevalkit.models.local.worker``. It reads
+Started by the runner as ``envs/<model>/bin/python -m vmevalkit.models.local.worker``. A generator's
+worker serves ``Generate`` requests, a local scorer's (``vmevalkit.scoring.local``) ``Score`` requests. It reads
 protocol messages (``protocol.py``) from stdin, one JSON object per line, and answers on stdout.
 Everything else the process prints (diffusers warnings, C libraries writing to fd 1) is moved to
 stderr first, so nothing but protocol lines can ever reach the runner on stdout.
@@ -10,6 +11,8 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import json
+import math
 import os
 import resource
 import sys
@@ -33,9 +36,13 @@ from vmevalkit.models.local.protocol import (
     Progress,
     Ready,
     Result,
+    Score,
+    Scores,
     Shutdown,
     encode,
 )
+from vmevalkit.scoring.base import ScoreItem
+from vmevalkit.scoring.local.model import LocalScorerModel
 from vmevalkit.utils.imports import load_object
 
 GIB = 2**30
@@ -58,6 +65,7 @@ class Worker:
     def __init__(self, send: Callable[[Any], None]) -> None:
         self.send = send
         self.service: LocalPipeline | None = None
+        self.scorer: LocalScorerModel | None = None
         self.device = "cpu"
         self.gpu_memory_bytes: int | None = None
 
@@ -72,16 +80,23 @@ class Worker:
         if device.startswith("cuda"):
             self.gpu_memory_bytes = int(torch.cuda.get_device_properties(torch.device(device)).total_memory)
         cls = load_object(request.service)
-        if not (isinstance(cls, type) and issubclass(cls, LocalPipeline)):
-            raise TypeError(f"{request.service} is not a LocalPipeline subclass")
-        service = cls(request.model, **request.args)
-        savers = request.savers
-        if savers is None:  # the model's own savers, only when its GPU is too small to hold it whole
-            small = self.gpu_memory_bytes is not None and self.gpu_memory_bytes < service.min_gpu_memory_gb * GIB
-            savers = list(service.savers) if small else []
-        service.setup(Path(request.checkpoint_dir), device, savers)
-        self.service, self.device = service, device
-        dtype = getattr(service.pipe, "dtype", None)
+        savers: list[str] | None
+        if isinstance(cls, type) and issubclass(cls, LocalScorerModel):
+            scorer = cls(request.model, **request.args)
+            scorer.setup(Path(request.checkpoint_dir), device)
+            self.scorer, self.device, dtype_name, savers = scorer, device, scorer.dtype, []
+        elif isinstance(cls, type) and issubclass(cls, LocalPipeline):
+            service = cls(request.model, **request.args)
+            savers = request.savers
+            if savers is None:  # the model's own savers, only when its GPU is too small to hold it whole
+                small = self.gpu_memory_bytes is not None and self.gpu_memory_bytes < service.min_gpu_memory_gb * GIB
+                savers = list(service.savers) if small else []
+            service.setup(Path(request.checkpoint_dir), device, savers)
+            self.service, self.device = service, device
+            dtype = getattr(service.pipe, "dtype", None)
+            dtype_name = str(dtype).removeprefix("torch.") if dtype is not None else "none"
+        else:
+            raise TypeError(f"{request.service} is neither a LocalPipeline nor a LocalScorerModel subclass")
         versions = {}
         for package in ("torch", "diffusers", "transformers", "accelerate"):
             try:
@@ -91,8 +106,8 @@ class Worker:
         return Ready(
             pid=os.getpid(),
             device=device,
-            dtype=str(dtype).removeprefix("torch.") if dtype is not None else "none",
-            savers=list(savers),
+            dtype=dtype_name,
+            savers=list(savers or []),
             load_seconds=round(time.monotonic() - started, 4),
             gpu_memory_bytes=self.gpu_memory_bytes,
             versions=versions,
@@ -147,6 +162,54 @@ class Worker:
             prompt_sha256=hashlib.sha256(request.prompt.encode("utf-8")).hexdigest(),
         )
 
+    # ---- score ----
+
+    def score(self, request: Score) -> Scores:
+        assert self.scorer is not None
+        torch = _torch()
+        cuda = self.device.startswith("cuda")
+        if cuda:
+            torch.cuda.reset_peak_memory_stats()
+        started = time.monotonic()
+        items = [
+            ScoreItem(
+                generation_dir=Path(item.generation_dir),
+                model=item.model,
+                task_id=item.task_id,
+                domain=item.domain,
+                video_path=Path(item.video_path),
+                prompt=item.prompt,
+                first_frame=Path(item.first_frame),
+                final_frame=Path(item.final_frame) if item.final_frame else None,
+                task_dir=Path(item.task_dir) if item.task_dir else None,
+            )
+            for item in request.items
+        ]
+        try:
+            batch = self.scorer.score(items, **request.kwargs)
+            rows = [[float(v) for v in row] for row in batch.scores]
+            details = [_plain(d) for d in batch.details] or [{} for _ in items]
+        except Exception as exc:
+            traceback.print_exc(file=sys.stderr)
+            kind: ErrorKind = "oom" if is_out_of_memory(exc) else "error"
+            message = (
+                f"CUDA out of memory on {self.device} while scoring {len(items)} item(s): lower --batch-size"
+                if kind == "oom"
+                else f"{type(exc).__name__}: {exc}"
+            )
+            self._free_memory()
+            return Scores(id=request.id, ok=False, error=message, error_kind=kind)
+        peak = int(torch.cuda.max_memory_allocated()) if cuda else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        return Scores(
+            id=request.id,
+            ok=True,
+            # The shape is checked by the runner (checked_scores), which names the scorer and both shapes.
+            scores=[[v if math.isfinite(v) else None for v in row] for row in rows],
+            details=details,
+            score_seconds=round(time.monotonic() - started, 4),
+            peak_memory_bytes=peak if cuda else peak * 1024,
+        )
+
     def _oom_message(self) -> str:
         assert self.service is not None
         total = f"{self.gpu_memory_bytes / GIB:.0f} GiB" if self.gpu_memory_bytes else "unknown size"
@@ -162,6 +225,18 @@ class Worker:
         torch = _torch()
         if torch is not None and self.device.startswith("cuda"):
             torch.cuda.empty_cache()
+
+
+def _plain(value: Any) -> dict[str, Any]:
+    """A scorer's per-item details as plain JSON (numpy scalars and arrays turned into numbers and lists)."""
+
+    def default(obj: Any) -> Any:
+        if hasattr(obj, "tolist"):
+            return obj.tolist()
+        return str(obj)
+
+    plain = json.loads(json.dumps(value, default=default, allow_nan=True))
+    return plain if isinstance(plain, dict) else {"detail": plain}
 
 
 def serve(stdin: BinaryIO, stdout: BinaryIO) -> int:
@@ -206,8 +281,16 @@ def serve(stdin: BinaryIO, stdout: BinaryIO) -> int:
             continue
         if isinstance(message, Shutdown):
             break
-        if isinstance(message, Generate):
+        if isinstance(message, Generate) and worker.service is not None:
             send(worker.generate(message))
+        elif isinstance(message, Score) and worker.scorer is not None:
+            send(worker.score(message))
+        elif isinstance(message, (Generate, Score)):
+            error = f"this worker serves {'a scorer' if worker.scorer else 'a generator'}: it cannot {message.type}"
+            if isinstance(message, Generate):
+                send(Result(id=message.id, ok=False, error=error, error_kind="bad_request"))
+            else:
+                send(Scores(id=message.id, ok=False, error=error, error_kind="bad_request"))
     return 0
 
 
