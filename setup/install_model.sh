@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Install open-source (kind "local") models, each into its own virtualenv envs/<model>/ with exact pins,
+# Install open-source (kind "local") models and scorers, each into its own virtualenv envs/<name>/ with exact pins,
 # with its checkpoint pinned and verified under weights/. See --help.
 set -uo pipefail
 
@@ -13,13 +13,15 @@ Usage: bash setup/install_model.sh [options] MODEL [MODEL...]
        bash setup/install_model.sh --all-opensource [options]
        bash setup/install_model.sh --list | --print-pins
 
-Installs each model into its own virtualenv envs/<model>/ (exact pins, never touching another
-model's venv or your main environment) and downloads its pinned checkpoint into weights/,
-verifying every file's sha256. Re-running is fast when nothing changed.
+Installs each model (a video generator, or a local scorer such as clip-score) into its own
+virtualenv envs/<model>/ (exact pins, never touching another model's venv or your main
+environment) and downloads its pinned checkpoint into weights/, verifying every file's sha256.
+Re-running is fast when nothing changed.
 
 Options:
-  --all-opensource  every local model
+  --all-opensource  every local model and scorer
   --validate        after installing, run one real generation on a shipped task and check the video
+                    (a scorer: score two baseline videos of a shipped task through its worker)
   --tiny            build a tiny random checkpoint (weights/tiny/<model>) instead of downloading the
                     real one; with --validate, validate the install on it
   --no-weights      install the virtualenv only
@@ -30,7 +32,7 @@ Options:
 Environment: VMEVALKIT_PYTHON, VMEVALKIT_ENVS_DIR, VMEVALKIT_WEIGHTS_DIR, VMEVALKIT_USE_UV=0,
 HF_ENDPOINT (a hub mirror), HF_TOKEN (gated repos).
 
-Local models:
+Local models and scorers:
 USAGE
     available_models | sed 's/^/  /'
 }

@@ -19,9 +19,11 @@ from conftest import PLUGINS, REPO, ModelVenv, make_fake_venv, run_generate
 
 from vmevalkit.runner.MODEL_CATALOG import AVAILABLE_MODELS
 from vmevalkit.runner.records import read_record
+from vmevalkit.scoring.SCORER_CATALOG import AVAILABLE_SCORERS
 from vmevalkit.video import probe_video, read_frames
 
 LOCAL = {name: entry for name, entry in AVAILABLE_MODELS.items() if entry["kind"] == "local"}
+LOCAL_SCORERS = {name: entry for name, entry in AVAILABLE_SCORERS.items() if entry["kind"] == "local"}
 SETUP = REPO / "setup"
 
 
@@ -32,10 +34,10 @@ def pins(model: str) -> list[str]:
     return block.group(1).split()
 
 
-def test_every_local_model_has_an_installer_with_exact_pins() -> None:
+def test_every_local_model_and_scorer_has_an_installer_with_exact_pins() -> None:
     installers = {p.parent.name for p in (SETUP / "models").glob("*/setup.sh")}
-    assert installers == set(LOCAL)
-    for model in LOCAL:
+    assert installers == set(LOCAL) | set(LOCAL_SCORERS)
+    for model in installers:
         assert pins(model), model
         assert all(re.fullmatch(r"[A-Za-z0-9_.-]+==[0-9][A-Za-z0-9.]*", pin) for pin in pins(model)), model
 
@@ -53,6 +55,10 @@ def test_docs_models_table_matches_the_catalog() -> None:
 def test_local_models_share_one_pinned_stack() -> None:
     # What lets one venv test every family; a model that needs other pins gets its own venv here too.
     assert len({tuple(pins(model)) for model in LOCAL}) == 1
+    # Every local scorer pins that stack minus diffusers: the same venv runs the scorer families' tests.
+    stack = set(pins("ltx-video"))
+    for scorer in LOCAL_SCORERS:
+        assert set(pins(scorer)) <= stack and "diffusers" not in " ".join(pins(scorer)), scorer
 
 
 def test_install_is_idempotent_and_isolated(model_venv: ModelVenv) -> None:
@@ -235,3 +241,4 @@ def test_list_shows_installed_and_missing_models(model_venv: ModelVenv) -> None:
     assert set(LOCAL) <= set(rows)  # plus the extra catalogs' local models (here: the test ones)
     assert rows["ltx-video"].split()[1] == "yes"
     assert "not installed: run bash setup/install_model.sh svd" in rows["svd"]
+    assert "Scorer 'videoscore' is not installed: run bash setup/install_model.sh videoscore" in rows["videoscore"]

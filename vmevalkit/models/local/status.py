@@ -1,4 +1,4 @@
-"""``install_model.sh --list``: every local model, whether its venv and weights are in place.
+"""``install_model.sh --list``: every local model and local scorer, whether its venv and weights are in place.
 
 python -m vmevalkit.models.local.status [--json]
 """
@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from vmevalkit.models.local.installation import INSTALL_STAMP, checkpoint_for, local_problem
+from vmevalkit.models.local.installation import INSTALL_STAMP, LocalEntry, checkpoint_for, local_problem
 from vmevalkit.runner.registry import get_entry, model_names
 from vmevalkit.settings import get_settings
 
@@ -41,8 +41,20 @@ def human(size: int | None) -> str:
 
 
 def model_status(name: str) -> dict[str, Any]:
+    return entry_status(get_entry(name))
+
+
+def scorer_status(name: str) -> dict[str, Any]:
+    from vmevalkit.scoring.local.tiny import family_class
+    from vmevalkit.scoring.runner import get_scorer_entry
+
+    entry = get_scorer_entry(name)
+    return entry_status(entry, marker=family_class(name).checkpoint_marker, what="Scorer")
+
+
+def entry_status(entry: LocalEntry, marker: str = "model_index.json", what: str = "Model") -> dict[str, Any]:
     settings = get_settings()
-    entry = get_entry(name)
+    name = entry.name
     venv = settings.envs_dir / name
     venv_ok = (venv / "bin" / "python").exists() and (venv / INSTALL_STAMP).is_file()
     status: dict[str, Any] = {
@@ -60,7 +72,7 @@ def model_status(name: str) -> dict[str, Any]:
         return status
     if choice.path.is_dir():
         status["weights_bytes"] = folder_size(choice.path)
-    problem = local_problem(entry, settings)
+    problem = local_problem(entry, settings, marker=marker, what=what)
     status["problem"] = problem
     if not choice.pinned:
         status["weights"] = "folder"
@@ -108,7 +120,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.markdown_table:
         print(models_table())
         return 0
+    from vmevalkit.scoring.SCORER_CATALOG import AVAILABLE_SCORERS
+
     rows = [model_status(name) for name in model_names() if get_entry(name).kind == "local"]
+    rows += [scorer_status(name) for name, raw in AVAILABLE_SCORERS.items() if raw.get("kind") == "local"]
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0

@@ -86,6 +86,17 @@ def check(service_path: str, checkpoint_dir: Path, prompt: str = "a tiny test") 
     }
 
 
+def _is_scorer(service: str) -> bool:
+    if ":" in service:
+        from vmevalkit.scoring.local.model import LocalScorerModel
+
+        cls = load_object(service)
+        return isinstance(cls, type) and issubclass(cls, LocalScorerModel)
+    from vmevalkit.scoring.SCORER_CATALOG import AVAILABLE_SCORERS
+
+    return AVAILABLE_SCORERS.get(service, {}).get("kind") == "local"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m vmevalkit.models.local.tiny", description=__doc__.split("\n")[0])
     parser.add_argument(
@@ -94,6 +105,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("out_dir", type=Path)
     parser.add_argument("--check", action="store_true", help="then load it and generate a few frames on the CPU")
     args = parser.parse_args(argv)
+    if _is_scorer(args.service):  # install_model.sh --tiny builds scorers' checkpoints too
+        from vmevalkit.scoring.local import tiny as scorer_tiny
+
+        return scorer_tiny.main([args.service, str(args.out_dir), *(["--check"] if args.check else [])])
     build(args.service, args.out_dir)
     if args.check:
         print(json.dumps(check(args.service, args.out_dir)))

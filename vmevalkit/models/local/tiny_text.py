@@ -158,3 +158,73 @@ def t5_encoder(tokenizer: Any, d_model: int = 16) -> Any:
             eos_token_id=tokenizer.eos_token_id,
         )
     )
+
+
+def clip_tokenizer_openai_order(model_max_length: int = 77) -> Any:
+    """``clip_tokenizer`` with the two special tokens last, where OpenAI's CLIP vocabulary has them
+    (``<|startoftext|>`` 49406, ``<|endoftext|>`` 49407 of 49408).
+
+    CLIP text models whose config keeps the legacy ``eos_token_id = 2`` (openai/clip-vit-*; X-CLIP
+    always) pool the text at ``input_ids.argmax()``, which is the end token only when it has the
+    highest id. With this order a tiny checkpoint pools where the real one does.
+    """
+    from transformers import CLIPTokenizer
+
+    vocab: dict[str, int] = {}
+    for symbol in sorted(_bytes_to_unicode().values()):
+        vocab[symbol] = len(vocab)
+        vocab[symbol + "</w>"] = len(vocab)
+    vocab["<|startoftext|>"] = len(vocab)
+    vocab["<|endoftext|>"] = len(vocab)
+    return CLIPTokenizer(vocab=vocab, merges=[], model_max_length=model_max_length)
+
+
+def qwen2_tokenizer(
+    corpus: str = "",
+    special_tokens: Sequence[str] = ("<|endoftext|>",),
+    eos_token: str = "<|endoftext|>",
+    pad_token: str = "<|endoftext|>",
+    vocab_size: int = 1024,
+    model_max_length: int = 32768,
+) -> Any:
+    """A Qwen2 (GPT-2 style byte-level BPE) tokenizer learned from ``corpus``, of ``Qwen2Tokenizer``'s class.
+
+    The 256 byte symbols and merges learned from ``corpus`` (up to ``vocab_size`` pieces, cut the way
+    Qwen2's own pre-tokenizer cuts text), then ``special_tokens`` in the order given: Qwen's vocabulary
+    also ends with its special tokens (``<|endoftext|>``, ``<|im_start|>``...). Any text tokenizes: a
+    byte-level BPE spells whatever it has no piece for with byte symbols.
+    """
+    import json
+
+    from tokenizers import Regex, Tokenizer, models, pre_tokenizers, trainers
+    from transformers import Qwen2Tokenizer
+    from transformers.models.qwen2.tokenization_qwen2 import PRETOKENIZE_REGEX
+
+    learner = Tokenizer(models.BPE())
+    # The same two steps as Qwen2Tokenizer's pre-tokenizer, so the merges fit the pieces it will see.
+    learner.pre_tokenizer = pre_tokenizers.Sequence(
+        [
+            pre_tokenizers.Split(Regex(PRETOKENIZE_REGEX), behavior="isolated"),
+            pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
+        ]
+    )
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    learner.train_from_iterator([" ".join(COMMON_WORDS), corpus], trainer=trainer)
+    model = json.loads(learner.to_str())["model"]
+    vocab: dict[str, int] = dict(model["vocab"])
+    for token in special_tokens:
+        vocab.setdefault(token, len(vocab))
+    extra = [t for t in special_tokens if t not in (eos_token, pad_token)]
+    return Qwen2Tokenizer(
+        vocab=vocab,
+        merges=[tuple(merge) for merge in model["merges"]],
+        unk_token=None,
+        eos_token=eos_token,
+        pad_token=pad_token,
+        additional_special_tokens=extra or None,
+        model_max_length=model_max_length,
+    )

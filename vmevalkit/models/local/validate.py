@@ -99,6 +99,12 @@ def validate(
         return problems
 
 
+def is_local_scorer(name: str) -> bool:
+    from vmevalkit.scoring.SCORER_CATALOG import AVAILABLE_SCORERS
+
+    return AVAILABLE_SCORERS.get(name, {}).get("kind") == "local"
+
+
 def image_size(path: Path) -> tuple[int, int]:
     from PIL import Image
 
@@ -117,7 +123,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, help="seconds (default: the model's own)")
     parser.add_argument("--tiny", action="store_true", help="the checkpoint is tiny: use its small test size")
     args = parser.parse_args(argv)
-    problems = validate(args.model, args.checkpoint, args.task_id, args.duration, args.tiny)
+    if is_local_scorer(args.model):  # install_model.sh validates scorers too
+        from vmevalkit.scoring.local.validate import validate as validate_scorer
+
+        problems = validate_scorer(args.model, args.checkpoint, args.task_id, args.tiny)
+    else:
+        problems = validate(args.model, args.checkpoint, args.task_id, args.duration, args.tiny)
     for problem in problems:
         print(f"validation failed: {problem}", file=sys.stderr)
     if not problems:
