@@ -94,9 +94,9 @@ LOCAL_SCORERS: dict[str, dict[str, Any]] = {
         "wrapper_class": LOCAL_SCORER_WRAPPER,
         "service_class": "vmevalkit.scoring.local.videoreward:VideoReward",
         "model": "KlingTeam/VideoReward",
-        "args": {"checkpoint": "videoreward"},
-        "description": "VideoAlign VideoReward (Qwen2-VL-2B reward model): visual quality, motion quality, text "
-        "alignment and their sum",
+        "args": {"checkpoint": "videoreward", "batch_size": 4},
+        "description": "VideoAlign VideoReward (Kling, Qwen2-VL-2B reward model): visual quality, motion quality, "
+        "text alignment (z-scored rewards) and their sum",
         "family": "reward-models",
         "kind": "local",
         "role": "scorer",
