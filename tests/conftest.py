@@ -86,13 +86,15 @@ MODEL_CACHE = REPO / ".cache" / "test-models"
 # Every local model pins the same diffusers stack (tests/test_local_models.py checks it), so one
 # real venv, built by the real installer, serves the tests of every family.
 VENV_MODEL = "ltx-video"
+# Likewise every local scorer pins one stack (the same minus diffusers): one scorer venv serves every scorer family.
+VENV_SCORER = "clip-score"
 
 
 class ModelVenv:
-    def __init__(self, envs_dir: Path, weights_dir: Path) -> None:
-        self.envs_dir, self.weights_dir = envs_dir, weights_dir
-        self.python = envs_dir / VENV_MODEL / "bin" / "python"
-        self.tiny_checkpoint = weights_dir / "tiny" / VENV_MODEL
+    def __init__(self, envs_dir: Path, weights_dir: Path, name: str = VENV_MODEL) -> None:
+        self.envs_dir, self.weights_dir, self.name = envs_dir, weights_dir, name
+        self.python = envs_dir / name / "bin" / "python"
+        self.tiny_checkpoint = weights_dir / "tiny" / name
 
     def install_env(self, **extra: str) -> dict[str, str]:
         return cli_env(
@@ -107,9 +109,19 @@ class ModelVenv:
 def model_venv() -> ModelVenv:
     """envs/ltx-video built by ``setup/install_model.sh ltx-video --tiny`` (idempotent: kept between runs
     under .cache/, so only the first run of a checkout pays for the install)."""
-    venv = ModelVenv(MODEL_CACHE / "envs", MODEL_CACHE / "weights")
+    return _installed(ModelVenv(MODEL_CACHE / "envs", MODEL_CACHE / "weights", VENV_MODEL))
+
+
+@pytest.fixture(scope="session")
+def scorer_venv() -> ModelVenv:
+    """envs/clip-score built by ``setup/install_model.sh clip-score --tiny``: the venv every local scorer family's
+    tests run in (each scorer pins exactly the same packages)."""
+    return _installed(ModelVenv(MODEL_CACHE / "envs", MODEL_CACHE / "weights", VENV_SCORER))
+
+
+def _installed(venv: ModelVenv) -> ModelVenv:
     done = subprocess.run(
-        ["bash", str(REPO / "setup" / "install_model.sh"), VENV_MODEL, "--tiny"],
+        ["bash", str(REPO / "setup" / "install_model.sh"), venv.name, "--tiny"],
         env=venv.install_env(),
         capture_output=True,
         text=True,

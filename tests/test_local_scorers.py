@@ -1,9 +1,9 @@
 """The shipped local scorers end to end: installer, tiny checkpoints, the score CLI, real workers in a real venv.
 
-``setup/install_model.sh clip-score --tiny --validate`` builds a scorer's own virtualenv for real, builds its tiny
-checkpoint and scores two baseline videos through its worker. Every other family then runs through the score CLI
-on its tiny checkpoint in the shared test venv (each scorer pins the generators' stack minus diffusers; a test in
-test_local_models.py holds them to it). The families' own details are tested in tests/test_scorer_<family>.py.
+``setup/install_model.sh clip-score --tiny`` builds a scorer's own virtualenv for real (the session fixture
+``scorer_venv``); ``--validate`` then scores two baseline videos through its worker. Every local scorer pins exactly
+the same packages (checked below), so that venv is each scorer's venv: every family runs through the score CLI on
+its tiny checkpoint in it. The families' own details are tested in tests/test_scorer_<family>.py.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import MODEL_CACHE, REPO, ModelVenv, cli_env, make_fake_venv
+from conftest import REPO, ModelVenv, cli_env, make_fake_venv
 
 from vmevalkit.runner.inference import InferenceRunner
 from vmevalkit.scoring.catalog import all_scorers
@@ -25,31 +25,35 @@ from vmevalkit.scoring.SCORER_CATALOG import AVAILABLE_SCORERS
 from vmevalkit.tasks.loader import load_tasks
 
 LOCAL_SCORERS = sorted(name for name, entry in AVAILABLE_SCORERS.items() if entry["kind"] == "local")
-INSTALLED = "clip-score"  # the one scorer whose venv the tests build with its own installer
 
 
-@pytest.fixture(scope="session")
-def clip_venv() -> subprocess.CompletedProcess[str]:
-    envs, weights = MODEL_CACHE / "envs", MODEL_CACHE / "weights"
-    return subprocess.run(
-        ["bash", str(REPO / "setup" / "install_model.sh"), INSTALLED, "--tiny", "--validate"],
-        env=cli_env(VMEVALKIT_ENVS_DIR=str(envs), VMEVALKIT_WEIGHTS_DIR=str(weights), VMEVALKIT_PYTHON=sys.executable),
+def test_install_validates_the_scorer_venv_on_a_tiny_checkpoint(scorer_venv: ModelVenv) -> None:
+    done = subprocess.run(
+        ["bash", str(REPO / "setup" / "install_model.sh"), scorer_venv.name, "--tiny", "--validate"],
+        env=scorer_venv.install_env(),
         capture_output=True,
         text=True,
-        timeout=1800,
+        timeout=900,
     )
-
-
-def test_install_builds_the_scorer_venv_and_validates_it_on_a_tiny_checkpoint(clip_venv) -> None:
-    out = clip_venv.stdout + clip_venv.stderr
-    assert clip_venv.returncode == 0, out[-4000:]
-    assert f"{INSTALLED}: validation passed" in clip_venv.stdout
+    assert done.returncode == 0, (done.stdout + done.stderr)[-4000:]
+    assert "virtualenv up to date" in done.stdout, "the session fixture built it; a re-run installs nothing"
+    assert f"{scorer_venv.name}: validation passed" in done.stdout
     # Both baselines were scored through the worker, with every dimension reported.
     for model in ("oracle-solution", "static-first-frame"):
-        assert f"{INSTALLED} on {model} maze_0001: clip_score=" in clip_venv.stdout
-    stamp = json.loads((MODEL_CACHE / "envs" / INSTALLED / ".vmevalkit-install.json").read_text())
-    assert stamp["model"] == INSTALLED
-    assert (MODEL_CACHE / "weights" / "tiny" / INSTALLED / "config.json").is_file()
+        assert f"{scorer_venv.name} on {model} maze_0001: clip_score=" in done.stdout
+    stamp = json.loads((scorer_venv.envs_dir / scorer_venv.name / ".vmevalkit-install.json").read_text())
+    assert stamp["model"] == scorer_venv.name
+    assert (scorer_venv.tiny_checkpoint / "config.json").is_file()
+    # The scorer venv holds no diffusers: the scorer families need none of it.
+    probe = "import importlib.util as u; print(u.find_spec('diffusers') is None, u.find_spec('transformers') is None)"
+    found = subprocess.run([str(scorer_venv.python), "-c", probe], capture_output=True, text=True).stdout.split()
+    assert found == ["True", "False"]
+
+
+def test_every_local_scorer_pins_the_same_packages() -> None:
+    from test_local_models import pins
+
+    assert len({tuple(pins(name)) for name in LOCAL_SCORERS}) == 1, "one scorer venv must stand for all"
 
 
 def test_every_local_scorer_entry_names_a_family_a_wrapper_and_pinned_weights() -> None:
@@ -85,11 +89,11 @@ def experiment(questions: Path, tmp_path: Path) -> Path:
 
 @pytest.mark.parametrize("name", LOCAL_SCORERS)
 def test_score_cli_runs_each_local_scorer_on_its_tiny_checkpoint(
-    model_venv: ModelVenv, experiment: Path, tmp_path: Path, name: str
+    scorer_venv: ModelVenv, experiment: Path, tmp_path: Path, name: str
 ) -> None:
     checkpoint = tmp_path / "tiny"
     built = subprocess.run(
-        [str(model_venv.python), "-m", "vmevalkit.models.local.tiny", name, str(checkpoint)],
+        [str(scorer_venv.python), "-m", "vmevalkit.models.local.tiny", name, str(checkpoint)],
         env={"PYTHONPATH": str(REPO), "HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin"},
         capture_output=True,
         text=True,
@@ -97,7 +101,7 @@ def test_score_cli_runs_each_local_scorer_on_its_tiny_checkpoint(
     )
     assert built.returncode == 0, built.stderr[-3000:]
     envs = tmp_path / "envs"
-    make_fake_venv(envs, name, python=model_venv.python)  # envs/<name>/bin/python runs the shared test venv
+    make_fake_venv(envs, name, python=scorer_venv.python)  # envs/<name>/bin/python: the scorer venv's Python
     done = subprocess.run(
         [sys.executable, str(REPO / "examples" / "score_videos.py"), "--scorer", name, "--no-progress"]
         + ["--output-dir", str(tmp_path / "outputs"), "--experiment", "exp", "--checkpoint", str(checkpoint)]

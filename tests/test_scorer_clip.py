@@ -99,14 +99,14 @@ def tiny_check(python: Path, cls: str, ckpt: Path) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def tiny(model_venv: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+def tiny(scorer_venv: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     root = tmp_path_factory.mktemp("clip-tiny")
     return {
-        "python": model_venv.python,
+        "python": scorer_venv.python,
         "clip_dir": root / "clip",
         "xclip_dir": root / "xclip",
-        "clip": tiny_check(model_venv.python, "ClipScore", root / "clip"),
-        "xclip": tiny_check(model_venv.python, "XClipScore", root / "xclip"),
+        "clip": tiny_check(scorer_venv.python, "ClipScore", root / "clip"),
+        "xclip": tiny_check(scorer_venv.python, "XClipScore", root / "xclip"),
     }
 
 

@@ -164,11 +164,11 @@ def _venv_env() -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def random_check(model_venv: ModelVenv, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+def random_check(scorer_venv: ModelVenv, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
     """The tiny CLI: build the random-weight checkpoint, load it with setup() on the CPU, score two videos."""
     checkpoint = tmp_path_factory.mktemp("qwen-judge") / "ckpt"
     done = subprocess.run(
-        [str(model_venv.python), "-m", "vmevalkit.scoring.local.tiny", SERVICE, str(checkpoint), "--check"],
+        [str(scorer_venv.python), "-m", "vmevalkit.scoring.local.tiny", SERVICE, str(checkpoint), "--check"],
         env=_venv_env(),
         capture_output=True,
         text=True,
@@ -218,11 +218,11 @@ SCRIPTED = textwrap.dedent(
 
 
 @pytest.fixture(scope="module")
-def scripted_check(model_venv: ModelVenv, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+def scripted_check(scorer_venv: ModelVenv, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """Tiny models whose greedy reply is a fixed text: a valid verdict, and a bad one."""
     root = tmp_path_factory.mktemp("qwen-judge-scripted")
     done = subprocess.run(
-        [str(model_venv.python), "-c", SCRIPTED, str(root), json.dumps(GOOD), SERVICE],
+        [str(scorer_venv.python), "-c", SCRIPTED, str(root), json.dumps(GOOD), SERVICE],
         env=_venv_env(),
         capture_output=True,
         text=True,

@@ -138,11 +138,11 @@ def _venv_env() -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def tiny_check(model_venv: ModelVenv, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+def tiny_check(scorer_venv: ModelVenv, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
     """Build the tiny checkpoint and score the two sample videos with the production setup() (one venv run)."""
     ckpt = tmp_path_factory.mktemp("videoreward") / "ckpt"
     done = subprocess.run(
-        [str(model_venv.python), "-m", "vmevalkit.scoring.local.tiny", SERVICE, str(ckpt), "--check"],
+        [str(scorer_venv.python), "-m", "vmevalkit.scoring.local.tiny", SERVICE, str(ckpt), "--check"],
         env=_venv_env(),
         capture_output=True,
         text=True,
@@ -231,10 +231,10 @@ print(json.dumps(out))
 
 
 @pytest.fixture(scope="module")
-def probes(model_venv: ModelVenv, tiny_check: tuple[Path, dict[str, Any]]) -> dict[str, Any]:
+def probes(scorer_venv: ModelVenv, tiny_check: tuple[Path, dict[str, Any]]) -> dict[str, Any]:
     ckpt, _ = tiny_check
     done = subprocess.run(
-        [str(model_venv.python), "-c", PROBES, str(ckpt)],
+        [str(scorer_venv.python), "-c", PROBES, str(ckpt)],
         env=_venv_env(),
         capture_output=True,
         text=True,

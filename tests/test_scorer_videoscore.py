@@ -95,11 +95,11 @@ def _venv_env() -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def tiny_check(model_venv: ModelVenv, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+def tiny_check(scorer_venv: ModelVenv, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
     """Build the tiny checkpoint and score the two sample videos with the production setup() (one venv run)."""
     ckpt = tmp_path_factory.mktemp("videoscore") / "ckpt"
     done = subprocess.run(
-        [str(model_venv.python), "-m", "vmevalkit.scoring.local.tiny", SERVICE, str(ckpt), "--check"],
+        [str(scorer_venv.python), "-m", "vmevalkit.scoring.local.tiny", SERVICE, str(ckpt), "--check"],
         env=_venv_env(),
         capture_output=True,
         text=True,
@@ -207,11 +207,11 @@ print(json.dumps(out))
 
 
 def test_truncation_broken_videos_batch_failures_and_head_weights(
-    model_venv: ModelVenv, tiny_check: tuple[Path, dict[str, Any]]
+    scorer_venv: ModelVenv, tiny_check: tuple[Path, dict[str, Any]]
 ) -> None:
     ckpt, _ = tiny_check
     done = subprocess.run(
-        [str(model_venv.python), "-c", EDGE_CASES, str(ckpt)],
+        [str(scorer_venv.python), "-c", EDGE_CASES, str(ckpt)],
         env=_venv_env(),
         capture_output=True,
         text=True,

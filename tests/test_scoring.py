@@ -68,6 +68,8 @@ def test_scorer_catalog_is_pure_data_and_every_entry_loads() -> None:
     assert "frame-match" in SCORER_CATALOG.AVAILABLE_SCORERS
     for name, entry in SCORER_CATALOG.AVAILABLE_SCORERS.items():
         assert entry["role"] == "scorer" and entry["kind"] in ("builtin", "api", "local") and entry["description"]
+        if entry["kind"] == "local":
+            continue  # they need their venv and weights: tests/test_local_scorers.py loads them
         scorer = load_catalog_scorer(name)
         assert scorer.name == name, "a catalog scorer writes its files under its catalog name"
         assert scorer.dimensions and callable(scorer.score_batch)

@@ -128,8 +128,11 @@ def files_of(directory: Path) -> dict[str, bytes]:
 # ---- the shipped registry --------------------------------------------------------------------------
 
 
+SCORER_CHECKPOINTS = {"clip-score", "xclip-score", "videoscore", "videoreward", "vlm-judge-qwen"}
+
+
 def test_shipped_registry_names_every_local_model() -> None:
-    pins = weights.load_registry()
+    pins = {k: v for k, v in weights.load_registry().items() if k not in SCORER_CHECKPOINTS}
     assert set(pins) == {
         "svd",
         "ltx-video",
@@ -149,6 +152,18 @@ def test_shipped_registry_names_every_local_model() -> None:
         assert pin.note, f"{pin.id}: say where the pin comes from, or why there is none"
     assert pins["svd"].gated
     assert pins["hunyuanvideo-i2v"].pinned is False and pins["hunyuanvideo-i2v"].revision == "main"
+
+
+def test_scorer_checkpoints_are_transformers_folders_with_notes() -> None:
+    pins = weights.load_registry()
+    assert SCORER_CHECKPOINTS <= set(pins)
+    for name in SCORER_CHECKPOINTS:
+        pin = pins[name]
+        assert pin.note and pin.allow_patterns, name
+        assert "config.json" in pin.allow_patterns or "model_config.json" in pin.allow_patterns, name
+        # Pickled weights only where the model ships nothing else (VideoReward's model.pth, loaded weights_only).
+        pickled = [p for p in pin.allow_patterns if p.endswith((".bin", ".pt", ".pth", ".ckpt"))]
+        assert pickled == ([] if name != "videoreward" else ["checkpoint-11352/model.pth"]), name
 
 
 def test_catalog_local_entries_name_registry_checkpoints() -> None:

@@ -658,6 +658,11 @@ def _score_with_progress(
             except ScorerContractError as exc:
                 # A broken scorer stops; the files its earlier batches wrote are valid and stay.
                 broken.append(str(exc))
+            finally:
+                # A local scorer's workers go as soon as it is done: the next scorer gets the GPU memory.
+                close = getattr(runner.scorer, "close", None)
+                if callable(close):
+                    close()
 
     if plain or not console.is_terminal:
 

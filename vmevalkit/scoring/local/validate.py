@@ -23,10 +23,12 @@ BASELINES = ("oracle-solution", "static-first-frame")
 def validate(scorer: str, checkpoint: Path | None = None, task_id: str = DEFAULT_TASK, tiny: bool = False) -> list[str]:
     """Problems found (empty: the install works). Prints the scores it got.
 
-    ``tiny``: a random checkpoint, whose scores may be NaN (a tiny judge writes no JSON verdict): only errors count.
+    ``tiny``: a random checkpoint, scored with the family's small ``tiny_args`` (fewer frames, shorter replies);
+    its scores may be NaN (a random judge writes no JSON verdict), so only errors count.
     """
     from vmevalkit.models.local.validate import shipped_questions
     from vmevalkit.runner.inference import InferenceRunner
+    from vmevalkit.scoring.local.tiny import family_class
     from vmevalkit.scoring.local.wrapper import LocalScorerNotReady
     from vmevalkit.scoring.runner import ScoringRunner, find_generations, load_catalog_scorer
     from vmevalkit.tasks.loader import load_tasks
@@ -36,7 +38,11 @@ def validate(scorer: str, checkpoint: Path | None = None, task_id: str = DEFAULT
     if not tasks:
         return [f"the shipped task {task_id} was not found under {shipped_questions()}"]
     try:
-        loaded = load_catalog_scorer(scorer, checkpoint=str(checkpoint.absolute()) if checkpoint else None)
+        loaded = load_catalog_scorer(
+            scorer,
+            dict(family_class(scorer).tiny_args) if tiny else None,
+            checkpoint=str(checkpoint.absolute()) if checkpoint else None,
+        )
     except LocalScorerNotReady as exc:
         return [str(exc)]
     try:
