@@ -35,6 +35,8 @@ def scorer_env(tmp_path: Path) -> dict[str, str]:
     checkpoint.mkdir()
     (checkpoint / "config.json").write_text('{"model_type": "probe"}')
     return {
+        "OPENAI_API_KEY": "sk-test-never-in-a-worker",
+        "HF_TOKEN": "hf_test_never_in_a_worker",
         "VMEVALKIT_ENVS_DIR": str(envs),
         "VMEVALKIT_CHECKPOINTS": json.dumps({SCORER: str(checkpoint)}),
         "VMEVALKIT_EXTRA_SCORER_CATALOGS": "vmk_test_local:SCORERS",
@@ -99,6 +101,7 @@ def test_one_worker_loads_once_and_scores_every_batch(questions: Path, tmp_path:
     assert len(loads) == 1 and [len(b["prompts"]) for b in batches] == [3, 1]
     assert loads[0]["device"] == "cpu" and loads[0]["cuda_visible_devices"] == ""
     assert loads[0]["options"] == {"scale": 2}, "catalog args reach the model; the checkpoint id does not"
+    assert loads[0]["secrets_seen"] == [], "API keys and tokens never reach model code"
     assert all(b["kwargs"] == {"k": 1} for b in batches)
     found = scores(root)
     assert sorted(found) == TASKS
@@ -150,10 +153,10 @@ def test_crash_failure_and_nan_each_stay_with_their_own_item(questions: Path, tm
 
 def test_a_hung_worker_is_killed_and_the_rest_are_scored(questions: Path, tmp_path: Path, scorer_env: dict) -> None:
     root = experiment(questions, tmp_path, {"maze_0001": "VMK_HANG"})
-    done = score(tmp_path, {**scorer_env, "VMEVALKIT_LOCAL_JOB_TIMEOUT_S": "3"}, "--scorer", SCORER)
+    done = score(tmp_path, {**scorer_env, "VMEVALKIT_LOCAL_JOB_TIMEOUT_S": "10"}, "--scorer", SCORER)
     assert done.returncode == 1
     found = scores(root)
-    assert "the worker hung: no result within 3 s" in (found["maze_0001"].error or "")
+    assert "the worker hung: no result within 10 s" in (found["maze_0001"].error or "")
     assert all(found[t].error is None for t in TASKS if t != "maze_0001")
 
 
@@ -190,6 +193,36 @@ def test_one_worker_per_gpu_and_a_batch_split_across_them(questions: Path, tmp_p
     assert pinned.returncode == 0  # nothing left to score: up to date whatever the device
     bad = score(tmp_path, scorer_env, "--scorer", SCORER, "--device", "tpu")
     assert bad.returncode == 2 and "use auto, cpu, cuda or cuda:N" in bad.stderr
+
+
+def test_a_gpu_that_cannot_load_the_model_hands_its_work_to_the_others(
+    questions: Path, tmp_path: Path, scorer_env: dict
+) -> None:
+    root = experiment(questions, tmp_path)
+    env = {**scorer_env, "VMEVALKIT_LOCAL_GPUS": "0,1", "VMK_LOAD_CRASH_GPU": "0"}
+    done = score(tmp_path, env, "--scorer", SCORER, "--batch-size", "4")
+    assert done.returncode == 0, done.stdout + done.stderr
+    loads = calls(scorer_env, "load-scorer")
+    assert [c["cuda_visible_devices"] for c in loads] == ["1"]
+    found = scores(root)
+    assert sorted(found) == TASKS and {r.dimensions["pid"] for r in found.values()} == {loads[0]["pid"]}
+
+
+def test_a_bad_option_is_a_usage_error_before_any_worker_starts(
+    questions: Path, tmp_path: Path, scorer_env: dict
+) -> None:
+    root = experiment(questions, tmp_path)
+    bad = score(tmp_path, scorer_env, "--scorer", SCORER, "--scorer-init-kwargs-json", '{"scale": -1}')
+    assert bad.returncode == 2 and "bad option: scale must be positive" in bad.stderr
+    assert calls(scorer_env, "load-scorer") == [] and not list(root.rglob("scores/*.json"))
+    # Other options are other scores: the resume rule redoes them; the same options skip.
+    assert score(tmp_path, scorer_env, "--scorer", SCORER).returncode == 0
+    first = {k: r.scored_at for k, r in scores(root).items()}
+    assert {r.config["args"]["scale"] for r in scores(root).values()} == {2}
+    assert all(r.config["service"] == "vmk_test_local:ProbeScorer" for r in scores(root).values())
+    assert score(tmp_path, scorer_env, "--scorer", SCORER, "--scorer-init-kwargs-json", '{"scale": 3}').returncode == 0
+    again = scores(root)
+    assert all(again[k].scored_at != first[k] and again[k].details["scale"] == 3 for k in first)
 
 
 def test_not_installed_or_bad_checkpoint_is_refused_with_the_fix(

@@ -23,6 +23,7 @@ from vmevalkit.scoring.local.clip import (
     frame_consistency,
     stretch_indices,
 )
+from vmevalkit.scoring.SCORER_CATALOG import LOCAL_SCORERS
 
 REPO = Path(__file__).resolve().parent.parent
 MODULE = "vmevalkit.scoring.local.clip"
@@ -48,6 +49,30 @@ def test_constructor_options() -> None:
             ClipScore("m", frames=bad)
     with pytest.raises(ValueError, match="batch_size"):
         XClipScore("m", batch_size=0)
+    with pytest.raises(ValueError, match="batch_size"):
+        ClipScore("m", batch_size=2.5)
+
+
+def test_misspelt_options_are_refused() -> None:
+    with pytest.raises(TypeError, match="frame"):
+        ClipScore("m", frame=8)
+    with pytest.raises(TypeError, match="batchsize"):
+        XClipScore("m", batchsize=4)
+
+
+@pytest.mark.parametrize(("name", "cls"), [("clip-score", ClipScore), ("xclip-score", XClipScore)])
+def test_catalog_and_tiny_args_construct_in_the_main_environment(name: str, cls: type[ClipScore]) -> None:
+    entry = LOCAL_SCORERS[name]
+    args = {k: v for k, v in entry["args"].items() if k != "checkpoint"}
+    cls(entry["model"], **args)
+    cls(entry["model"], **{**args, **cls.tiny_args})
+
+
+def test_oom_hints_name_the_memory_options() -> None:
+    assert ClipScore.oom_hint.startswith("lower batch_size (frames per")
+    assert XClipScore.oom_hint.startswith("lower batch_size (videos per")
+    for cls in (ClipScore, XClipScore):
+        assert "--scorer-init-kwargs-json" in cls.oom_hint
 
 
 def test_clip_score_clamps_each_frame_then_averages() -> None:
@@ -226,6 +251,23 @@ with tempfile.TemporaryDirectory() as tmp:
     with torch.inference_mode():
         fwd = model(**enc)
         out["xclip_forward_cos"] = float(fwd.logits_per_video[0, 0] / model.logit_scale.exp())
+
+    # CUDA out of memory inside the model call fails the batch (the worker reports it, the next run retries):
+    # never a NaN score, even beside an item that is NaN for its own reasons.
+    def out_of_memory(scorer, target, method):
+        def boom(*args, **kwargs):
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        setattr(target, method, boom)
+        try:
+            scorer.score([moving, items[2]])
+            return "scored"
+        except Exception as exc:
+            return type(exc).__name__
+        finally:
+            delattr(target, method)
+
+    out["clip_oom"] = out_of_memory(clip, clip._model, "get_image_features")
+    out["xclip_oom"] = out_of_memory(xclip, xclip._model, "forward")
 print(json.dumps(out))
 """
 
@@ -266,3 +308,4 @@ def test_edge_cases_and_forward_equivalence(tiny: dict[str, Any], tmp_path: Path
     assert x_details[4]["frames_repeated"] is True
     assert -1.0 <= x_scores[4][0] <= 1.0
     assert "exactly 4 frames" in out["xclip_frames5"]
+    assert out["clip_oom"] == out["xclip_oom"] == "OutOfMemoryError"

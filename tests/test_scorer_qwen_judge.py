@@ -23,6 +23,7 @@ from conftest import REPO, ModelVenv
 
 from vmevalkit.scoring.base import PUBLIC_INPUTS
 from vmevalkit.scoring.judge_rubric import DIMENSIONS, REPAIR_REQUEST, rubric_for
+from vmevalkit.scoring.local import qwen_vl_text, videoreward
 from vmevalkit.scoring.local.qwen_judge import (
     CHAT_TEMPLATE,
     SPECIAL_TOKENS,
@@ -32,6 +33,7 @@ from vmevalkit.scoring.local.qwen_judge import (
     read_chat_template,
     user_content,
 )
+from vmevalkit.scoring.SCORER_CATALOG import LOCAL_SCORERS
 
 SERVICE = "vmevalkit.scoring.local.qwen_judge:QwenVLJudge"
 GOOD = {"task_success": 1, "end_state": 0.75, "process": 0.5, "rationale": "The dot walks to the red square."}
@@ -144,6 +146,25 @@ def test_options_are_checked() -> None:
         QwenVLJudge("m", max_frames=3)
 
 
+def test_catalog_and_tiny_args_construct_and_bad_options_are_refused() -> None:
+    entry = LOCAL_SCORERS["vlm-judge-qwen"]
+    args = {k: v for k, v in entry["args"].items() if k != "checkpoint"}
+    assert QwenVLJudge(entry["model"], **args).max_pixels == 200704
+    assert QwenVLJudge(entry["model"], **{**args, **QwenVLJudge.tiny_args}).frames == 4
+    for bad in ({"frames": "8"}, {"min_pixels": True}, {"repetition_penalty": 0}, {"max_new_tokens": 1.5}):
+        with pytest.raises(ValueError):
+            QwenVLJudge("m", **bad)
+    with pytest.raises(TypeError, match="max_pixel"):
+        QwenVLJudge("m", max_pixel=200704)  # misspelt
+    assert QwenVLJudge.oom_hint.startswith("lower frames") and "max_pixels" in QwenVLJudge.oom_hint
+
+
+def test_qwen_vl_text_is_shared_with_videoreward() -> None:
+    assert CHAT_TEMPLATE is qwen_vl_text.CHAT_TEMPLATE is videoreward.QWEN2_VL_CHAT_TEMPLATE
+    assert SPECIAL_TOKENS is qwen_vl_text.SPECIAL_TOKENS is videoreward.QWEN2_VL_SPECIAL_TOKENS
+    assert SPECIAL_TOKENS[-2:] == (qwen_vl_text.IMAGE_TOKEN, qwen_vl_text.VIDEO_TOKEN) and len(SPECIAL_TOKENS) == 14
+
+
 def test_chat_template_is_read_from_json_or_jinja(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError):
         read_chat_template(tmp_path)
@@ -196,6 +217,16 @@ SCRIPTED = textwrap.dedent(
     broken = ScoreItem(root, "m", "maze_0", "maze", root / "missing.mp4", "p", items[0].first_frame)
     batch = judge.score([*items, broken])
     scores = [[v if v == v else None for v in row] for row in batch.scores]
+    # CUDA out of memory while generating fails the batch (retried by the next run): never a NaN verdict.
+    import torch
+    def boom(*args, **kwargs):
+        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+    judge._vlm.generate = boom
+    try:
+        judge.score([items[0], broken])
+        oom = "scored"
+    except Exception as exc:
+        oom = f"{type(exc).__name__}: {exc}"
     # A weight under another name is refused, not left at its random initial value.
     from safetensors.torch import load_file, save_file
     index_path = good / "model.safetensors.index.json"
@@ -211,7 +242,12 @@ SCRIPTED = textwrap.dedent(
         renamed = "loaded"
     except RuntimeError as exc:
         renamed = str(exc)
-    out = {"good": {"scores": scores, "details": batch.details}, "bad": check(sys.argv[3], bad), "renamed": renamed}
+    out = {
+        "good": {"scores": scores, "details": batch.details},
+        "bad": check(sys.argv[3], bad),
+        "renamed": renamed,
+        "oom": oom,
+    }
     print(json.dumps(out))
     """
 )
@@ -306,6 +342,10 @@ def test_a_scripted_verdict_flows_through_to_the_scores(scripted_check: dict[str
     # An item whose video cannot be read scores NaN with the reason; the rest of the batch is judged.
     assert good["scores"][2] == [None, None, None]
     assert good["details"][2]["reason"].startswith("cannot read the inputs")
+
+
+def test_out_of_memory_fails_the_batch_instead_of_scoring_nan(scripted_check: dict[str, Any]) -> None:
+    assert scripted_check["oom"].startswith("OutOfMemoryError: CUDA out of memory")
 
 
 def test_a_checkpoint_with_a_renamed_weight_is_refused(scripted_check: dict[str, Any]) -> None:

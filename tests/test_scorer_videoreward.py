@@ -30,6 +30,7 @@ from vmevalkit.scoring.local.videoreward import (
     normalise,
     smart_resize,
 )
+from vmevalkit.scoring.SCORER_CATALOG import LOCAL_SCORERS
 
 SERVICE = "vmevalkit.scoring.local.videoreward:VideoReward"
 
@@ -41,7 +42,7 @@ def test_class_declares_the_three_rewards_and_their_sum() -> None:
     assert VideoReward.dimensions == DIMENSIONS == ("visual_quality", "motion_quality", "text_alignment", "overall")
     assert VideoReward.inputs == frozenset({"video", "prompt"})  # no ground truth
     assert VideoReward.checkpoint_marker == "model_config.json"  # the released repo has no config.json
-    scorer = VideoReward("KlingTeam/VideoReward", checkpoint="videoreward")
+    scorer = VideoReward("KlingTeam/VideoReward")
     assert (scorer.fps, scorer.num_frames, scorer.max_pixels) == (None, None, None)  # model_config.json decides
     assert (scorer.min_pixels, scorer.normalize, scorer.batch_size) == (VIDEO_MIN_PIXELS, True, 4)
     assert scorer.base_config is QWEN2_VL_2B_INSTRUCT
@@ -49,6 +50,34 @@ def test_class_declares_the_three_rewards_and_their_sum() -> None:
         VideoReward("x", fps=2.0, num_frames=8)
     with pytest.raises(ValueError, match="batch_size"):
         VideoReward("x", batch_size=0)
+
+
+def test_options_are_checked_in_the_main_environment() -> None:
+    entry = LOCAL_SCORERS["videoreward"]
+    args = {k: v for k, v in entry["args"].items() if k != "checkpoint"}
+    assert VideoReward(entry["model"], **args).batch_size == 4
+    assert VideoReward(entry["model"], **{**args, **VideoReward.tiny_args}).max_pixels == 56 * 56
+    assert VideoReward("x", fps=1).fps == 1.0
+    bad_values: list[dict[str, Any]] = [
+        {"batch_size": 0},
+        {"batch_size": 1.5},
+        {"fps": 0},
+        {"fps": "2"},
+        {"num_frames": 1},  # rounds to an even count of 0
+        {"max_pixels": 100},  # less than one 28x28 cell
+        {"max_pixels": 50_000},  # below the default min_pixels
+        {"min_pixels": 0},
+        {"normalize": "yes"},
+        {"base_config": "Qwen/Qwen2-VL-2B-Instruct"},
+    ]
+    for bad in bad_values:
+        with pytest.raises(ValueError):
+            VideoReward("x", **bad)
+    with pytest.raises(TypeError, match="max_pixel"):
+        VideoReward("x", max_pixel=100_352)  # misspelt
+    with pytest.raises(TypeError, match="checkpoint"):
+        VideoReward("x", checkpoint="videoreward")  # resolved by the wrapper, never passed on
+    assert VideoReward.oom_hint.startswith("lower batch_size") and "max_pixels" in VideoReward.oom_hint
 
 
 def test_base_architecture_is_qwen2_vl_2b_instruct() -> None:
@@ -226,6 +255,15 @@ with tempfile.TemporaryDirectory() as tmp:
     raw = VideoReward("tiny", **{**VideoReward.tiny_args, "normalize": False})
     raw.setup(ckpt, "cpu")
     out["raw_scores"] = raw.score(items[:1]).scores.tolist()
+    # CUDA out of memory in the forward pass fails the batch (retried by the next run), never NaN.
+    def boom(*args, **kwargs):
+        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+    raw._model.forward = boom
+    try:
+        raw.score([moving, broken])
+        out["oom"] = "scored"
+    except Exception as exc:
+        out["oom"] = f"{type(exc).__name__}: {exc}"
 print(json.dumps(out))
 """
 
@@ -286,3 +324,4 @@ def test_rewards_are_read_at_their_tokens_and_batching_changes_nothing(probes: d
     expected = [probes["details"][0]["raw"][k] for k in ("VQ", "MQ", "TA")]
     assert raw[:3] == pytest.approx(expected, abs=1e-6)
     assert raw[3] == pytest.approx(sum(expected), abs=1e-6)
+    assert probes["oom"].startswith("OutOfMemoryError: CUDA out of memory")

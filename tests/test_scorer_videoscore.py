@@ -22,6 +22,7 @@ from vmevalkit.scoring.local.videoscore import (
     build_query,
     frame_indices,
 )
+from vmevalkit.scoring.SCORER_CATALOG import LOCAL_SCORERS
 
 SERVICE = "vmevalkit.scoring.local.videoscore:VideoScore"
 
@@ -43,6 +44,19 @@ def test_class_declares_the_five_aspects_in_head_order() -> None:
     assert (scorer.max_frames, scorer.max_length) == (MAX_FRAMES, 4096) == (48, 4096)
     with pytest.raises(ValueError, match="max_frames"):
         VideoScore("x", max_frames=0)
+
+
+def test_options_are_checked_in_the_main_environment() -> None:
+    entry = LOCAL_SCORERS["videoscore"]
+    args = {k: v for k, v in entry["args"].items() if k != "checkpoint"}
+    assert VideoScore(entry["model"], **args).max_frames == 48
+    assert VideoScore(entry["model"], **{**args, **VideoScore.tiny_args}).max_frames == 2
+    for bad in ({"max_frames": 0}, {"max_frames": "48"}, {"max_frames": True}, {"max_length": 0}):
+        with pytest.raises(ValueError, match="max_frames|max_length"):
+            VideoScore("x", **bad)
+    with pytest.raises(TypeError, match="max_frame"):
+        VideoScore("x", max_frame=16)  # misspelt
+    assert VideoScore.oom_hint.startswith("lower max_frames")
 
 
 @pytest.mark.parametrize("count", [0, 1, 2, 12, 47, 48, 49, 97, 100, 241, 1000])
@@ -156,11 +170,13 @@ def test_tiny_checkpoint_has_the_real_repo_layout_and_key_names(tiny_check: tupl
     assert (ckpt / "tokenizer.json").is_file() and (ckpt / "tokenizer_config.json").is_file()
 
 
-# In the venv: a long prompt under a small max_length, a broken video, a batch where nothing fits, and checkpoints
-# whose head has no bias (tolerated: a zero bias) or no weight (refused).
+# In the venv: a long prompt under a small max_length, a broken video, a max_length nothing fits in, errors of the
+# model (CUDA out of memory, a CUDA error) beside a broken video, and checkpoints whose head has no bias (tolerated:
+# a zero bias) or no weight (refused).
 EDGE_CASES = """
 import json, math, shutil, sys, tempfile
 from pathlib import Path
+import torch
 from safetensors.torch import load_file, save_file
 from vmevalkit.scoring.local.tiny import sample_items
 from vmevalkit.scoring.local.videoscore import VideoScore
@@ -192,7 +208,20 @@ with tempfile.TemporaryDirectory() as tmp:
         tight.score(items[:1])
         out["tight"] = "no error"
     except ValueError as exc:
-        out["tight"] = str(exc)
+        out["tight"] = f"{type(exc).__name__}: {exc}"
+    for name, error in (
+        ("oom", torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")),
+        ("cuda_error", RuntimeError("CUDA error: an illegal memory access was encountered")),
+    ):
+        def boom(*args, error=error, **kwargs):
+            raise error
+        scorer._model.forward = boom
+        try:
+            scorer.score(items)
+            out[name] = "scored"
+        except Exception as exc:
+            out[name] = f"{type(exc).__name__}: {exc}"
+        del scorer._model.forward
     unbiased = VideoScore("tiny", max_frames=2)
     unbiased.setup(without(ckpt, "score.bias", Path(tmp) / "nobias"), "cpu")
     out["zero_bias"] = unbiased._model.score.bias.abs().max().item()
@@ -226,6 +255,10 @@ def test_truncation_broken_videos_batch_failures_and_head_weights(
     assert 0 < first["prompt_tokens_kept"] < 40 * 5
     assert result["scores"][1] == [None] * 5  # the unreadable video alone is NaN
     assert second["error"].startswith("VideoError")
-    assert "more than max_length=50" in result["tight"]  # every item failed for the same reason: raised
+    # Frames and instructions past max_length are the options' fault: the batch fails, no NaN.
+    assert result["tight"].startswith("InputTooLongError") and "more than max_length=50" in result["tight"]
+    # The model's errors fail the batch (retried by the next run), though the other item is NaN for its own reason.
+    assert result["oom"].startswith("OutOfMemoryError: CUDA out of memory")
+    assert result["cuda_error"] == "RuntimeError: CUDA error: an illegal memory access was encountered"
     assert result["zero_bias"] == 0.0 and result["nobias_finite"] is True
     assert "missing weights (1)" in result["nohead"] and "score.weight" in result["nohead"]

@@ -130,10 +130,17 @@ class ProbeScorer(LocalScorerModel):
     dimensions = ("frames", "pid")
     version = "probe-1"
 
+    def __init__(self, model: str, **options: Any) -> None:
+        if options.get("scale", 1) <= 0:  # checked in the main environment before any worker starts
+            raise ValueError(f"scale must be positive, got {options['scale']}")
+        super().__init__(model, **options)
+
     def setup(self, checkpoint_dir: Path, device: str) -> None:
         self.config = json.loads((Path(checkpoint_dir) / "config.json").read_text())
         self.device = device
-        if os.environ.get("VMK_LOAD_CRASH"):
+        crash_gpu = os.environ.get("VMK_LOAD_CRASH_GPU")  # a GPU that cannot load the model
+        on_crash_gpu = crash_gpu is not None and crash_gpu == os.environ.get("CUDA_VISIBLE_DEVICES")
+        if os.environ.get("VMK_LOAD_CRASH") or on_crash_gpu:
             os._exit(3)
         print("scorer chatter on stdout: must not reach the protocol")
         _log(
@@ -143,6 +150,7 @@ class ProbeScorer(LocalScorerModel):
                 "device": device,
                 "options": self.options,
                 "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"),
+                "secrets_seen": sorted(k for k in os.environ if k.endswith(("_API_KEY", "_TOKEN"))),
             }
         )
 

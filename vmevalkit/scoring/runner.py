@@ -43,7 +43,7 @@ from vmevalkit.scoring.base import (
 from vmevalkit.scoring.catalog import all_scorers
 from vmevalkit.tasks.loader import FINAL_FRAME, FIRST_FRAME
 from vmevalkit.utils.atomic import atomic_write_json
-from vmevalkit.utils.imports import load_object, suggest
+from vmevalkit.utils.imports import PluginLoadError, load_object, suggest
 
 SCORES_DIR = "scores"
 SCORE_SCHEMA_VERSION = 1
@@ -112,7 +112,10 @@ def load_catalog_scorer(
     its virtualenv or weights are missing."""
     entry = get_scorer_entry(name)
     if entry.wrapper_class:
-        wrapper = load_object(entry.wrapper_class)
+        try:
+            wrapper = load_object(entry.wrapper_class)
+        except PluginLoadError as exc:
+            raise ScorerContractError(f"scorer '{name}': wrapper_class {exc}") from exc
         try:
             return wrapper(entry, checkpoint=checkpoint, device=device, **(init_kwargs or {}))
         except TypeError as exc:
@@ -376,9 +379,8 @@ class ScoringRunner:
             "score_kwargs": self.score_kwargs,
             "checkpoint": checkpoint,
         }
-        identity = getattr(scorer, "checkpoint_identity", None)
-        if identity is not None:  # a local scorer's weights: repo@commit, or the folder it loaded
-            config["weights"] = identity
+        # A local scorer's weights (repo@commit, or the folder it loaded), model class and options.
+        config.update(getattr(scorer, "scorer_config", None) or {})
         self.config = _jsonable(config)
         self.on_event = on_event or (lambda outcome: None)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import shutil
 import signal
 import tempfile
@@ -108,9 +109,13 @@ def package_shim() -> Path:
     return shim
 
 
+# Never handed to model code: API keys and tokens (a worker needs none: it never downloads).
+SECRET_NAME = re.compile(r"(^|_)(KEY|TOKEN|SECRET|PASSWORD|CREDENTIALS?)(_|$)", re.IGNORECASE)
+
+
 def worker_env(shim: Path, gpu: str | None) -> dict[str, str]:
-    """The environment of a worker pinned to ``gpu`` (None: not pinned; "": no GPU)."""
-    env = dict(os.environ)
+    """The environment of a worker pinned to ``gpu`` (None: not pinned; "": no GPU), without secrets."""
+    env = {name: value for name, value in os.environ.items() if not SECRET_NAME.search(name)}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(shim), env.get("PYTHONPATH", "")]))
     env["PYTHONUNBUFFERED"] = "1"
     env["HF_HUB_OFFLINE"] = "1"  # weights are local and verified; a worker never downloads

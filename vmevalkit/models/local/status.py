@@ -49,7 +49,7 @@ def scorer_status(name: str) -> dict[str, Any]:
     from vmevalkit.scoring.runner import get_scorer_entry
 
     entry = get_scorer_entry(name)
-    return entry_status(entry, marker=family_class(name).checkpoint_marker, what="Scorer")
+    return entry_status(entry, marker=family_class(entry.service_class).checkpoint_marker, what="Scorer")
 
 
 def entry_status(entry: LocalEntry, marker: str = "model_index.json", what: str = "Model") -> dict[str, Any]:
@@ -120,10 +120,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.markdown_table:
         print(models_table())
         return 0
-    from vmevalkit.scoring.SCORER_CATALOG import AVAILABLE_SCORERS
+    from vmevalkit.scoring.catalog import all_scorers
 
     rows = [model_status(name) for name in model_names() if get_entry(name).kind == "local"]
-    rows += [scorer_status(name) for name, raw in AVAILABLE_SCORERS.items() if raw.get("kind") == "local"]
+    rows += [scorer_status(name) for name, raw in all_scorers().items() if raw.get("kind") == "local"]
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0

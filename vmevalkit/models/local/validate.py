@@ -100,9 +100,9 @@ def validate(
 
 
 def is_local_scorer(name: str) -> bool:
-    from vmevalkit.scoring.SCORER_CATALOG import AVAILABLE_SCORERS
+    from vmevalkit.scoring.catalog import all_scorers  # the lab's extra scorer catalogs too
 
-    return AVAILABLE_SCORERS.get(name, {}).get("kind") == "local"
+    return all_scorers().get(name, {}).get("kind") == "local"
 
 
 def image_size(path: Path) -> tuple[int, int]:

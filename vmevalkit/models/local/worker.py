@@ -193,7 +193,7 @@ class Worker:
             traceback.print_exc(file=sys.stderr)
             kind: ErrorKind = "oom" if is_out_of_memory(exc) else "error"
             message = (
-                f"CUDA out of memory on {self.device} while scoring {len(items)} item(s): lower --batch-size"
+                f"CUDA out of memory on {self.device} while scoring {len(items)} item(s): {self.scorer.oom_hint}"
                 if kind == "oom"
                 else f"{type(exc).__name__}: {exc}"
             )
@@ -277,7 +277,11 @@ def serve(stdin: BinaryIO, stdout: BinaryIO) -> int:
         try:
             message = TO_WORKER.validate_json(line)
         except ValidationError as exc:
-            send(Result(id="?", ok=False, error=f"bad request: {exc}", error_kind="bad_request"))
+            error = f"bad request: {exc}"
+            if worker.scorer is not None:
+                send(Scores(id="?", ok=False, error=error, error_kind="bad_request"))
+            else:
+                send(Result(id="?", ok=False, error=error, error_kind="bad_request"))
             continue
         if isinstance(message, Shutdown):
             break

@@ -197,8 +197,8 @@ def _text_limit(tokenizer: Any, text_config: Any) -> int:
 class _ClipBase(LocalScorerModel):
     """What both backbones share: device and dtype, the frame option, reading the batch's videos."""
 
-    def __init__(self, model: str, batch_size: int, **options: Any) -> None:
-        super().__init__(model, batch_size=batch_size, **options)
+    def __init__(self, model: str, frames: int | None, batch_size: int) -> None:
+        super().__init__(model, frames=frames, batch_size=batch_size)
         self.batch_size = _positive_int(batch_size, "batch_size")
         self._model: Any = None
         self._processor: Any = None
@@ -238,11 +238,15 @@ class ClipScore(_ClipBase):
     version: ClassVar[str] = "1"
     dimensions: ClassVar[tuple[str, ...]] = ("clip_score", "frame_consistency")
     tiny_args: ClassVar[dict[str, Any]] = {"frames": 4}
+    # The image encoder's forward pass takes batch_size frames (of all the batch's videos together).
+    oom_hint: ClassVar[str] = (
+        "lower batch_size (frames per image-encoder forward pass) with --scorer-init-kwargs-json '{\"batch_size\": 8}'"
+    )
 
-    def __init__(self, model: str, frames: int = 8, batch_size: int = 32, **options: Any) -> None:
+    def __init__(self, model: str, frames: int = 8, batch_size: int = 32) -> None:
         """``frames``: frames sampled evenly per video (first and last included, at least 2);
         ``batch_size``: frames per image-encoder forward pass."""
-        super().__init__(model, batch_size=batch_size, frames=frames, **options)
+        super().__init__(model, frames=frames, batch_size=batch_size)
         self.frames = _positive_int(frames, "frames", minimum=2)
 
     def setup(self, checkpoint_dir: Path, device: str) -> None:
@@ -351,11 +355,15 @@ class XClipScore(_ClipBase):
 
     version: ClassVar[str] = "1"
     dimensions: ClassVar[tuple[str, ...]] = ("xclip_score",)
+    # One forward pass takes batch_size videos of the config's frame count (8) each.
+    oom_hint: ClassVar[str] = (
+        "lower batch_size (videos per forward pass) with --scorer-init-kwargs-json '{\"batch_size\": 2}'"
+    )
 
-    def __init__(self, model: str, frames: int | None = None, batch_size: int = 8, **options: Any) -> None:
+    def __init__(self, model: str, frames: int | None = None, batch_size: int = 8) -> None:
         """``frames``: None (the config's ``vision_config.num_frames``, 8 for xclip-base-patch32), or that same
         number (any other is refused: the model cannot take it); ``batch_size``: videos per forward pass."""
-        super().__init__(model, batch_size=batch_size, frames=frames, **options)
+        super().__init__(model, frames=frames, batch_size=batch_size)
         self.frames = None if frames is None else _positive_int(frames, "frames")
         self.num_frames = 0
 

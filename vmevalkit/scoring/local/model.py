@@ -32,6 +32,8 @@ class LocalScorerModel(ABC):
     checkpoint_marker: ClassVar[str] = "config.json"
     # Constructor keywords for its tiny checkpoint (e.g. fewer frames), on top of the catalog entry's args.
     tiny_args: ClassVar[dict[str, Any]] = {}
+    # What to lower when a batch runs out of GPU memory: the options that set the memory of one forward pass.
+    oom_hint: ClassVar[str] = "lower --batch-size"
 
     def __init__(self, model: str, **options: Any) -> None:
         """``model`` is the Hugging Face repo id (for messages); ``options`` the catalog entry's args."""
@@ -74,3 +76,29 @@ def video_frames(path: Path, count: int) -> tuple[list[Image.Image], list[int], 
 
     sampled, total, fps = sampled_frames(path, count)
     return [Image.fromarray(np.ascontiguousarray(a)) for _, a in sampled], [i for i, _ in sampled], total, fps
+
+
+def frames_at(path: Path, indices: Sequence[int]) -> list[Image.Image]:
+    """The RGB frames of ``path`` at ``indices`` (in that order; an index may repeat), decoding the video once up to
+    the last index and keeping only those frames. Raises ``VideoError`` when the video cannot be decoded or one of
+    the indices is past its last decodable frame."""
+    import av
+
+    from vmevalkit.video import VideoError
+
+    wanted = set(indices)
+    last = max(wanted, default=-1)
+    found: dict[int, Image.Image] = {}
+    try:
+        with av.open(str(path), mode="r") as container:
+            for index, frame in enumerate(container.decode(video=0)):
+                if index in wanted:
+                    found[index] = frame.to_image().convert("RGB")
+                if index >= last:
+                    break
+    except (av.error.FFmpegError, OSError) as exc:
+        raise VideoError(f"cannot decode {path}: {exc}") from exc
+    missing = sorted(wanted - found.keys())
+    if missing:
+        raise VideoError(f"{path}: frames {missing[:5]} could not be decoded")
+    return [found[i] for i in indices]

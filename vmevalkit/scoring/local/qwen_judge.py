@@ -73,47 +73,16 @@ from vmevalkit.scoring.judge_rubric import (
     rubric_for,
 )
 from vmevalkit.scoring.local.model import LocalScorerModel, torch_dtype_for, video_frames
+from vmevalkit.scoring.local.qwen_vl_text import CHAT_TEMPLATE as QWEN_VL_CHAT_TEMPLATE
+from vmevalkit.scoring.local.qwen_vl_text import END_OF_TURN
+from vmevalkit.scoring.local.qwen_vl_text import SPECIAL_TOKENS as QWEN_VL_SPECIAL_TOKENS
 from vmevalkit.video import VideoError
 
-# Qwen2.5-VL's special tokens, in the order of their ids (151643 onwards in the real vocabulary).
-SPECIAL_TOKENS: tuple[str, ...] = (
-    "<|endoftext|>",
-    "<|im_start|>",
-    "<|im_end|>",
-    "<|object_ref_start|>",
-    "<|object_ref_end|>",
-    "<|box_start|>",
-    "<|box_end|>",
-    "<|quad_start|>",
-    "<|quad_end|>",
-    "<|vision_start|>",
-    "<|vision_end|>",
-    "<|vision_pad|>",
-    "<|image_pad|>",
-    "<|video_pad|>",
-)
-END_OF_TURN = "<|im_end|>"
-
-# The checkpoint's chat template (chat_template.json), written into the tiny checkpoint; the judge itself always
-# uses the template of the checkpoint it loads.
-CHAT_TEMPLATE = (
-    "{% set image_count = namespace(value=0) %}{% set video_count = namespace(value=0) %}"
-    "{% for message in messages %}{% if loop.first and message['role'] != 'system' %}"
-    "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n{% endif %}"
-    "<|im_start|>{{ message['role'] }}\n"
-    "{% if message['content'] is string %}{{ message['content'] }}<|im_end|>\n"
-    "{% else %}{% for content in message['content'] %}"
-    "{% if content['type'] == 'image' or 'image' in content or 'image_url' in content %}"
-    "{% set image_count.value = image_count.value + 1 %}"
-    "{% if add_vision_id %}Picture {{ image_count.value }}: {% endif %}"
-    "<|vision_start|><|image_pad|><|vision_end|>"
-    "{% elif content['type'] == 'video' or 'video' in content %}"
-    "{% set video_count.value = video_count.value + 1 %}"
-    "{% if add_vision_id %}Video {{ video_count.value }}: {% endif %}"
-    "<|vision_start|><|video_pad|><|vision_end|>"
-    "{% elif 'text' in content %}{{ content['text'] }}{% endif %}{% endfor %}<|im_end|>\n"
-    "{% endif %}{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
-)
+# Qwen2.5-VL's special tokens (ids 151643 onwards) and its checkpoint's chat template (chat_template.json), the same
+# as Qwen2-VL's: the template is written into the tiny checkpoint; the judge itself always uses the template of the
+# checkpoint it loads.
+SPECIAL_TOKENS: tuple[str, ...] = QWEN_VL_SPECIAL_TOKENS
+CHAT_TEMPLATE = QWEN_VL_CHAT_TEMPLATE
 
 DEFAULT_MAX_PIXELS = 448 * 448
 CLOSING_TEXT = "Judge the video by the rubric. Reply with the JSON object only."
@@ -225,6 +194,11 @@ class QwenVLJudge(LocalScorerModel):
     pass_dimension: ClassVar[str | None] = "task_success"
     # Few frames and short replies keep the tiny check fast (a random-weight model seldom stops on its own).
     tiny_args: ClassVar[dict[str, Any]] = {"frames": 4, "max_new_tokens": 12}
+    # One generate() call holds the input image and `frames` frames of at most `max_pixels` pixels each.
+    oom_hint: ClassVar[str] = (
+        "lower frames (frames sampled per video) or max_pixels (pixels per image), e.g. "
+        '--scorer-init-kwargs-json \'{"frames": 4, "max_pixels": 100352}\''
+    )
 
     def __init__(
         self,
@@ -235,25 +209,35 @@ class QwenVLJudge(LocalScorerModel):
         min_pixels: int | None = None,
         max_new_tokens: int = 256,
         repetition_penalty: float = 1.0,
-        **options: Any,
     ) -> None:
         """``frames``: sampled from the video, first and last included (the input image is shown besides).
         ``max_pixels`` / ``min_pixels``: the pixel budget of each image after resizing (``min_pixels`` None: the
         checkpoint's). ``max_new_tokens``: the reply length cap. ``repetition_penalty``: 1 is plain greedy
         decoding (the checkpoint's generation_config suggests 1.05 for chat)."""
-        super().__init__(model, **options)
-        if options:
-            raise TypeError(f"QwenVLJudge got unknown options {sorted(options)}")
+        super().__init__(
+            model,
+            frames=frames,
+            max_pixels=max_pixels,
+            min_pixels=min_pixels,
+            max_new_tokens=max_new_tokens,
+            repetition_penalty=repetition_penalty,
+        )
         if isinstance(frames, bool) or not isinstance(frames, int) or frames < 2:
             raise ValueError(f"frames must be at least 2 (the first and the last), got {frames!r}")
         # One merged vision token covers 28x28 pixels: fewer than 4 of them per image says nothing.
         if isinstance(max_pixels, bool) or not isinstance(max_pixels, int) or max_pixels < 56 * 56:
             raise ValueError(f"max_pixels must be an int of at least {56 * 56} (56x56), got {max_pixels!r}")
-        if min_pixels is not None and (not isinstance(min_pixels, int) or not 0 < min_pixels <= max_pixels):
+        if min_pixels is not None and (
+            isinstance(min_pixels, bool) or not isinstance(min_pixels, int) or not 0 < min_pixels <= max_pixels
+        ):
             raise ValueError(f"min_pixels must be a positive int no larger than max_pixels, got {min_pixels!r}")
         if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, int) or max_new_tokens < 1:
             raise ValueError(f"max_new_tokens must be a positive int, got {max_new_tokens!r}")
-        if not isinstance(repetition_penalty, (int, float)) or not repetition_penalty > 0:
+        if (
+            isinstance(repetition_penalty, bool)
+            or not isinstance(repetition_penalty, (int, float))
+            or not repetition_penalty > 0
+        ):
             raise ValueError(f"repetition_penalty must be positive, got {repetition_penalty!r}")
         self.frames, self.max_pixels, self.min_pixels = frames, max_pixels, min_pixels
         self.max_new_tokens, self.repetition_penalty = max_new_tokens, float(repetition_penalty)
@@ -347,8 +331,6 @@ class QwenVLJudge(LocalScorerModel):
         return ScoreBatch(scores=rows, details=details)
 
     def _judge(self, item: ScoreItem) -> tuple[list[float], dict[str, Any]]:
-        import torch
-
         try:
             frames, indices, count, fps = video_frames(item.video_path, self.frames)
             with Image.open(item.first_frame) as image:
@@ -368,12 +350,9 @@ class QwenVLJudge(LocalScorerModel):
             media.setdefault("vision_tokens", vision_tokens)
             return reply
 
-        try:
-            scores, detail = converse(messages, generate, self._strip_tokens)
-        except torch.cuda.OutOfMemoryError as exc:
-            torch.cuda.empty_cache()
-            reason = f"out of GPU memory with {len(images)} images (lower frames or max_pixels): {exc}"
-            return [math.nan] * len(DIMENSIONS), {**media, "reason": reason}
+        # Anything the model raises (CUDA out of memory above all) fails the batch, to be retried: a NaN here would be
+        # final. The worker reports an OOM with oom_hint and frees the cache.
+        scores, detail = converse(messages, generate, self._strip_tokens)
         return scores, {**media, "max_pixels": self.max_pixels, **detail}
 
     def _generate(self, conversation: list[Message], images: list[Image.Image]) -> tuple[Generation, int, int]:

@@ -87,7 +87,8 @@ import numpy as np
 from PIL import Image
 
 from vmevalkit.scoring.base import ScoreBatch, ScoreItem
-from vmevalkit.scoring.local.model import LocalScorerModel, torch_dtype_for
+from vmevalkit.scoring.local.model import LocalScorerModel, frames_at, torch_dtype_for
+from vmevalkit.scoring.local.qwen_vl_text import CHAT_TEMPLATE, SPECIAL_TOKENS, VIDEO_TOKEN
 
 DIMENSIONS: tuple[str, ...] = ("visual_quality", "motion_quality", "text_alignment", "overall")
 # The model's own names of the three rewards, in the order of its reward tokens (and of model_config.json).
@@ -168,39 +169,10 @@ DETAILED_PROMPT_WITH_SPECIAL_TOKEN = "\n".join(
 )
 
 # Qwen2-VL-2B-Instruct's chat template (its chat_template.json): inference.py renders the turn with the processor
-# loaded from the base model, i.e. with this template (the checkpoint's tokenizer_config.json carries a copy).
-QWEN2_VL_CHAT_TEMPLATE = (
-    "{% set image_count = namespace(value=0) %}{% set video_count = namespace(value=0) %}"
-    "{% for message in messages %}{% if loop.first and message['role'] != 'system' %}"
-    "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n{% endif %}"
-    "<|im_start|>{{ message['role'] }}\n{% if message['content'] is string %}{{ message['content'] }}<|im_end|>\n"
-    "{% else %}{% for content in message['content'] %}"
-    "{% if content['type'] == 'image' or 'image' in content or 'image_url' in content %}"
-    "{% set image_count.value = image_count.value + 1 %}{% if add_vision_id %}Picture {{ image_count.value }}: "
-    "{% endif %}<|vision_start|><|image_pad|><|vision_end|>"
-    "{% elif content['type'] == 'video' or 'video' in content %}{% set video_count.value = video_count.value + 1 %}"
-    "{% if add_vision_id %}Video {{ video_count.value }}: {% endif %}<|vision_start|><|video_pad|><|vision_end|>"
-    "{% elif 'text' in content %}{{ content['text'] }}{% endif %}{% endfor %}<|im_end|>\n{% endif %}{% endfor %}"
-    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
-)
-VIDEO_TOKEN = "<|video_pad|>"
-# Qwen2's special tokens, ids 151643-151656 in order in the real vocabulary.
-QWEN2_VL_SPECIAL_TOKENS: tuple[str, ...] = (
-    "<|endoftext|>",
-    "<|im_start|>",
-    "<|im_end|>",
-    "<|object_ref_start|>",
-    "<|object_ref_end|>",
-    "<|box_start|>",
-    "<|box_end|>",
-    "<|quad_start|>",
-    "<|quad_end|>",
-    "<|vision_start|>",
-    "<|vision_end|>",
-    "<|vision_pad|>",
-    "<|image_pad|>",
-    VIDEO_TOKEN,
-)
+# loaded from the base model, i.e. with this template (the checkpoint's tokenizer_config.json carries a copy); and
+# Qwen2's special tokens, ids 151643-151656 in order in the real vocabulary. Shared with the Qwen2.5-VL judge.
+QWEN2_VL_CHAT_TEMPLATE = CHAT_TEMPLATE
+QWEN2_VL_SPECIAL_TOKENS: tuple[str, ...] = SPECIAL_TOKENS
 
 # Qwen/Qwen2-VL-2B-Instruct config.json as Qwen2VLConfig keywords (transformers 5 nesting: the language model's
 # fields under text_config). vocab_size is replaced by the checkpoint's embedding rows (151660 after the reward
@@ -395,28 +367,9 @@ def resize_frames(frames: Sequence[Image.Image], height: int, width: int) -> lis
     return [f if f.size == (width, height) else f.resize((width, height), Image.Resampling.BICUBIC) for f in frames]
 
 
-def read_frames(path: Path, indices: Sequence[int]) -> list[Image.Image]:
-    """The RGB frames of ``path`` at ``indices`` (which may repeat), decoding once."""
-    import av
-
-    from vmevalkit.video import VideoError
-
-    wanted = set(indices)
-    last = max(wanted, default=-1)
-    found: dict[int, Image.Image] = {}
-    try:
-        with av.open(str(path), mode="r") as container:
-            for index, frame in enumerate(container.decode(video=0)):
-                if index in wanted:
-                    found[index] = frame.to_image().convert("RGB")
-                if index >= last:
-                    break
-    except (av.error.FFmpegError, OSError) as exc:
-        raise VideoError(f"cannot decode {path}: {exc}") from exc
-    missing = sorted(wanted - found.keys())
-    if missing:
-        raise VideoError(f"{path}: frames {missing[:5]} could not be decoded")
-    return [found[i] for i in indices]
+def _int_at_least(value: Any, minimum: int, name: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"{name} must be an integer of at least {minimum}, got {value!r}")
 
 
 @dataclass
@@ -445,6 +398,11 @@ class VideoReward(LocalScorerModel):
         "min_pixels": 56 * 56,
         "max_pixels": 56 * 56,
     }
+    # One forward pass takes batch_size videos, each of up to max_pixels per frame (at fps frames a second).
+    oom_hint: ClassVar[str] = (
+        "lower batch_size (videos per forward pass) or max_pixels (pixels per frame, 200704 by model_config.json) "
+        "with --scorer-init-kwargs-json '{\"batch_size\": 1}' or '{\"max_pixels\": 100352}'"
+    )
 
     def __init__(
         self,
@@ -456,7 +414,6 @@ class VideoReward(LocalScorerModel):
         normalize: bool = True,
         batch_size: int = 4,
         base_config: dict[str, Any] | None = None,
-        **options: Any,
     ) -> None:
         """``fps`` / ``num_frames`` / ``max_pixels``: override model_config.json's data_config (None: keep it);
         ``normalize``: apply inference_config's mean/std; ``base_config``: Qwen2VLConfig keywords of the base model
@@ -469,14 +426,30 @@ class VideoReward(LocalScorerModel):
             min_pixels=min_pixels,
             normalize=normalize,
             batch_size=batch_size,
-            **options,
         )
         if fps is not None and num_frames is not None:
             raise ValueError("fps and num_frames cannot both be set")
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
-        self.fps, self.num_frames, self.max_pixels, self.min_pixels = fps, num_frames, max_pixels, int(min_pixels)
-        self.normalize, self.batch_size = bool(normalize), int(batch_size)
+        if fps is not None and (isinstance(fps, bool) or not isinstance(fps, (int, float)) or not fps > 0):
+            raise ValueError(f"fps must be a positive number, got {fps!r}")
+        if num_frames is not None:
+            # frame_count rounds to an even count: fewer than 2 would sample nothing.
+            _int_at_least(num_frames, FRAME_FACTOR, "num_frames")
+        _int_at_least(min_pixels, 1, "min_pixels")
+        if max_pixels is not None:
+            # At least one 28x28 patch-merge cell per frame (smart_resize's factor for Qwen2-VL).
+            _int_at_least(max_pixels, 28 * 28, "max_pixels")
+            if min_pixels > max_pixels:
+                raise ValueError(
+                    f"min_pixels ({min_pixels}) is larger than max_pixels ({max_pixels}): lower min_pixels too"
+                )
+        _int_at_least(batch_size, 1, "batch_size")
+        if not isinstance(normalize, bool):
+            raise ValueError(f"normalize must be true or false, got {normalize!r}")
+        if base_config is not None and not isinstance(base_config, dict):
+            raise ValueError(f"base_config must be a dict of Qwen2VLConfig keywords, got {type(base_config).__name__}")
+        self.fps = None if fps is None else float(fps)
+        self.num_frames, self.max_pixels, self.min_pixels = num_frames, max_pixels, min_pixels
+        self.normalize, self.batch_size = normalize, batch_size
         self.base_config = base_config if base_config is not None else QWEN2_VL_2B_INSTRUCT
         self._model: Any = None
         self._head: Any = None
@@ -578,7 +551,7 @@ class VideoReward(LocalScorerModel):
         info = probe_video(item.video_path)
         count = frame_count(info.frame_count, info.fps, self.fps, self.num_frames)
         indices = frame_indices(info.frame_count, count)
-        frames = read_frames(item.video_path, indices)
+        frames = frames_at(item.video_path, indices)
         processor = self._image_processor
         factor = processor.patch_size * processor.merge_size
         assert self.max_pixels is not None

@@ -44,7 +44,7 @@ import numpy as np
 from PIL import Image
 
 from vmevalkit.scoring.base import ScoreBatch, ScoreItem
-from vmevalkit.scoring.local.model import LocalScorerModel, torch_dtype_for
+from vmevalkit.scoring.local.model import LocalScorerModel, frames_at, torch_dtype_for
 
 # The model's five outputs, in the order of the regression head (the order the prompt lists them in).
 DIMENSIONS: tuple[str, ...] = (
@@ -101,6 +101,17 @@ IMAGE_TOKEN = "<image>"
 SPECIAL_TOKENS: tuple[str, ...] = ("<fake_token_around_image>", IMAGE_TOKEN, "<end_of_utterance>")
 
 
+class InputTooLongError(ValueError):
+    """The frames and the instructions alone pass ``max_length``: a matter of the options (``max_frames``,
+    ``max_length``), not of one video, so the batch fails rather than scoring NaN."""
+
+
+def _positive_int(value: Any, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be an integer of at least 1, got {value!r}")
+    return value
+
+
 def frame_indices(count: int, max_frames: int = MAX_FRAMES) -> list[int]:
     """The frames VideoScore looks at: every frame of a short video, else ``max_frames`` at a fixed stride from the
     first (``np.arange(0, count, count / max_frames).astype(int)`` in run_videoscore.py; the last frame is usually
@@ -116,30 +127,6 @@ def build_query(text_prompt: str, frame_count: int) -> str:
     """The model's input text: the regression query filled with the prompt, then ``"<image> "`` once per frame."""
     # str.replace, not str.format: a prompt with braces must go in as it is.
     return REGRESSION_QUERY_PROMPT.replace("{text_prompt}", text_prompt) + (IMAGE_TOKEN + " ") * frame_count
-
-
-def read_frames(path: Path, indices: Sequence[int]) -> list[Image.Image]:
-    """The RGB frames of ``path`` at ``indices`` (decoding once, keeping only those frames)."""
-    import av
-
-    from vmevalkit.video import VideoError
-
-    wanted = set(indices)
-    last = max(wanted, default=-1)
-    frames: dict[int, Image.Image] = {}
-    try:
-        with av.open(str(path), mode="r") as container:
-            for index, frame in enumerate(container.decode(video=0)):
-                if index in wanted:
-                    frames[index] = frame.to_image().convert("RGB")
-                if index >= last:
-                    break
-    except (av.error.FFmpegError, OSError) as exc:
-        raise VideoError(f"cannot decode {path}: {exc}") from exc
-    missing = sorted(wanted - frames.keys())
-    if missing:
-        raise VideoError(f"{path}: frames {missing[:5]} could not be decoded")
-    return [frames[i] for i in indices]
 
 
 @functools.cache
@@ -202,13 +189,18 @@ class VideoScore(LocalScorerModel):
     # The generated video and the prompt it was made from; no ground truth.
     inputs: ClassVar[frozenset[str]] = frozenset({"video", "prompt"})
     tiny_args: ClassVar[dict[str, Any]] = {"max_frames": 2}
+    # One video per forward pass: its memory grows with the frames (64 image tokens each, through SigLIP at 378 px+).
+    oom_hint: ClassVar[str] = (
+        "lower max_frames (frames per video, one video per forward pass) with "
+        "--scorer-init-kwargs-json '{\"max_frames\": 24}'"
+    )
 
-    def __init__(self, model: str, max_frames: int = MAX_FRAMES, max_length: int = MAX_LENGTH, **options: Any) -> None:
-        super().__init__(model, max_frames=max_frames, max_length=max_length, **options)
-        if max_frames < 1:
-            raise ValueError(f"max_frames must be at least 1, got {max_frames}")
-        self.max_frames = int(max_frames)
-        self.max_length = int(max_length)
+    def __init__(self, model: str, max_frames: int = MAX_FRAMES, max_length: int = MAX_LENGTH) -> None:
+        """``max_frames``: frames the model looks at (48 for v1.1, as trained); ``max_length``: tokens a sample may
+        take, past which the text prompt is shortened."""
+        super().__init__(model, max_frames=max_frames, max_length=max_length)
+        self.max_frames = _positive_int(max_frames, "max_frames")
+        self.max_length = _positive_int(max_length, "max_length")
         self._model: Any = None
         self._processor: Any = None
         self._dtype_name = "float32"
@@ -258,31 +250,22 @@ class VideoScore(LocalScorerModel):
                 break
             keep = max(0, keep - excess)
             kept, truncated = tokenizer.decode(prompt_ids[:keep], skip_special_tokens=True), True
-        raise ValueError(
+        raise InputTooLongError(
             f"{len(frames)} frames and the instructions take {int(inputs['input_ids'].shape[-1])} tokens, "
-            f"more than max_length={self.max_length}"
+            f"more than max_length={self.max_length}: raise max_length or lower max_frames"
         )
 
-    def _score_one(self, item: ScoreItem) -> tuple[list[float], dict[str, Any]]:
-        import torch
-
+    def _prepare(self, item: ScoreItem) -> tuple[Any, dict[str, Any]]:
+        """The item's processor outputs and details; ``VideoError`` / ``OSError`` / ``ValueError`` when its video
+        cannot be read or its inputs built."""
         from vmevalkit.video import probe_video
 
         total = probe_video(item.video_path).frame_count
         indices = frame_indices(total, self.max_frames)
         if not indices:
             raise ValueError(f"{item.video_path} has no frames")
-        frames = read_frames(item.video_path, indices)
+        frames = frames_at(item.video_path, indices)
         inputs, truncated, kept_tokens = self._inputs(item.prompt, frames)
-        inputs = {key: value.to(self.device) for key, value in inputs.items()}
-        with torch.inference_mode():
-            outputs = self._model(
-                input_ids=inputs["input_ids"],
-                attention_mask=inputs["attention_mask"],
-                pixel_values=inputs["pixel_values"].to(self._model.dtype),
-                pixel_attention_mask=inputs.get("pixel_attention_mask"),
-            )
-        scores = [float(v) for v in outputs[0].float().cpu().tolist()]
         detail = {
             "frames": len(frames),
             "frame_indices": indices,
@@ -291,7 +274,21 @@ class VideoScore(LocalScorerModel):
             "prompt_truncated": truncated,
             "prompt_tokens_kept": kept_tokens,
         }
-        return scores, detail
+        return inputs, detail
+
+    def _forward(self, inputs: Any) -> list[float]:
+        """The five regression outputs of one video's processor outputs."""
+        import torch
+
+        inputs = {key: value.to(self.device) for key, value in inputs.items()}
+        with torch.inference_mode():
+            outputs = self._model(
+                input_ids=inputs["input_ids"],
+                attention_mask=inputs["attention_mask"],
+                pixel_values=inputs["pixel_values"].to(self._model.dtype),
+                pixel_attention_mask=inputs.get("pixel_attention_mask"),
+            )
+        return [float(v) for v in outputs[0].float().cpu().tolist()]
 
     def score(self, items: Sequence[ScoreItem], **kwargs: Any) -> ScoreBatch:
         if self._model is None:
@@ -300,20 +297,20 @@ class VideoScore(LocalScorerModel):
 
         rows: list[list[float]] = []
         details: list[dict[str, Any]] = []
-        failures: list[Exception] = []
         # One video per forward pass: an 8B model over up to 48 x 66 image tokens leaves no room for batching.
         for item in items:
             try:
-                row, detail = self._score_one(item)
-            except (VideoError, OSError, ValueError, RuntimeError) as exc:
-                # Unreadable videos are the item's problem; anything else is counted, and raised if no item passed.
-                if not isinstance(exc, (VideoError, OSError)):
-                    failures.append(exc)
-                row, detail = [math.nan] * len(DIMENSIONS), {"error": f"{type(exc).__name__}: {exc}"}
-            rows.append(row)
+                inputs, detail = self._prepare(item)
+            except InputTooLongError:
+                raise  # the options' fault, not this video's
+            except (VideoError, OSError, ValueError) as exc:
+                # This video cannot be read or sampled: NaN for it alone (a final result), the rest is scored.
+                rows.append([math.nan] * len(DIMENSIONS))
+                details.append({"error": f"{type(exc).__name__}: {exc}"})
+                continue
+            # Whatever the model raises (CUDA out of memory, CUDA errors) fails the batch, which is retried.
+            rows.append(self._forward(inputs))
             details.append(detail)
-        if items and len(failures) == len(items):
-            raise failures[0]
         return ScoreBatch(
             scores=np.asarray(rows, dtype=np.float64).reshape(len(items), len(DIMENSIONS)), details=details
         )

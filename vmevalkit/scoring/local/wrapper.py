@@ -30,10 +30,10 @@ from vmevalkit.models.local.installation import (
     venv_python,
 )
 from vmevalkit.models.local.protocol import Load, Score, ScoreItemData
-from vmevalkit.scoring.base import ScoreBatch, ScoreItem
+from vmevalkit.scoring.base import ScoreBatch, ScoreItem, ScorerContractError
 from vmevalkit.scoring.local.model import LocalScorerModel
 from vmevalkit.settings import Settings, get_settings
-from vmevalkit.utils.imports import load_object
+from vmevalkit.utils.imports import PluginLoadError, load_object
 
 # Catalog args the wrapper resolves itself; the rest are the scorer model's constructor keywords.
 RUNNER_ARGS = ("checkpoint", "checkpoint_dir")
@@ -46,6 +46,7 @@ class LocalScorerNotReady(RuntimeError):
 class _Slot:
     def __init__(self, gpu: str | None) -> None:
         self.gpu = gpu
+        self.lock = asyncio.Lock()  # one job at a time per worker: the protocol is a single request/answer line
         self.worker: WorkerProcess | None = None
         self.failed_starts = 0
         self.last_error = ""
@@ -66,9 +67,17 @@ class LocalScorer:
         **options: Any,
     ) -> None:
         self.settings = settings or get_settings()
-        cls = load_object(entry.service_class)
+        try:
+            cls = load_object(entry.service_class)
+        except PluginLoadError as exc:
+            raise ScorerContractError(
+                f"local scorer '{entry.name}': {exc} (a family module must import without torch: import it inside "
+                "setup and score)"
+            ) from exc
         if not (isinstance(cls, type) and issubclass(cls, LocalScorerModel)):
-            raise TypeError(f"local scorer '{entry.name}': {entry.service_class} is not a LocalScorerModel subclass")
+            raise ScorerContractError(
+                f"local scorer '{entry.name}': {entry.service_class} is not a LocalScorerModel subclass"
+            )
         self.entry, self.model_class = entry, cls
         self.name: str = entry.name
         self.version = cls.version
@@ -76,6 +85,10 @@ class LocalScorer:
         self.inputs = cls.inputs
         self.pass_dimension = cls.pass_dimension
         self.args = {**{k: v for k, v in entry.args.items() if k not in RUNNER_ARGS}, **options}
+        try:  # the constructor checks the options without torch: a bad one is a usage error before any worker starts
+            cls(entry.model, **self.args)
+        except (TypeError, ValueError) as exc:
+            raise ScorerContractError(f"scorer '{entry.name}': bad option: {exc}") from exc
         if checkpoint:  # --checkpoint DIR: this folder instead of the pinned weights
             folders = {**self.settings.checkpoints, self.name: Path(checkpoint)}
             self.settings = self.settings.model_copy(update={"checkpoints": folders})
@@ -83,12 +96,18 @@ class LocalScorer:
         if problem:
             raise LocalScorerNotReady(problem)
         self.checkpoint: CheckpointChoice = checkpoint_for(entry, self.settings)
-        # Recorded in every score file's config: other weights never pass for these scores.
-        self.checkpoint_identity = checkpoint_identity(entry, self.settings)
+        # Recorded in every score file's config (``ScoringRunner``): other weights, another model class or other
+        # options never pass for these scores.
+        self.scorer_config = {
+            "weights": checkpoint_identity(entry, self.settings),
+            "service": entry.service_class,
+            "args": self.args,
+        }
         self.python = venv_python(self.name, self.settings).absolute()
         self.device, gpus = self._placement(device)
         self.slots = [_Slot(gpu) for gpu in gpus]
         self._shim: Path | None = None
+        self._next_slot = 0
         self._loop = asyncio.new_event_loop()
 
     def _placement(self, device: str | None) -> tuple[str, list[str | None]]:
@@ -117,13 +136,23 @@ class LocalScorer:
             return
 
         async def stop_all() -> None:
-            await asyncio.gather(*(slot.worker.stop() for slot in self.slots if slot.worker is not None))
+            # A batch cut short (Ctrl-C) leaves its task pending and its worker busy: cancel it and kill that worker
+            # instead of waiting out the polite shutdown.
+            me = asyncio.current_task()
+            pending = [t for t in asyncio.all_tasks(self._loop) if not t.done() and t is not me]
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+            stops = [slot.worker.kill() if pending else slot.worker.stop() for slot in self.slots if slot.worker]
+            await asyncio.gather(*stops, return_exceptions=True)
 
-        self._loop.run_until_complete(stop_all())
-        self._loop.close()
-        if self._shim is not None:
-            shutil.rmtree(self._shim, ignore_errors=True)
-            self._shim = None
+        try:
+            self._loop.run_until_complete(stop_all())
+        finally:
+            self._loop.close()
+            if self._shim is not None:
+                shutil.rmtree(self._shim, ignore_errors=True)
+                self._shim = None
 
     def __enter__(self) -> LocalScorer:
         return self
@@ -134,12 +163,18 @@ class LocalScorer:
     # -- workers --
 
     async def _score(self, items: list[ScoreItem], kwargs: dict[str, Any]) -> ScoreBatch:
-        # Contiguous chunks, one per worker (never more chunks than items).
-        count = min(len(self.slots), len(items))
+        # Contiguous chunks, one per worker (never more chunks than items), on the GPUs that still load the model;
+        # the first worker rotates, so the one-item retries after a failed batch spread over every GPU.
+        healthy = [slot for slot in self.slots if slot.failed_starts < self.MAX_FAILED_STARTS] or self.slots
+        start = self._next_slot % len(healthy)
+        self._next_slot += 1
+        slots = healthy[start:] + healthy[:start]
+        count = min(len(slots), len(items))
         bounds = [round(i * len(items) / count) for i in range(count + 1)]
         chunks = [items[bounds[i] : bounds[i + 1]] for i in range(count)]
         answers = await asyncio.gather(
-            *(self._score_on(slot, chunk, kwargs) for slot, chunk in zip(self.slots, chunks, strict=False)),
+            # Chunk i goes to slot i, or to the next slot whose GPU loads the model when slot i's does not.
+            *(self._score_on(slots[i:] + slots[:i], chunk, kwargs) for i, chunk in enumerate(chunks)),
             return_exceptions=True,
         )
         errors = [a for a in answers if isinstance(a, BaseException)]
@@ -151,23 +186,47 @@ class LocalScorer:
             assert isinstance(answer, tuple)
             rows.extend(answer[0])
             details.extend(answer[1])
-        return ScoreBatch(np.asarray(rows, dtype=np.float64).reshape(len(rows), -1), details)
+        return ScoreBatch(np.asarray(rows, dtype=np.float64).reshape(len(rows), len(self.dimensions)), details)
 
     async def _score_on(
-        self, slot: _Slot, items: list[ScoreItem], kwargs: dict[str, Any]
+        self, candidates: list[_Slot], items: list[ScoreItem], kwargs: dict[str, Any]
     ) -> tuple[list[list[float]], list[dict[str, Any]]]:
-        worker = await self._ensure_worker(slot)
+        load_error: WorkerError | None = None
+        for slot in candidates:
+            async with slot.lock:
+                try:
+                    worker = await self._ensure_worker(slot)
+                except WorkerError as exc:  # this GPU does not load the model: the next one takes the chunk
+                    load_error = exc
+                    continue
+                return await self._run(worker, items, kwargs)
+        assert load_error is not None
+        raise load_error
+
+    async def _run(
+        self, worker: WorkerProcess, items: list[ScoreItem], kwargs: dict[str, Any]
+    ) -> tuple[list[list[float]], list[dict[str, Any]]]:
         request = Score(id=worker.new_id(), items=[_as_data(item) for item in items], kwargs=kwargs)
         try:
             reply = await worker.score(request, self.settings.local_job_timeout_s)
-        except WorkerError:
+        except BaseException:
+            # Whatever cut the exchange short (a crash, a hang, Ctrl-C, an oversized line), the worker's stdout may
+            # still hold half an answer: never reuse it.
             await worker.kill()
             raise
+        if reply.id != request.id:
+            await worker.kill()
+            raise RuntimeError(f"the worker answered job {reply.id!r} to job {request.id!r}")
         if not reply.ok:
             raise RuntimeError(reply.error or "the worker reported a failure")
+        shapes = {len(row) for row in reply.scores}
+        if len(reply.scores) != len(items) or shapes - {len(self.dimensions)} or len(reply.details) != len(items):
+            raise ScorerContractError(
+                f"{self.entry.service_class}.score returned {len(reply.scores)} rows of {sorted(shapes)} scores and "
+                f"{len(reply.details)} details for {len(items)} items x dimensions {list(self.dimensions)}"
+            )
         rows = [[np.nan if v is None else v for v in row] for row in reply.scores]
-        details = reply.details if len(reply.details) == len(items) else [{} for _ in items]
-        return rows, details
+        return rows, reply.details
 
     async def _ensure_worker(self, slot: _Slot) -> WorkerProcess:
         if slot.worker is not None and slot.worker.alive:
