@@ -1,0 +1,299 @@
+"""The command line (``examples/evaluate_scorers.py``): its arguments, the three output files and the
+printed summary."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import io
+import math
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from vmevalkit.scoring.meta_eval.agreement import (
+    DEFAULT_CONFIDENCE,
+    DEFAULT_RESAMPLES,
+    DEFAULT_SEED,
+    BootstrapSettings,
+    DimensionMap,
+    Row,
+    evaluate,
+    load_scores,
+    parse_map,
+    plan_comparisons,
+)
+from vmevalkit.scoring.meta_eval.labels import (
+    GENERATION_EXAMPLE,
+    MAX_LISTED,
+    GenerationInfo,
+    HumanJudgements,
+    MetaEvalError,
+    aggregate_labels,
+    read_labels,
+)
+
+META_SCHEMA_VERSION = 1
+DEFAULT_OUT_SUBDIR = "meta_eval"
+SUMMARY_FILE, DETAIL_FILE, JSON_FILE = "meta_summary.csv", "meta_detail.csv", "meta.json"
+
+KEY_COLUMNS = ("scorer", "dimension", "human_dimension")
+STAT_COLUMNS = (
+    "n",
+    "n_unscored",
+    "spearman",
+    "spearman_ci_low",
+    "spearman_ci_high",
+    "kendall_tau_b",
+    "kendall_tau_b_ci_low",
+    "kendall_tau_b_ci_high",
+    "n_pairs",
+    "n_pairs_labelled",
+    "n_pairs_from_ratings",
+    "n_pairs_human_tie",
+    "pairwise_accuracy",
+    "pairwise_accuracy_ci_low",
+    "pairwise_accuracy_ci_high",
+    "pairwise_accuracy_ties_half",
+    "pairwise_accuracy_ties_half_ci_low",
+    "pairwise_accuracy_ties_half_ci_high",
+)
+SUMMARY_COLUMNS = (*KEY_COLUMNS, *STAT_COLUMNS)
+DETAIL_COLUMNS = (*KEY_COLUMNS, "domain", *STAT_COLUMNS)
+
+
+# -- outputs ----------------------------------------------------------------------------
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, float):
+        return "" if math.isnan(value) else round(value, 6)
+    return value
+
+
+def _csv(rows: Sequence[Row], columns: Sequence[str]) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(columns), lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({c: _cell(row[c]) for c in columns})
+    return buffer.getvalue()
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, float):
+        return None if math.isnan(value) else round(value, 6)
+    return value
+
+
+def write_outputs(
+    out_dir: Path, config: dict[str, Any], labels: dict[str, Any], summary: list[Row], detail: list[Row]
+) -> list[Path]:
+    """meta_summary.csv, meta_detail.csv and meta.json in ``out_dir``, each written atomically."""
+    from vmevalkit.utils.atomic import atomic_write_json, atomic_write_text
+
+    paths = [out_dir / SUMMARY_FILE, out_dir / DETAIL_FILE, out_dir / JSON_FILE]
+    atomic_write_text(paths[0], _csv(summary, SUMMARY_COLUMNS))
+    atomic_write_text(paths[1], _csv(detail, DETAIL_COLUMNS))
+    document = {
+        "schema_version": META_SCHEMA_VERSION,
+        "config": config,
+        "labels": labels,
+        "summary": [{c: _json_value(row[c]) for c in SUMMARY_COLUMNS} for row in summary],
+        "detail": [{c: _json_value(row[c]) for c in DETAIL_COLUMNS} for row in detail],
+    }
+    atomic_write_json(paths[2], document)
+    return paths
+
+
+# -- the command line -------------------------------------------------------------------
+
+EXIT_OK, EXIT_USAGE = 0, 2
+
+
+def _dimension_map(text: str) -> DimensionMap:
+    try:
+        return parse_map(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _confidence(text: str) -> float:
+    value = float(text)
+    if not 0.0 < value < 1.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1 (e.g. 0.95), got {text}")
+    return value
+
+
+def _resamples(text: str) -> int:
+    value = int(text)
+    if value < 100:
+        raise argparse.ArgumentTypeError(f"must be at least 100 for a meaningful interval, got {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="evaluate_scorers.py",
+        description="How well each scorer agrees with human labels: rank correlations and pairwise accuracy, "
+        "with bootstrap CIs, overall and per domain. Label format: docs/SCORING.md, 'Human labels'.",
+    )
+    parser.add_argument("--labels", required=True, metavar="FILE", help="human labels, JSONL")
+    parser.add_argument(
+        "--scorer", "-s", required=True, nargs="+", metavar="NAME", help="scorers whose score files to evaluate"
+    )
+    parser.add_argument(
+        "--map",
+        nargs="+",
+        action="extend",
+        type=_dimension_map,
+        default=[],
+        metavar="HUMAN=[SCORER:]DIM",
+        help="also compare a human dimension with another scorer dimension, e.g. task_success=end_state or "
+        "task_success=frame-match:final_ssim (same-named dimensions are always compared)",
+    )
+    parser.add_argument("--experiment", metavar="NAME", help="experiment the labels are about (default: pilot)")
+    parser.add_argument(
+        "--output-dir", metavar="DIR", help="experiments root (default: data/outputs, or $VMEVALKIT_OUTPUT_DIR)"
+    )
+    parser.add_argument(
+        "--out",
+        metavar="DIR",
+        help=f"where to write the results (default: <output-dir>/<experiment>/{DEFAULT_OUT_SUBDIR})",
+    )
+    parser.add_argument("--confidence", type=_confidence, default=DEFAULT_CONFIDENCE, help="CI level (default: 0.95)")
+    parser.add_argument(
+        "--resamples", type=_resamples, default=DEFAULT_RESAMPLES, help="bootstrap resamples (default: 2000)"
+    )
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="bootstrap seed (default: 0)")
+    return parser
+
+
+def _error(message: str) -> None:
+    print(f"error: {message}", file=sys.stderr)
+
+
+def _file_sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _paired(human: HumanJudgements) -> set[str]:
+    return {g for pairs in human.pairs.values() for p in pairs for g in (p.a, p.b)}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+
+    from vmevalkit import __version__
+    from vmevalkit.runner.records import utc_now
+    from vmevalkit.runner.registry import SAFE_NAME
+    from vmevalkit.scoring.runner import GenerationSelectionError, find_generations
+    from vmevalkit.settings import get_settings
+
+    settings = get_settings()
+    experiment = args.experiment or settings.experiment
+    if not SAFE_NAME.fullmatch(experiment):
+        _error(f"experiment name {experiment!r} must be a plain folder name (letters, digits, '.', '_', '-')")
+        return EXIT_USAGE
+    experiment_dir = Path(args.output_dir or settings.output_dir).absolute() / experiment
+    scorer_names = list(dict.fromkeys(args.scorer))
+    try:
+        labels = read_labels(args.labels)
+        found = find_generations(experiment_dir)
+        generations: dict[str, GenerationInfo] = {}
+        for g in found:
+            key = g.run_dir.relative_to(experiment_dir).as_posix()
+            generations[key] = GenerationInfo(key, g.record.model, g.record.domain, g.record.task_id, g.run_dir)
+        human = aggregate_labels(labels, generations)
+        for unknown in human.unknown[:MAX_LISTED]:
+            print(
+                f"warning: {Path(args.labels).name}:{unknown.line}: skipped: {unknown.generation} is not a completed "
+                f"generation of {experiment_dir}",
+                file=sys.stderr,
+            )
+        if len(human.unknown) > MAX_LISTED:
+            print(f"warning: ... and {len(human.unknown) - MAX_LISTED} more unknown generation(s)", file=sys.stderr)
+        if not human.used:
+            raise MetaEvalError(
+                f"no label names a completed generation of {experiment_dir}: label the run folders relative to "
+                f"it (e.g. {GENERATION_EXAMPLE}), or pass the --output-dir and --experiment the labels are about"
+            )
+        labelled = sorted({g for dim in human.ratings.values() for g in dim} | _paired(human))
+        scorers = load_scores(scorer_names, [generations[key] for key in labelled])
+        comparisons = plan_comparisons(scorers, human.dimensions, args.map)
+    except (MetaEvalError, GenerationSelectionError) as exc:
+        _error(str(exc))
+        return EXIT_USAGE
+
+    bootstrap = BootstrapSettings(args.confidence, args.resamples, args.seed)
+    summary, detail = evaluate(comparisons, human, scorers, generations, bootstrap)
+    labels_path = Path(args.labels)
+    config = {
+        "experiment": experiment,
+        "labels_file": labels_path.name,
+        "labels_sha256": _file_sha256(labels_path),
+        "scorers": scorer_names,
+        "maps": [str(m) for m in args.map],
+        "comparisons": [
+            {"scorer": c.scorer, "dimension": c.dimension, "human_dimension": c.human_dimension} for c in comparisons
+        ],
+        "confidence": bootstrap.confidence,
+        "resamples": bootstrap.resamples,
+        "seed": bootstrap.seed,
+        "vmevalkit": __version__,
+        "created_at": utc_now(),
+    }
+    label_counts = {
+        "labels": len(labels),
+        "used": human.used,
+        "replaced_by_a_later_line": human.replaced,
+        "raters": human.raters,
+        "rated_generations": {dim: len(r) for dim, r in human.ratings.items()},
+        "pairs": {dim: len(p) for dim, p in human.pairs.items()},  # labelled and derived from ratings
+        "unknown_generations": [{"line": u.line, "generation": u.generation} for u in human.unknown],
+    }
+    out_dir = Path(args.out) if args.out else experiment_dir / DEFAULT_OUT_SUBDIR
+    paths = write_outputs(out_dir, config, label_counts, summary, detail)
+    _print_summary(summary, human, len(labels), bootstrap.confidence)
+    for path in paths:
+        print(f"wrote {path}")
+    return EXIT_OK
+
+
+def _print_summary(summary: Sequence[Row], human: HumanJudgements, lines: int, confidence: float) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    def number(value: float, low: float, high: float) -> str:
+        if math.isnan(value):
+            return "-"
+        interval = "" if math.isnan(low) else f" [{low:.2f}, {high:.2f}]"
+        return f"{value:.3f}{interval}"
+
+    console = Console(markup=False)  # names and intervals like "[0.19, 1.00]" are text, never markup
+    console.print(
+        f"{lines} label(s) from {len(human.raters)} rater(s); {human.used} used, {len(human.unknown)} unknown "
+        f"generation(s) skipped, {human.replaced} replaced by a later line of the same rater"
+    )
+    table = Table(title=f"agreement with people ({confidence:.0%} bootstrap CIs)")
+    for column in ("scorer", "dimension", "human", "n", "spearman", "kendall tau-b", "pairs", "acc", "acc ties 1/2"):
+        table.add_column(column, overflow="fold")
+    for row in summary:
+        table.add_row(
+            row["scorer"],
+            row["dimension"],
+            row["human_dimension"],
+            str(row["n"]),
+            number(row["spearman"], row["spearman_ci_low"], row["spearman_ci_high"]),
+            number(row["kendall_tau_b"], row["kendall_tau_b_ci_low"], row["kendall_tau_b_ci_high"]),
+            f"{row['n_pairs']} ({row['n_pairs_human_tie']} tie)",
+            number(row["pairwise_accuracy"], row["pairwise_accuracy_ci_low"], row["pairwise_accuracy_ci_high"]),
+            number(
+                row["pairwise_accuracy_ties_half"],
+                row["pairwise_accuracy_ties_half_ci_low"],
+                row["pairwise_accuracy_ties_half_ci_high"],
+            ),
+        )
+    console.print(table)
