@@ -105,6 +105,25 @@ class ModelVenv:
         )
 
 
+def venv_code_env() -> dict[str, str]:
+    """The environment for running this checkout's code with a model or scorer venv's Python."""
+    return {**os.environ, "PYTHONPATH": str(REPO)}
+
+
+def tiny_scorer_check(venv: ModelVenv, service: str, checkpoint: Path) -> dict:
+    """``python -m vmevalkit.scoring.local.tiny SERVICE CHECKPOINT --check`` in ``venv``: build the tiny checkpoint,
+    load it with the production ``setup()`` on the CPU, score two videos; returns its JSON result."""
+    done = subprocess.run(
+        [str(venv.python), "-m", "vmevalkit.scoring.local.tiny", service, str(checkpoint), "--check"],
+        env=venv_code_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 @pytest.fixture(scope="session")
 def model_venv() -> ModelVenv:
     """envs/ltx-video built by ``setup/install_model.sh ltx-video --tiny`` (idempotent: kept between runs

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import ModelVenv, tiny_scorer_check, venv_code_env
 
 from vmevalkit.scoring.local.clip import (
     CLIP_PREPROCESSOR,
@@ -25,7 +25,6 @@ from vmevalkit.scoring.local.clip import (
 )
 from vmevalkit.scoring.SCORER_CATALOG import LOCAL_SCORERS
 
-REPO = Path(__file__).resolve().parent.parent
 MODULE = "vmevalkit.scoring.local.clip"
 # The files the production loader reads, named as in openai/clip-vit-large-patch14 and microsoft/xclip-base-patch32.
 LAYOUT = {"config.json", "model.safetensors", "preprocessor_config.json", "tokenizer.json", "tokenizer_config.json"}
@@ -106,20 +105,8 @@ def test_distinct_prompts_keep_first_seen_order() -> None:
 # ---- scorer venv: tiny checkpoints through the production code ----
 
 
-def venv_env() -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": str(REPO)}
-
-
-def tiny_check(python: Path, cls: str, ckpt: Path) -> dict[str, Any]:
-    done = subprocess.run(
-        [str(python), "-m", "vmevalkit.scoring.local.tiny", f"{MODULE}:{cls}", str(ckpt), "--check"],
-        env=venv_env(),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+def tiny_check(venv: ModelVenv, cls: str, ckpt: Path) -> dict[str, Any]:
+    result: dict[str, Any] = tiny_scorer_check(venv, f"{MODULE}:{cls}", ckpt)
     return result
 
 
@@ -130,8 +117,8 @@ def tiny(scorer_venv: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str
         "python": scorer_venv.python,
         "clip_dir": root / "clip",
         "xclip_dir": root / "xclip",
-        "clip": tiny_check(scorer_venv.python, "ClipScore", root / "clip"),
-        "xclip": tiny_check(scorer_venv.python, "XClipScore", root / "xclip"),
+        "clip": tiny_check(scorer_venv, "ClipScore", root / "clip"),
+        "xclip": tiny_check(scorer_venv, "XClipScore", root / "xclip"),
     }
 
 
@@ -277,7 +264,7 @@ def test_edge_cases_and_forward_equivalence(tiny: dict[str, Any], tmp_path: Path
     script.write_text(EDGE_SCRIPT)
     done = subprocess.run(
         [str(tiny["python"]), str(script), str(tiny["clip_dir"]), str(tiny["xclip_dir"])],
-        env=venv_env(),
+        env=venv_code_env(),
         capture_output=True,
         text=True,
         timeout=300,

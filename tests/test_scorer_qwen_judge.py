@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import subprocess
 import sys
 import textwrap
@@ -19,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import REPO, ModelVenv
+from conftest import ModelVenv, tiny_scorer_check, venv_code_env
 
 from vmevalkit.scoring.base import PUBLIC_INPUTS
 from vmevalkit.scoring.judge_rubric import DIMENSIONS, REPAIR_REQUEST, rubric_for
@@ -180,23 +179,11 @@ def test_chat_template_is_read_from_json_or_jinja(tmp_path: Path) -> None:
 # -- the production path on tiny checkpoints (the scorer's virtualenv) ---------------------------------------------
 
 
-def _venv_env() -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": str(REPO)}
-
-
 @pytest.fixture(scope="module")
 def random_check(scorer_venv: ModelVenv, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
     """The tiny CLI: build the random-weight checkpoint, load it with setup() on the CPU, score two videos."""
     checkpoint = tmp_path_factory.mktemp("qwen-judge") / "ckpt"
-    done = subprocess.run(
-        [str(scorer_venv.python), "-m", "vmevalkit.scoring.local.tiny", SERVICE, str(checkpoint), "--check"],
-        env=_venv_env(),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stderr[-4000:]
-    return checkpoint, json.loads(done.stdout.strip().splitlines()[-1])
+    return checkpoint, tiny_scorer_check(scorer_venv, SERVICE, checkpoint)
 
 
 SCRIPTED = textwrap.dedent(
@@ -259,7 +246,7 @@ def scripted_check(scorer_venv: ModelVenv, tmp_path_factory: pytest.TempPathFact
     root = tmp_path_factory.mktemp("qwen-judge-scripted")
     done = subprocess.run(
         [str(scorer_venv.python), "-c", SCRIPTED, str(root), json.dumps(GOOD), SERVICE],
-        env=_venv_env(),
+        env=venv_code_env(),
         capture_output=True,
         text=True,
         timeout=300,

@@ -7,13 +7,12 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
 import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import REPO, ModelVenv
+from conftest import ModelVenv, tiny_scorer_check, venv_code_env
 
 from vmevalkit.scoring.local.videoreward import (
     DETAILED_PROMPT_WITH_SPECIAL_TOKEN,
@@ -162,23 +161,11 @@ def test_latest_checkpoint_takes_the_highest_step(tmp_path: Path) -> None:
 # ---- the tiny checkpoint in the model venv ----
 
 
-def _venv_env() -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": str(REPO)}
-
-
 @pytest.fixture(scope="module")
 def tiny_check(scorer_venv: ModelVenv, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
     """Build the tiny checkpoint and score the two sample videos with the production setup() (one venv run)."""
     ckpt = tmp_path_factory.mktemp("videoreward") / "ckpt"
-    done = subprocess.run(
-        [str(scorer_venv.python), "-m", "vmevalkit.scoring.local.tiny", SERVICE, str(ckpt), "--check"],
-        env=_venv_env(),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    return ckpt, json.loads(done.stdout.strip().splitlines()[-1])
+    return ckpt, tiny_scorer_check(scorer_venv, SERVICE, ckpt)
 
 
 def test_tiny_check_scores_both_videos(tiny_check: tuple[Path, dict[str, Any]]) -> None:
@@ -273,7 +260,7 @@ def probes(scorer_venv: ModelVenv, tiny_check: tuple[Path, dict[str, Any]]) -> d
     ckpt, _ = tiny_check
     done = subprocess.run(
         [str(scorer_venv.python), "-c", PROBES, str(ckpt)],
-        env=_venv_env(),
+        env=venv_code_env(),
         capture_output=True,
         text=True,
         timeout=300,

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import subprocess
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
-from conftest import REPO, ModelVenv
+from conftest import ModelVenv, tiny_scorer_check, venv_code_env
 
 from vmevalkit.scoring.local.videoscore import (
     DIMENSIONS,
@@ -104,23 +103,11 @@ def test_query_is_the_model_card_prompt_then_one_image_token_per_frame() -> None
 # ---- the tiny checkpoint in the model venv ----
 
 
-def _venv_env() -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": str(REPO)}
-
-
 @pytest.fixture(scope="module")
 def tiny_check(scorer_venv: ModelVenv, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
     """Build the tiny checkpoint and score the two sample videos with the production setup() (one venv run)."""
     ckpt = tmp_path_factory.mktemp("videoscore") / "ckpt"
-    done = subprocess.run(
-        [str(scorer_venv.python), "-m", "vmevalkit.scoring.local.tiny", SERVICE, str(ckpt), "--check"],
-        env=_venv_env(),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    return ckpt, json.loads(done.stdout.strip().splitlines()[-1])
+    return ckpt, tiny_scorer_check(scorer_venv, SERVICE, ckpt)
 
 
 def test_tiny_check_scores_both_videos(tiny_check: tuple[Path, dict[str, Any]]) -> None:
@@ -241,7 +228,7 @@ def test_truncation_broken_videos_batch_failures_and_head_weights(
     ckpt, _ = tiny_check
     done = subprocess.run(
         [str(scorer_venv.python), "-c", EDGE_CASES, str(ckpt)],
-        env=_venv_env(),
+        env=venv_code_env(),
         capture_output=True,
         text=True,
         timeout=300,

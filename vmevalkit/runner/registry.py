@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from vmevalkit.runner.constraints import ModelConstraints, Price
 from vmevalkit.runner.MODEL_CATALOG import AVAILABLE_MODELS
-from vmevalkit.utils.imports import PluginLoadError, load_object, suggest
+from vmevalkit.utils.imports import PluginLoadError, load_object, suggest, with_extra_catalogs
 
 if TYPE_CHECKING:
     from vmevalkit.settings import Settings
@@ -74,19 +74,7 @@ def all_models() -> dict[str, dict[str, Any]]:
     """
     from vmevalkit.settings import get_settings
 
-    models = dict(AVAILABLE_MODELS)
-    for spec in filter(None, (s.strip() for s in get_settings().extra_catalogs.split(","))):
-        try:
-            extra = load_object(spec)
-        except PluginLoadError as exc:
-            raise ModelLoadError(f"extra catalog '{spec}' cannot be loaded: {exc}") from exc
-        if not isinstance(extra, dict):
-            raise ModelLoadError(f"extra catalog '{spec}' must be a dict of model entries, got {type(extra).__name__}")
-        clash = sorted(set(extra) & set(models))
-        if clash:
-            raise ModelLoadError(f"extra catalog '{spec}' redefines model(s) {', '.join(clash)}: choose other names")
-        models.update(extra)
-    return models
+    return with_extra_catalogs(AVAILABLE_MODELS, get_settings().extra_catalogs, what="model", error=ModelLoadError)
 
 
 def model_names() -> list[str]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from vmevalkit.scoring.SCORER_CATALOG import AVAILABLE_SCORERS
-from vmevalkit.utils.imports import PluginLoadError, load_object
+from vmevalkit.utils.imports import with_extra_catalogs
 
 
 class ScorerCatalogError(ValueError):
@@ -20,16 +20,6 @@ def all_scorers() -> dict[str, dict[str, Any]]:
     catalog's own format, named by dotted path, so a lab adds its own scorers (local ones too) by name."""
     from vmevalkit.settings import get_settings
 
-    scorers = dict(AVAILABLE_SCORERS)
-    for spec in filter(None, (s.strip() for s in get_settings().extra_scorer_catalogs.split(","))):
-        try:
-            extra = load_object(spec)
-        except PluginLoadError as exc:
-            raise ScorerCatalogError(f"extra scorer catalog '{spec}' cannot be loaded: {exc}") from exc
-        if not isinstance(extra, dict):
-            raise ScorerCatalogError(f"extra scorer catalog '{spec}' must be a dict, got {type(extra).__name__}")
-        clash = sorted(set(extra) & set(scorers))
-        if clash:
-            raise ScorerCatalogError(f"extra scorer catalog '{spec}' redefines {', '.join(clash)}: choose other names")
-        scorers.update(extra)
-    return scorers
+    return with_extra_catalogs(
+        AVAILABLE_SCORERS, get_settings().extra_scorer_catalogs, what="scorer", error=ScorerCatalogError
+    )

@@ -47,3 +47,25 @@ def suggest(name: str, choices: Iterable[str], n: int = 3) -> str:
     """A ' (did you mean: a, b?)' suffix for an error message, or '' when nothing is close."""
     close = difflib.get_close_matches(name, list(choices), n=n, cutoff=0.6)
     return f" (did you mean: {', '.join(close)}?)" if close else ""
+
+
+def with_extra_catalogs(
+    catalog: dict[str, dict[str, Any]], specs: str, *, what: str, error: type[Exception]
+) -> dict[str, dict[str, Any]]:
+    """``catalog`` plus the extra catalogs named in ``specs`` (comma-separated ``module:NAME`` paths to dicts in the
+    catalog's own format). Raises ``error`` for a path that does not load, is not a dict, or redefines an entry;
+    ``what`` names the entries in messages ("model", "scorer")."""
+    merged = dict(catalog)
+    label = "extra catalog" if what == "model" else f"extra {what} catalog"
+    for spec in filter(None, (s.strip() for s in specs.split(","))):
+        try:
+            extra = load_object(spec)
+        except PluginLoadError as exc:
+            raise error(f"{label} '{spec}' cannot be loaded: {exc}") from exc
+        if not isinstance(extra, dict):
+            raise error(f"{label} '{spec}' must be a dict of {what} entries, got {type(extra).__name__}")
+        clash = sorted(set(extra) & set(merged))
+        if clash:
+            raise error(f"{label} '{spec}' redefines {what}(s) {', '.join(clash)}: choose other names")
+        merged.update(extra)
+    return merged

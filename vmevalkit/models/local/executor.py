@@ -276,21 +276,44 @@ class WorkerProcess:
         return f"{message}; last worker stderr lines:\n{tail}" if tail else f"{message} (the worker wrote no stderr)"
 
 
-class _Slot:
-    """A GPU's worker, replaced whenever it dies."""
+class WorkerSlot:
+    """A GPU's worker, replaced whenever it dies; shared by the generators' executor and the local scorers.
+
+    After ``MAX_FAILED_STARTS`` loads in a row fail, the slot gives up: its jobs fail fast with the last error.
+    """
+
+    MAX_FAILED_STARTS = 2
 
     def __init__(self, gpu: str | None) -> None:
         self.gpu = gpu
+        self.lock = asyncio.Lock()  # for callers that send it jobs concurrently: one request/answer at a time
         self.worker: WorkerProcess | None = None
         self.failed_starts = 0
         self.last_error = ""
 
+    @property
+    def given_up(self) -> bool:
+        return self.failed_starts >= self.MAX_FAILED_STARTS
+
+    async def ensure(self, new_worker: Callable[[], tuple[WorkerProcess, Load]], timeout: float) -> WorkerProcess:
+        """The live worker, or a new one from ``new_worker()`` (the process and its load request), loaded now."""
+        if self.worker is not None and self.worker.alive:
+            return self.worker
+        if self.given_up:
+            raise WorkerError(f"{self.last_error} (gave up after {self.failed_starts} failed loads)")
+        worker, load = new_worker()
+        try:
+            await worker.start(load, timeout)
+        except WorkerError as exc:
+            self.failed_starts += 1
+            self.last_error = str(exc)
+            raise
+        self.worker, self.failed_starts = worker, 0
+        return worker
+
 
 class LocalExecutor(Executor):
     """Serves one local model's jobs through persistent workers, one per GPU."""
-
-    # After this many loads in a row fail on one GPU, its jobs fail fast with that error.
-    MAX_FAILED_STARTS = 2
 
     def __init__(self, entry: CatalogEntry, settings: Settings) -> None:
         super().__init__(entry, settings)
@@ -302,8 +325,8 @@ class LocalExecutor(Executor):
         self.service = service  # in this process only for sizes and frame counts; the worker loads the pipeline
         self.checkpoint = checkpoint_for(entry, settings)
         self.savers = savers_setting(settings)
-        self.slots = [_Slot(gpu) for gpu in visible_gpus(settings)]
-        self._idle: asyncio.Queue[_Slot] = asyncio.Queue()
+        self.slots = [WorkerSlot(gpu) for gpu in visible_gpus(settings)]
+        self._idle: asyncio.Queue[WorkerSlot] = asyncio.Queue()
         self._shim: Path | None = None
 
     @property
@@ -320,7 +343,7 @@ class LocalExecutor(Executor):
     async def start(self) -> None:
         if not self.python.exists():
             raise RuntimeError(install_hint(self.entry.name))
-        self._shim = self._package_shim()
+        self._shim = package_shim()
         for slot in self.slots:
             self._idle.put_nowait(slot)
         # Load on every GPU at once; a GPU whose load fails retries at its next job.
@@ -341,7 +364,7 @@ class LocalExecutor(Executor):
         finally:
             self._idle.put_nowait(slot)
 
-    async def _execute_on(self, slot: _Slot, job: GenerationJob) -> GenerationResult:
+    async def _execute_on(self, slot: WorkerSlot, job: GenerationJob) -> GenerationResult:
         model = self.entry.model
         try:
             worker = await self._ensure_worker(slot)
@@ -394,35 +417,23 @@ class LocalExecutor(Executor):
             negative_prompt=params.get("negative_prompt"),
         )
 
-    async def _ensure_worker(self, slot: _Slot) -> WorkerProcess:
-        if slot.worker is not None and slot.worker.alive:
-            return slot.worker
-        if slot.failed_starts >= self.MAX_FAILED_STARTS:
-            raise WorkerError(f"{slot.last_error} (gave up after {slot.failed_starts} failed loads)")
-        worker = WorkerProcess(self.python, self._worker_env(slot.gpu), label=f"{self.entry.name}[{slot.gpu}]")
-        load = Load(
-            service=self.entry.service_class,
-            model=self.entry.model,
-            args=self.args,
-            checkpoint_dir=str(self.checkpoint.path),
-            savers=self.savers,
-            device="cpu" if slot.gpu == "" else "auto",
-        )
-        try:
-            await worker.start(load, self.settings.local_load_timeout_s)
-        except WorkerError as exc:
-            slot.failed_starts += 1
-            slot.last_error = str(exc)
-            raise
-        slot.worker, slot.failed_starts = worker, 0
-        return worker
+    async def _ensure_worker(self, slot: WorkerSlot) -> WorkerProcess:
+        assert self._shim is not None, "start() makes the shim"
+        shim = self._shim
 
-    def _worker_env(self, gpu: str | None) -> dict[str, str]:
-        assert self._shim is not None
-        return worker_env(self._shim, gpu)
+        def new_worker() -> tuple[WorkerProcess, Load]:
+            worker = WorkerProcess(self.python, worker_env(shim, slot.gpu), label=f"{self.entry.name}[{slot.gpu}]")
+            load = Load(
+                service=self.entry.service_class,
+                model=self.entry.model,
+                args=self.args,
+                checkpoint_dir=str(self.checkpoint.path),
+                savers=self.savers,
+                device="cpu" if slot.gpu == "" else "auto",
+            )
+            return worker, load
 
-    def _package_shim(self) -> Path:
-        return package_shim()
+        return await slot.ensure(new_worker, self.settings.local_load_timeout_s)
 
     def _metadata(self, worker: WorkerProcess) -> dict[str, Any]:
         ready = worker.ready

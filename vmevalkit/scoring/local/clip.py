@@ -64,7 +64,7 @@ import numpy as np
 from PIL import Image
 
 from vmevalkit.scoring.base import ScoreBatch, ScoreItem
-from vmevalkit.scoring.local.model import LocalScorerModel, torch_dtype_for, video_frames
+from vmevalkit.scoring.local.model import LocalScorerModel, int_option, torch_dtype_for, video_frames
 
 # openai/clip-vit-large-patch14/preprocessor_config.json (legacy CLIPFeatureExtractor keys).
 CLIP_PREPROCESSOR: dict[str, Any] = {
@@ -131,12 +131,6 @@ def distinct(prompts: Sequence[str]) -> tuple[list[str], list[int]]:
     return list(order), positions
 
 
-def _positive_int(value: Any, name: str, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return value
-
-
 @dataclass
 class _Clip:
     """One item's sampled frames, ready to encode."""
@@ -199,7 +193,7 @@ class _ClipBase(LocalScorerModel):
 
     def __init__(self, model: str, frames: int | None, batch_size: int) -> None:
         super().__init__(model, frames=frames, batch_size=batch_size)
-        self.batch_size = _positive_int(batch_size, "batch_size")
+        self.batch_size = int_option(batch_size, "batch_size")
         self._model: Any = None
         self._processor: Any = None
         self._torch_dtype: Any = None
@@ -247,7 +241,7 @@ class ClipScore(_ClipBase):
         """``frames``: frames sampled evenly per video (first and last included, at least 2);
         ``batch_size``: frames per image-encoder forward pass."""
         super().__init__(model, frames=frames, batch_size=batch_size)
-        self.frames = _positive_int(frames, "frames", minimum=2)
+        self.frames = int_option(frames, "frames", minimum=2)
 
     def setup(self, checkpoint_dir: Path, device: str) -> None:
         from transformers import CLIPModel, CLIPProcessor
@@ -261,7 +255,7 @@ class ClipScore(_ClipBase):
         import torch
 
         model, processor = self._loaded()
-        count = _positive_int(kwargs.get("frames", self.frames), "frames", minimum=2)
+        count = int_option(kwargs.get("frames", self.frames), "frames", minimum=2)
         scores = np.full((len(items), len(self.dimensions)), np.nan)
         details: list[dict[str, Any]] = [{} for _ in items]
         clips = self._read(items, count, details)
@@ -364,7 +358,7 @@ class XClipScore(_ClipBase):
         """``frames``: None (the config's ``vision_config.num_frames``, 8 for xclip-base-patch32), or that same
         number (any other is refused: the model cannot take it); ``batch_size``: videos per forward pass."""
         super().__init__(model, frames=frames, batch_size=batch_size)
-        self.frames = None if frames is None else _positive_int(frames, "frames")
+        self.frames = None if frames is None else int_option(frames, "frames")
         self.num_frames = 0
 
     def _frame_count(self, requested: Any) -> int:

@@ -60,6 +60,15 @@ class LocalScorerModel(ABC):
         return "float32"
 
 
+def int_option(value: Any, name: str, minimum: int = 1) -> int:
+    """A constructor option that must be an int (not a bool) of at least ``minimum``; a ValueError names it.
+
+    Checked when the class is built, so in the main environment too, before any worker starts."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"{name} must be an integer of at least {minimum}, got {value!r}")
+    return value
+
+
 def torch_dtype_for(device: str) -> Any:
     """bfloat16 on a GPU that supports it, else float16 on a GPU, float32 on the CPU."""
     import torch

@@ -87,7 +87,7 @@ import numpy as np
 from PIL import Image
 
 from vmevalkit.scoring.base import ScoreBatch, ScoreItem
-from vmevalkit.scoring.local.model import LocalScorerModel, frames_at, torch_dtype_for
+from vmevalkit.scoring.local.model import LocalScorerModel, frames_at, int_option, torch_dtype_for
 from vmevalkit.scoring.local.qwen_vl_text import CHAT_TEMPLATE, SPECIAL_TOKENS, VIDEO_TOKEN
 
 DIMENSIONS: tuple[str, ...] = ("visual_quality", "motion_quality", "text_alignment", "overall")
@@ -367,11 +367,6 @@ def resize_frames(frames: Sequence[Image.Image], height: int, width: int) -> lis
     return [f if f.size == (width, height) else f.resize((width, height), Image.Resampling.BICUBIC) for f in frames]
 
 
-def _int_at_least(value: Any, minimum: int, name: str) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"{name} must be an integer of at least {minimum}, got {value!r}")
-
-
 @dataclass
 class _Video:
     """One item's model inputs before batching."""
@@ -433,16 +428,16 @@ class VideoReward(LocalScorerModel):
             raise ValueError(f"fps must be a positive number, got {fps!r}")
         if num_frames is not None:
             # frame_count rounds to an even count: fewer than 2 would sample nothing.
-            _int_at_least(num_frames, FRAME_FACTOR, "num_frames")
-        _int_at_least(min_pixels, 1, "min_pixels")
+            int_option(num_frames, "num_frames", FRAME_FACTOR)
+        int_option(min_pixels, "min_pixels", 1)
         if max_pixels is not None:
             # At least one 28x28 patch-merge cell per frame (smart_resize's factor for Qwen2-VL).
-            _int_at_least(max_pixels, 28 * 28, "max_pixels")
+            int_option(max_pixels, "max_pixels", 28 * 28)
             if min_pixels > max_pixels:
                 raise ValueError(
                     f"min_pixels ({min_pixels}) is larger than max_pixels ({max_pixels}): lower min_pixels too"
                 )
-        _int_at_least(batch_size, 1, "batch_size")
+        int_option(batch_size, "batch_size", 1)
         if not isinstance(normalize, bool):
             raise ValueError(f"normalize must be true or false, got {normalize!r}")
         if base_config is not None and not isinstance(base_config, dict):

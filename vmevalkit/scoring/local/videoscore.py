@@ -44,7 +44,7 @@ import numpy as np
 from PIL import Image
 
 from vmevalkit.scoring.base import ScoreBatch, ScoreItem
-from vmevalkit.scoring.local.model import LocalScorerModel, frames_at, torch_dtype_for
+from vmevalkit.scoring.local.model import LocalScorerModel, frames_at, int_option, torch_dtype_for
 
 # The model's five outputs, in the order of the regression head (the order the prompt lists them in).
 DIMENSIONS: tuple[str, ...] = (
@@ -104,12 +104,6 @@ SPECIAL_TOKENS: tuple[str, ...] = ("<fake_token_around_image>", IMAGE_TOKEN, "<e
 class InputTooLongError(ValueError):
     """The frames and the instructions alone pass ``max_length``: a matter of the options (``max_frames``,
     ``max_length``), not of one video, so the batch fails rather than scoring NaN."""
-
-
-def _positive_int(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be an integer of at least 1, got {value!r}")
-    return value
 
 
 def frame_indices(count: int, max_frames: int = MAX_FRAMES) -> list[int]:
@@ -199,8 +193,8 @@ class VideoScore(LocalScorerModel):
         """``max_frames``: frames the model looks at (48 for v1.1, as trained); ``max_length``: tokens a sample may
         take, past which the text prompt is shortened."""
         super().__init__(model, max_frames=max_frames, max_length=max_length)
-        self.max_frames = _positive_int(max_frames, "max_frames")
-        self.max_length = _positive_int(max_length, "max_length")
+        self.max_frames = int_option(max_frames, "max_frames")
+        self.max_length = int_option(max_length, "max_length")
         self._model: Any = None
         self._processor: Any = None
         self._dtype_name = "float32"

@@ -21,7 +21,14 @@ from typing import Any
 
 import numpy as np
 
-from vmevalkit.models.local.executor import WorkerError, WorkerProcess, package_shim, visible_gpus, worker_env
+from vmevalkit.models.local.executor import (
+    WorkerError,
+    WorkerProcess,
+    WorkerSlot,
+    package_shim,
+    visible_gpus,
+    worker_env,
+)
 from vmevalkit.models.local.installation import (
     CheckpointChoice,
     checkpoint_for,
@@ -43,20 +50,8 @@ class LocalScorerNotReady(RuntimeError):
     """The scorer cannot run here (no venv, no or bad weights, a bad device); the message is the fix."""
 
 
-class _Slot:
-    def __init__(self, gpu: str | None) -> None:
-        self.gpu = gpu
-        self.lock = asyncio.Lock()  # one job at a time per worker: the protocol is a single request/answer line
-        self.worker: WorkerProcess | None = None
-        self.failed_starts = 0
-        self.last_error = ""
-
-
 class LocalScorer:
     """A local scorer served by workers: built from its catalog entry (``kind: local``)."""
-
-    # After this many loads in a row fail on one GPU, its batches fail fast with that error.
-    MAX_FAILED_STARTS = 2
 
     def __init__(
         self,
@@ -105,7 +100,7 @@ class LocalScorer:
         }
         self.python = venv_python(self.name, self.settings).absolute()
         self.device, gpus = self._placement(device)
-        self.slots = [_Slot(gpu) for gpu in gpus]
+        self.slots = [WorkerSlot(gpu) for gpu in gpus]
         self._shim: Path | None = None
         self._next_slot = 0
         self._loop = asyncio.new_event_loop()
@@ -165,7 +160,7 @@ class LocalScorer:
     async def _score(self, items: list[ScoreItem], kwargs: dict[str, Any]) -> ScoreBatch:
         # Contiguous chunks, one per worker (never more chunks than items), on the GPUs that still load the model;
         # the first worker rotates, so the one-item retries after a failed batch spread over every GPU.
-        healthy = [slot for slot in self.slots if slot.failed_starts < self.MAX_FAILED_STARTS] or self.slots
+        healthy = [slot for slot in self.slots if not slot.given_up] or self.slots
         start = self._next_slot % len(healthy)
         self._next_slot += 1
         slots = healthy[start:] + healthy[:start]
@@ -189,7 +184,7 @@ class LocalScorer:
         return ScoreBatch(np.asarray(rows, dtype=np.float64).reshape(len(rows), len(self.dimensions)), details)
 
     async def _score_on(
-        self, candidates: list[_Slot], items: list[ScoreItem], kwargs: dict[str, Any]
+        self, candidates: list[WorkerSlot], items: list[ScoreItem], kwargs: dict[str, Any]
     ) -> tuple[list[list[float]], list[dict[str, Any]]]:
         load_error: WorkerError | None = None
         for slot in candidates:
@@ -228,31 +223,25 @@ class LocalScorer:
         rows = [[np.nan if v is None else v for v in row] for row in reply.scores]
         return rows, reply.details
 
-    async def _ensure_worker(self, slot: _Slot) -> WorkerProcess:
-        if slot.worker is not None and slot.worker.alive:
-            return slot.worker
-        if slot.failed_starts >= self.MAX_FAILED_STARTS:
-            raise WorkerError(f"{slot.last_error} (gave up after {slot.failed_starts} failed loads)")
+    async def _ensure_worker(self, slot: WorkerSlot) -> WorkerProcess:
         if self._shim is None:
             self._shim = package_shim()
         if not self.python.exists():
             raise LocalScorerNotReady(local_problem(self.entry, self.settings, what="Scorer") or str(self.python))
-        worker = WorkerProcess(self.python, worker_env(self._shim, slot.gpu), label=f"{self.name}[{slot.gpu}]")
-        load = Load(
-            service=self.entry.service_class,
-            model=self.entry.model,
-            args=self.args,
-            checkpoint_dir=str(self.checkpoint.path),
-            device=self.device if slot.gpu != "" else "cpu",
-        )
-        try:
-            await worker.start(load, self.settings.local_load_timeout_s)
-        except WorkerError as exc:
-            slot.failed_starts += 1
-            slot.last_error = str(exc)
-            raise
-        slot.worker, slot.failed_starts = worker, 0
-        return worker
+        shim = self._shim
+
+        def new_worker() -> tuple[WorkerProcess, Load]:
+            worker = WorkerProcess(self.python, worker_env(shim, slot.gpu), label=f"{self.name}[{slot.gpu}]")
+            load = Load(
+                service=self.entry.service_class,
+                model=self.entry.model,
+                args=self.args,
+                checkpoint_dir=str(self.checkpoint.path),
+                device=self.device if slot.gpu != "" else "cpu",
+            )
+            return worker, load
+
+        return await slot.ensure(new_worker, self.settings.local_load_timeout_s)
 
     @property
     def workers(self) -> list[WorkerProcess]:
