@@ -80,6 +80,13 @@ class Settings(BaseSettings):
         return self.secret(name) is not None
 
 
+def dotenv_values(env_file: object = None) -> dict[str, str]:
+    """The variables of ``.env`` (or ``env_file``), parsed once per modification of the file."""
+    if env_file is None:
+        env_file = Settings.model_config.get("env_file")
+    return _dotenv_values(env_file)
+
+
 def _dotenv_values(env_file: object) -> dict[str, str]:
     path = Path(str(env_file)) if env_file else None
     if path is None or not path.is_file():

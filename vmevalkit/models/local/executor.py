@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import re
 import shutil
 import signal
 import tempfile
@@ -43,6 +42,7 @@ from vmevalkit.models.local.protocol import (
 from vmevalkit.runner.executors import Executor, GenerationJob
 from vmevalkit.runner.registry import CatalogEntry, load_service_class
 from vmevalkit.settings import Settings
+from vmevalkit.utils.redact import SECRET_NAME
 
 STDERR_TAIL_LINES = 30
 SHUTDOWN_GRACE_S = 10.0
@@ -109,12 +109,12 @@ def package_shim() -> Path:
     return shim
 
 
-# Never handed to model code: API keys and tokens (a worker needs none: it never downloads).
-SECRET_NAME = re.compile(r"(^|_)(KEY|TOKEN|SECRET|PASSWORD|CREDENTIALS?)(_|$)", re.IGNORECASE)
 
 
 def worker_env(shim: Path, gpu: str | None) -> dict[str, str]:
-    """The environment of a worker pinned to ``gpu`` (None: not pinned; "": no GPU), without secrets."""
+    """The environment of a worker pinned to ``gpu`` (None: not pinned; "": no GPU), without secrets.
+
+    Model code is never handed API keys or tokens: a worker needs none, it never downloads."""
     env = {name: value for name, value in os.environ.items() if not SECRET_NAME.search(name)}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(shim), env.get("PYTHONPATH", "")]))
     env["PYTHONUNBUFFERED"] = "1"
