@@ -109,8 +109,6 @@ def package_shim() -> Path:
     return shim
 
 
-
-
 def worker_env(shim: Path, gpu: str | None) -> dict[str, str]:
     """The environment of a worker pinned to ``gpu`` (None: not pinned; "": no GPU), without secrets.
 
