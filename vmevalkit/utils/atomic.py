@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import shutil
 import uuid
@@ -66,8 +67,29 @@ def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
 
 
+def finite_json(value: Any) -> Any:
+    """``value`` with every NaN or infinite float replaced by None (JSON ``null``).
+
+    ``json.dumps`` would write ``NaN`` and ``Infinity``, which are not JSON: strict
+    parsers (browsers, ``jq``, most languages) refuse the whole file.
+    """
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: finite_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite_json(v) for v in value]
+    return value
+
+
+def strict_json_dumps(data: Any, **kwargs: Any) -> str:
+    """Strict JSON: non-finite numbers become ``null``; ``allow_nan=False`` guards what slips through."""
+    return json.dumps(finite_json(data), allow_nan=False, ensure_ascii=False, default=str, **kwargs)
+
+
 def atomic_write_json(path: str | os.PathLike[str], data: Any) -> None:
-    atomic_write_text(path, json.dumps(data, indent=2, sort_keys=False, ensure_ascii=False, default=str) + "\n")
+    """Write strict JSON (never ``NaN`` or ``Infinity`` tokens) atomically."""
+    atomic_write_text(path, strict_json_dumps(data, indent=2) + "\n")
 
 
 def atomic_copy(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> None:
