@@ -9,7 +9,7 @@ import pytest
 from conftest import REPO, run_generate
 
 from vmevalkit.runner.MODEL_CATALOG import AVAILABLE_MODELS
-from vmevalkit.settings import Settings, get_settings
+from vmevalkit.settings import Settings, SettingsError, get_settings
 
 SECRET = "vmk-secret-value-0123456789"
 
@@ -24,7 +24,7 @@ def test_prefixed_environment_and_dotenv(tmp_path: Path, monkeypatch: pytest.Mon
 
 def test_invalid_setting_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("VMEVALKIT_MAX_CONCURRENCY", "0")
-    with pytest.raises(ValueError, match="max_concurrency"):
+    with pytest.raises(SettingsError, match="VMEVALKIT_MAX_CONCURRENCY='0'.*an integer >= 1"):
         Settings()
 
 

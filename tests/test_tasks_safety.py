@@ -190,9 +190,7 @@ def test_a_frame_just_over_the_default_limit_is_refused(questions: Path) -> None
     assert "16,004,000" in _only_problem(questions)
 
 
-def test_the_pixel_limit_comes_from_settings_or_the_caller(
-    questions: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_the_pixel_limit_comes_from_settings_or_the_caller(questions: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert not load_tasks(questions, max_image_pixels=512 * 512).problems
     assert len(load_tasks(questions, max_image_pixels=512 * 512 - 1).problems) == 12
     monkeypatch.setenv("VMEVALKIT_MAX_IMAGE_PIXELS", "1000")

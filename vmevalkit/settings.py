@@ -3,20 +3,46 @@
 Our own knobs use the ``VMEVALKIT_`` prefix. Provider keys (``LUMA_API_KEY``,
 ...) keep the names their providers document and are read with ``secret()``,
 which returns a ``SecretStr`` so a key never ends up in a log or a repr.
+
+Settings that cannot be used (a value of the wrong type or range, a ``.env``
+that is not UTF-8) raise one ``SettingsError`` whose one-line message names
+each variable, the value given and what it expects.
 """
 
 from __future__ import annotations
 
 import os
+import re
+from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationError
+from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsError as _SourceError
+
+from vmevalkit.utils.redact import SECRET_NAME
+
+# Values longer than this are shortened in error messages.
+_SHOWN_VALUE_CHARS = 80
+
+
+class SettingsError(ValueError):
+    """Settings that cannot be used. The message is one line: each bad variable by its environment name,
+    the value given (hidden for secret-named variables) and what it expects; or the ``.env`` file that is
+    not UTF-8, with the byte offset."""
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="VMEVALKIT_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="VMEVALKIT_",
+        env_file=".env",
+        env_file_encoding="utf-8-sig",  # UTF-8, with or without a byte order mark
+        extra="ignore",
+        allow_inf_nan=False,  # every float setting: inf and nan are refused
+    )
 
     questions_dir: Path = Field(default=Path("data/questions"), description="Task dataset root")
     output_dir: Path = Field(default=Path("data/outputs"), description="Where experiments are written")
@@ -63,6 +89,29 @@ class Settings(BaseSettings):
         default="",
         description="Comma-separated dotted paths ('my_pkg.catalog:SCORERS') to dicts of extra scorer catalog entries",
     )
+    max_image_pixels: int = Field(
+        default=16_000_000, ge=1, description="Largest task frame (width x height), checked before decoding"
+    )
+    max_metadata_bytes: int = Field(default=1 << 20, ge=1, description="Largest question_metadata.json, in bytes")
+    max_metadata_depth: int = Field(
+        default=64, ge=1, description="Deepest nesting of objects and arrays in question_metadata.json"
+    )
+
+    def __init__(self, **values: Any) -> None:
+        env_file = values["_env_file"] if "_env_file" in values else type(self).model_config.get("env_file")
+        for path in _env_files(env_file):
+            _dotenv_values(path)  # a .env that is not UTF-8 is a SettingsError naming it, before pydantic reads it
+        try:
+            super().__init__(**values)
+        except ValidationError as exc:
+            problems = {str(error["loc"][0]): error["input"] for error in exc.errors() if error["loc"]}
+            raise SettingsError(_describe(type(self), problems, env_file)) from None
+        except _SourceError as exc:
+            # A complex value (checkpoints) that is not JSON: pydantic-settings names the field in its message.
+            match = re.search(r'field "([^"]+)"', str(exc))
+            if match is None or match.group(1) not in type(self).model_fields:
+                raise SettingsError(f"invalid settings: {exc}") from None
+            raise SettingsError(_describe(type(self), {match.group(1): None}, env_file)) from None
 
     def secret(self, name: str) -> SecretStr | None:
         """A provider key from the environment, else from ``.env``; None when unset or empty."""
@@ -81,7 +130,9 @@ class Settings(BaseSettings):
 
 
 def dotenv_values(env_file: object = None) -> dict[str, str]:
-    """The variables of ``.env`` (or ``env_file``), parsed once per modification of the file."""
+    """The variables of ``.env`` (or ``env_file``), parsed once per modification of the file.
+
+    Raises SettingsError when the file is not UTF-8 or cannot be read."""
     if env_file is None:
         env_file = Settings.model_config.get("env_file")
     return _dotenv_values(env_file)
@@ -98,7 +149,7 @@ def _dotenv_values(env_file: object) -> dict[str, str]:
 def _parse_dotenv(path: Path, mtime_ns: int) -> dict[str, str]:
     # Cached per modification time: keys are looked up per request, the file read once.
     values: dict[str, str] = {}
-    for raw in path.read_text(encoding="utf-8").splitlines():
+    for raw in _read_dotenv(path).splitlines():
         line = raw.strip()
         if not line or line.startswith("#") or "=" not in line:
             continue
@@ -108,6 +159,95 @@ def _parse_dotenv(path: Path, mtime_ns: int) -> dict[str, str]:
             value = value[1:-1]
         values[key.strip()] = value
     return values
+
+
+def _read_dotenv(path: Path) -> str:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise SettingsError(f"cannot read {path}: {exc.strerror or exc}") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise SettingsError(
+            f"{path} is not UTF-8 text: byte 0x{data[exc.start]:02x} at byte offset {exc.start} (line {line}) "
+            "cannot be decoded; re-save the file as UTF-8"
+        ) from None
+    return text.removeprefix("\ufeff")  # a byte order mark, as some editors write
+
+
+def _env_files(env_file: object) -> list[object]:
+    if env_file is None:
+        return []
+    if isinstance(env_file, (str, os.PathLike)):
+        return [env_file]
+    if isinstance(env_file, Iterable):
+        return list(env_file)
+    return [env_file]
+
+
+def _describe(cls: type[Settings], problems: Mapping[str, object], env_file: object) -> str:
+    """One line: each bad setting as ``NAME='value' (from where): expected what``."""
+    dotenv: dict[str, str] = {}
+    dotenv_path = ""
+    for path in _env_files(env_file):
+        found = _dotenv_values(path)
+        if found:
+            dotenv.update(found)
+            dotenv_path = str(path)
+    parts = []
+    for field_name, given in problems.items():
+        name = env_name(cls, field_name)
+        source = ""
+        if name in os.environ:
+            given, source = os.environ[name], " (from the environment)"
+        elif name in dotenv:
+            given, source = dotenv[name], f" (from {dotenv_path})"
+        shown = "=<hidden>" if SECRET_NAME.search(name) else f"={_shown(given)}"
+        field = cls.model_fields.get(field_name)
+        expects = _expects(field) if field is not None else "a valid value"
+        parts.append(f"{name}{shown}{source}: expected {expects}")
+    head = "invalid setting: " if len(parts) == 1 else "invalid settings: "
+    return head + "; ".join(parts)
+
+
+def env_name(cls: type[Settings], field_name: str) -> str:
+    """The environment variable that sets ``field_name`` (``max_concurrency`` -> ``VMEVALKIT_MAX_CONCURRENCY``)."""
+    prefix = str(cls.model_config.get("env_prefix") or "")
+    return f"{prefix}{field_name}".upper()
+
+
+def _shown(value: object) -> str:
+    text = repr(value if isinstance(value, str) else str(value))
+    return text if len(text) <= _SHOWN_VALUE_CHARS else text[: _SHOWN_VALUE_CHARS - 4] + "...'"
+
+
+def _expects(field: FieldInfo) -> str:
+    kinds: dict[object, str] = {
+        int: "an integer",
+        float: "a finite number",
+        str: "text",
+        Path: "a path",
+        bool: "true or false",
+    }
+    annotation = field.annotation
+    origin = getattr(annotation, "__origin__", None)
+    if annotation in kinds:
+        what = kinds[annotation]
+    elif origin is dict:
+        what = 'a JSON object, e.g. {"name": "value"}'
+    elif origin is list:
+        what = "a JSON array"
+    else:
+        what = "a valid value"
+    bounds = []
+    for constraint in field.metadata:
+        for attr, op in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<")):
+            bound = getattr(constraint, attr, None)
+            if isinstance(bound, (int, float)):
+                bounds.append(f"{op} {bound:g}" if isinstance(bound, float) else f"{op} {bound}")
+    return " ".join([what, " and ".join(bounds)]) if bounds else what
 
 
 @lru_cache(maxsize=1)
