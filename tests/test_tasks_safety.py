@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 import shutil
+import stat
 import struct
 import zlib
 from pathlib import Path
@@ -151,6 +152,19 @@ def test_a_link_to_a_device_is_refused(questions: Path, name: str) -> None:
     path.symlink_to("/dev/null")
     reason = _only_problem(questions)
     assert name in reason
+
+
+@pytest.mark.timeout(60)  # reading a device could block or never end
+@pytest.mark.parametrize("name", TASK_FILES)
+def test_a_device_inside_the_dataset_is_refused_without_opening_it(questions: Path, name: str) -> None:
+    path = _task_dir(questions) / name
+    path.unlink()
+    try:
+        os.mknod(path, stat.S_IFCHR | 0o644, os.makedev(1, 5))  # like /dev/zero: endless bytes
+    except PermissionError:
+        pytest.skip("creating a device node needs root")
+    reason = _only_problem(questions)
+    assert name in reason and "not a regular file" in reason and "device" in reason
 
 
 @pytest.mark.parametrize("name", TASK_FILES)

@@ -235,10 +235,10 @@ def _expects(field: FieldInfo) -> str:
     origin = getattr(annotation, "__origin__", None)
     if annotation in kinds:
         what = kinds[annotation]
-    elif origin is dict:
-        what = 'a JSON object, e.g. {"name": "value"}'
-    elif origin is list:
-        what = "a JSON array"
+    elif origin in (dict, list):
+        nouns: dict[object, str] = {int: "integer", float: "number", str: "text", Path: "path", bool: "boolean"}
+        item = nouns.get(getattr(annotation, "__args__", (None,))[-1], "value")
+        what = f"a JSON object of name: {item} pairs" if origin is dict else "a JSON array"
     else:
         what = "a valid value"
     bounds = []

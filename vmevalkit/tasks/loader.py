@@ -141,17 +141,21 @@ def _kind(mode: int) -> str:
     return next((kind for test, kind in _FILE_KINDS if test(mode)), "not a regular file")
 
 
-def read_task_file(folder: Path, name: str, root: Path, max_bytes: int | None = None) -> bytes | None:
+def read_task_file(
+    folder: Path, name: str, root: Path, max_bytes: int | None = None, setting: str = "VMEVALKIT_MAX_METADATA_BYTES"
+) -> bytes | None:
     """The bytes of ``folder/name``; None when there is no such entry at all.
 
     Raises ValueError unless it is a regular file whose real path lies inside ``root`` (a resolved
-    directory) and, with ``max_bytes``, no larger than that. Never opens anything but a regular file, so
-    a FIFO or a device can not block or feed it endless data."""
+    directory) and, with ``max_bytes``, no larger than that (``setting`` raises the limit). Never opens
+    anything but a regular file, so a FIFO or a device can not block or feed it endless data."""
     path = folder / name
     try:
         os.lstat(path)
     except FileNotFoundError:
         return None
+    except OSError as exc:
+        raise ValueError(f"{name} cannot be read ({exc.strerror or exc})") from None
     real = Path(os.path.realpath(path))
     if not real.is_relative_to(root):
         raise ValueError(f"{name} resolves outside the questions directory (to {real})")
@@ -164,7 +168,7 @@ def read_task_file(folder: Path, name: str, root: Path, max_bytes: int | None = 
     if not stat.S_ISREG(info.st_mode):
         raise ValueError(f"{name} is not a regular file (it is {_kind(info.st_mode)})")
     if max_bytes is not None and info.st_size > max_bytes:
-        raise _too_big(name, info.st_size, max_bytes)
+        raise _too_big(name, info.st_size, max_bytes, setting)
     try:
         fd = os.open(real, _OPEN_FLAGS)
     except OSError as exc:
@@ -174,14 +178,12 @@ def read_task_file(folder: Path, name: str, root: Path, max_bytes: int | None = 
             raise ValueError(f"{name} is not a regular file")
         data = handle.read() if max_bytes is None else handle.read(max_bytes + 1)
     if max_bytes is not None and len(data) > max_bytes:  # grew since the check above
-        raise _too_big(name, len(data), max_bytes)
+        raise _too_big(name, len(data), max_bytes, setting)
     return data
 
 
-def _too_big(name: str, size: int, limit: int) -> ValueError:
-    return ValueError(
-        f"{name} is {size:,} bytes, over the limit of {limit:,} (set VMEVALKIT_MAX_METADATA_BYTES to allow more)"
-    )
+def _too_big(name: str, size: int, limit: int, setting: str) -> ValueError:
+    return ValueError(f"{name} is {size:,} bytes, over the limit of {limit:,} (set {setting} to allow more)")
 
 
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -276,25 +278,25 @@ def validate_task(path: Path, domain: str, *, root: Path | None = None, limits: 
     root = Path(os.path.realpath(root if root is not None else path.parent.parent))
     limits = limits or LoadLimits.from_settings()
 
+    # Every file is read (and its place checked) before anything is decoded or parsed.
     first = read_task_file(path, FIRST_FRAME, root)
     if first is None:
         raise ValueError(f"missing {FIRST_FRAME}")
-    check_image(FIRST_FRAME, first, limits.max_image_pixels)
     final = read_task_file(path, FINAL_FRAME, root)
-    if final is not None:
-        check_image(FINAL_FRAME, final, limits.max_image_pixels)
-
     prompt_bytes = read_task_file(path, PROMPT, root)
     if prompt_bytes is None:
         raise ValueError(f"missing {PROMPT}")
+    meta_bytes = read_task_file(path, METADATA, root, max_bytes=limits.max_metadata_bytes)
+
+    check_image(FIRST_FRAME, first, limits.max_image_pixels)
+    if final is not None:
+        check_image(FINAL_FRAME, final, limits.max_image_pixels)
     try:
         prompt = prompt_bytes.decode("utf-8").strip()
     except UnicodeDecodeError:
         raise ValueError(f"{PROMPT} is not UTF-8 text") from None
     if not prompt:
         raise ValueError(f"{PROMPT} is empty")
-
-    meta_bytes = read_task_file(path, METADATA, root, max_bytes=limits.max_metadata_bytes)
     metadata = parse_metadata(meta_bytes, limits.max_metadata_depth) if meta_bytes is not None else {}
     return Task(
         task_id=path.name,
