@@ -209,7 +209,7 @@ def check_image(name: str, data: bytes, max_pixels: int) -> None:
     """Raise ValueError unless ``data`` is an image of at most ``max_pixels`` that decodes completely.
 
     The size is checked from the header before any pixel is decoded."""
-    from PIL import Image
+    from PIL import Image, UnidentifiedImageError
 
     size = _png_size(data)
     if size is not None:
@@ -218,6 +218,8 @@ def check_image(name: str, data: bytes, max_pixels: int) -> None:
         im = Image.open(io.BytesIO(data))  # lazy: reads the header only
     except Image.DecompressionBombError as exc:  # only where max_pixels is above Pillow's own limit
         raise ValueError(f"{name} is larger than Pillow decodes ({exc})") from None
+    except UnidentifiedImageError:
+        raise ValueError(f"{name} is not a readable image (not in any image format Pillow knows)") from None
     except Exception as exc:  # Pillow raises many kinds: OSError, SyntaxError, ValueError, struct.error, ...
         raise ValueError(f"{name} is not a readable image ({type(exc).__name__}: {exc})") from None
     with im:
