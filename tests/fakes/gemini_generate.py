@@ -9,6 +9,9 @@ in (0, 24], ``generationConfig.temperature`` in [0, 2].
 What the model answers: the next of ``replies`` (a string is the candidate's text; ``{"block_reason": "SAFETY"}``
 blocks the prompt: no candidates, ``promptFeedback.blockReason`` set; ``{"finish_reason": "SAFETY"}`` stops the
 candidate without content), else the toy judge of ``fakes.openai_chat`` over every frame of the video it was sent.
+
+``echo_key`` sends the key back in every text field of every answer (error messages, the response id, the model
+version, the block reason, the finish message, the reply, inside a verdict's rationale), as ``fakes.openai_chat``.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from fakes.gemini_veo import KEY, google_error
-from fakes.openai_chat import judge_frames
+from fakes.openai_chat import echo_into, judge_frames
 from fakes.server import FakeServer, Request, Response
 
 PART_FIELDS = {"text", "inlineData", "inline_data", "videoMetadata", "video_metadata", "thought"}
@@ -57,6 +60,7 @@ class FakeGeminiGenerate(FakeServer):
     def __init__(self, video_bytes: bytes = b"") -> None:
         super().__init__(video_bytes)
         self.replies: list[Any] = []
+        self.echo_key = False  # send the key back in every text field (see the module docstring)
         self._ids = itertools.count(1)
         self.route("generate", "POST", r"/v1beta/models/(?P<model>[^/:]+):generateContent", self.generate)
 
@@ -70,6 +74,14 @@ class FakeGeminiGenerate(FakeServer):
         return google_error(
             400, "INVALID_ARGUMENT", "API key not valid. Please pass a valid API key.", "API_KEY_INVALID"
         )
+
+    def generate(self, req: Request, match: re.Match[str]) -> Response:
+        response = self._generate(req, match)
+        key = req.headers.get("x-goog-api-key", "")
+        if self.echo_key and key and isinstance(response.json, dict):
+            fields = ("responseId", "modelVersion", "blockReason", "finishMessage", "message", "status", "reason")
+            response.json = echo_into(response.json, key, fields, texts=("text",))
+        return response
 
     @staticmethod
     def blobs(body: dict[str, Any]) -> list[tuple[str, bytes]]:
@@ -154,7 +166,7 @@ class FakeGeminiGenerate(FakeServer):
                 problems.append(f"{where}.video_metadata.fps {fps!r} must be in (0, 24]")
         return problems
 
-    def generate(self, req: Request, match: re.Match[str]) -> Response:
+    def _generate(self, req: Request, match: re.Match[str]) -> Response:
         if (denied := self.unauthorized(req)) is not None:
             return denied
         body = req.json()
@@ -173,6 +185,7 @@ class FakeGeminiGenerate(FakeServer):
             candidate.update(content={"parts": [{"text": reply}], "role": "model"}, finishReason="STOP")
         else:
             candidate["finishReason"] = reply["finish_reason"]
+            candidate["finishMessage"] = f"The candidate was stopped: {reply['finish_reason']}."
         return Response(
             json={
                 "candidates": [candidate],

@@ -6,6 +6,10 @@ self-hosted server), the message roles and content parts, every ``image_url`` a 
 PNG or JPEG, ``temperature`` in [0, 2], and OpenAI's JSON-mode rule (``response_format: json_object`` needs the
 word "json" in the messages). ``reject_response_format`` plays a server without a JSON mode.
 
+``echo_key`` plays a careless or hostile server: the key it was sent comes back in every text field of every answer
+(the error messages, the id, the model name, the refusal, the reply, and inside a verdict's rationale, so that the
+verdict still parses), so tests can check that no key the judge hears back reaches a score file, the cache or a log.
+
 What the judge answers: the next of ``replies`` (a string is the message content; ``{"refusal": text}`` sets
 ``message.refusal``; ``{"finish_reason": "content_filter"}`` withholds the content), else ``judge_frames()``: a toy
 judge that actually looks at the frames it was sent. It counts the changes between consecutive frames: none is a video
@@ -34,6 +38,30 @@ DATA_URL = re.compile(r"data:image/(?P<kind>png|jpeg);base64,(?P<data>.+)", re.D
 # sudoku digit moves a block by 40 to 170 levels, compression noise by under 5 (measured on the baselines' videos).
 BLOCK = 16
 CHANGE = 20.0
+
+
+def echo_into(reply: dict[str, Any], key: str, fields: tuple[str, ...], texts: tuple[str, ...] = ()) -> Any:
+    """``reply`` (parsed JSON) with ``key`` added to every string under a name in ``fields``, and, in a string under
+    a name in ``texts`` that holds a JSON object, to each of that object's strings (a verdict stays a verdict)."""
+
+    def walk(value: Any, name: str = "") -> Any:
+        if isinstance(value, dict):
+            return {k: walk(v, k) for k, v in value.items()}
+        if isinstance(value, list):
+            return [walk(v, name) for v in value]
+        if isinstance(value, str) and name in texts:
+            try:
+                inner = json.loads(value)
+            except ValueError:
+                return f"{value} (key {key})"
+            if isinstance(inner, dict):
+                return json.dumps({k: f"{v} (key {key})" if isinstance(v, str) else v for k, v in inner.items()})
+            return f"{value} (key {key})"
+        if isinstance(value, str) and name in fields:
+            return f"{value} (key {key})"
+        return value
+
+    return walk(reply)
 
 
 def verdict(task_success: int, end_state: float, process: float, rationale: str) -> str:
@@ -75,6 +103,7 @@ class FakeOpenAIChat(FakeServer):
         super().__init__(video_bytes)
         self.require_key = require_key
         self.reject_response_format = False
+        self.echo_key = False  # send the key back in every text field (see the module docstring)
         self.replies: list[Any] = []
         self.fail_prompts: set[str] = set()  # a request whose messages mention one of these answers HTTP 500
         # Concurrency probe: a request waits until hold_until requests are in flight together, or until the last of
@@ -96,6 +125,8 @@ class FakeOpenAIChat(FakeServer):
             return None
         given = auth.removeprefix("Bearer ")
         shown = f"{given[:3]}{'*' * 12}{given[-4:]}" if len(given) > 8 else "(none)"
+        if self.echo_key:
+            shown = given
         return openai_error(401, f"Incorrect API key provided: {shown}.", code="invalid_api_key")
 
     @staticmethod
@@ -147,6 +178,14 @@ class FakeOpenAIChat(FakeServer):
         return problems
 
     def create(self, req: Request, match: re.Match[str]) -> Response:
+        response = self._create(req)
+        key = req.headers.get("authorization", "").removeprefix("Bearer ")
+        if self.echo_key and key and isinstance(response.json, dict):
+            fields = ("id", "model", "system_fingerprint", "refusal", "message", "code")
+            response.json = echo_into(response.json, key, fields, texts=("content",))
+        return response
+
+    def _create(self, req: Request) -> Response:
         if (denied := self.unauthorized(req)) is not None:
             return denied
         body = req.json()
@@ -176,6 +215,7 @@ class FakeOpenAIChat(FakeServer):
                 "object": "chat.completion",
                 "created": 1795000000,
                 "model": body["model"],
+                "system_fingerprint": "fp_fake",
                 "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": finish}],
                 "usage": {"prompt_tokens": 1000, "completion_tokens": 40, "total_tokens": 1040},
             }

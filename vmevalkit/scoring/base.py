@@ -6,6 +6,10 @@ or a ``ScoreBatch`` that adds per-item details (a verifier's reasons, a judge's 
 ``Scorer`` is the convenient base class; duck-typed classes plug in just the same through
 ``--scorer-class-path module:Class``.
 
+A scorer may declare the range of each dimension (``ranges``: ``{"task_success": (0.0, 1.0)}``, either bound None
+for unbounded). The scoring runner records the declared ranges in every score file, and the report flags any
+value outside its range (a hand-edited 7.5 on a [0, 1] dimension) instead of averaging it.
+
 Answer leakage is guarded here: a scorer sees the ground truth (the expected final frame, the
 task's solution metadata) only when it declares it in ``inputs``: the scoring runner
 (``vmevalkit.scoring.runner``) builds each ``ScoreItem`` from those declarations and nothing else.
@@ -14,6 +18,7 @@ task's solution metadata) only when it declares it in ``inputs``: the scoring ru
 from __future__ import annotations
 
 import inspect
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -29,6 +34,10 @@ ScorerInput = Literal["video", "prompt", "first_frame", "final_frame", "task"]
 PUBLIC_INPUTS: frozenset[str] = frozenset({"video", "prompt", "first_frame"})
 # The answer: only for scorers that declare it.
 GROUND_TRUTH_INPUTS: frozenset[str] = frozenset({"final_frame", "task"})
+
+# The closed range a dimension's values lie in: (low, high), either None for unbounded.
+Range = tuple[float | None, float | None]
+UNIT_RANGE: Range = (0.0, 1.0)
 
 
 class ScorerContractError(TypeError):
@@ -67,6 +76,8 @@ class Scorer(ABC):
     inputs: ClassVar[frozenset[str]] = PUBLIC_INPUTS
     # A dimension whose value 1 means "passed" (for success rates), if the scorer has one.
     pass_dimension: ClassVar[str | None] = None
+    # The declared range of some or all dimensions (optional): values outside it are flagged by the report.
+    ranges: ClassVar[dict[str, Range]] = {}
 
     def __init__(self, checkpoint: str | None = None, device: str | None = None, **kwargs: Any) -> None:
         self.checkpoint, self.device, self.options = checkpoint, device, kwargs
@@ -96,6 +107,47 @@ def inputs_of(scorer: Any) -> frozenset[str]:
             f"known: {sorted(PUBLIC_INPUTS | GROUND_TRUTH_INPUTS)}"
         )
     return declared
+
+
+def ranges_of(scorer: Any) -> dict[str, Range]:
+    """The declared range of each dimension that has one (``ranges``, optional), checked: ``{}`` when none."""
+    declared = getattr(scorer, "ranges", None) or {}
+    name = type(scorer).__name__
+    if not isinstance(declared, dict):
+        raise ScorerContractError(f"{name}.ranges must map dimension names to (low, high), got {declared!r}")
+    dims = dimensions_of(scorer)
+    ranges: dict[str, Range] = {}
+    for dim, bounds in declared.items():
+        if dim not in dims:
+            raise ScorerContractError(f"{name}.ranges names {dim!r}, which is not one of its dimensions {list(dims)}")
+        try:
+            low, high = bounds
+        except (TypeError, ValueError):
+            raise ScorerContractError(f"{name}.ranges[{dim!r}] must be (low, high), got {bounds!r}") from None
+        checked: list[float | None] = []
+        for bound in (low, high):
+            if bound is None:
+                checked.append(None)
+            elif isinstance(bound, (int, float)) and not isinstance(bound, bool) and math.isfinite(bound):
+                checked.append(float(bound))
+            else:
+                raise ScorerContractError(
+                    f"{name}.ranges[{dim!r}] bounds must be finite numbers or None, got {bounds!r}"
+                )
+        if checked[0] is not None and checked[1] is not None and checked[0] > checked[1]:
+            raise ScorerContractError(f"{name}.ranges[{dim!r}] is empty: low {checked[0]} > high {checked[1]}")
+        ranges[dim] = (checked[0], checked[1])
+    return {dim: ranges[dim] for dim in dims if dim in ranges}
+
+
+def in_range(value: float, bounds: Range | None) -> bool:
+    """Whether ``value`` lies in the closed range ``bounds`` (no range: any finite value does)."""
+    if not math.isfinite(value):
+        return False
+    if bounds is None:
+        return True
+    low, high = bounds
+    return (low is None or value >= low) and (high is None or value <= high)
 
 
 def checked_scores(scorer: Any, items: Sequence[ScoreItem], output: Any) -> tuple[np.ndarray, list[dict[str, Any]]]:
@@ -154,4 +206,5 @@ def build_scorer(
         raise ScorerContractError(f"{cls.__name__}({', '.join(kwargs)}) failed: {exc}") from exc
     dimensions_of(scorer)
     inputs_of(scorer)
+    ranges_of(scorer)
     return scorer

@@ -26,7 +26,7 @@ from typing import Any, ClassVar
 import numpy as np
 from PIL import Image
 
-from vmevalkit.scoring.base import ScoreBatch, ScoreItem, Scorer
+from vmevalkit.scoring.base import Range, ScoreBatch, ScoreItem, Scorer
 from vmevalkit.video import VideoError, as_rgb_array
 
 PSNR_CAP_DB = 100.0
@@ -152,6 +152,13 @@ class FrameMatch(Scorer):
     version: ClassVar[str] = "1"
     dimensions: ClassVar[tuple[str, ...]] = ("final_ssim", "final_psnr", "first_ssim", "first_psnr")
     inputs: ClassVar[frozenset[str]] = frozenset({"video", "first_frame", "final_frame"})
+    # SSIM is a correlation-like index in [-1, 1]; PSNR is in dB, from 0 (the largest error) to the cap.
+    ranges: ClassVar[dict[str, Range]] = {
+        "final_ssim": (-1.0, 1.0),
+        "final_psnr": (0.0, PSNR_CAP_DB),
+        "first_ssim": (-1.0, 1.0),
+        "first_psnr": (0.0, PSNR_CAP_DB),
+    }
 
     def __init__(self, checkpoint: str | None = None, device: str | None = None) -> None:
         # No options: an unknown constructor keyword is a mistake worth an error, not silently kept.

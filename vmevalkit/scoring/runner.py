@@ -15,6 +15,16 @@ anything: it is a bug in the scorer, not a property of one video.
 
 Answer leakage: ``items_for`` fills the ground-truth fields of a ``ScoreItem`` (``final_frame``, ``task_dir``)
 only for a scorer whose declared ``inputs`` include them.
+
+The video. ``metadata.json`` names it by a path relative to the run folder; a path that resolves outside that
+folder (``../../other.mp4``, an absolute path, a symlink out) is never read: the generation gets an error score
+file saying so (``error_kind`` ``video_outside_run_folder``). A video that is missing or does not decode (every
+frame is decoded once before it is scored) gets one too (``error_kind`` ``video_unreadable``): both count as
+failures in a report, not as items the scorer could not judge.
+
+Secrets. Every string a scorer returns or raises (details, rationales, error messages) passes
+``vmevalkit.utils.redact.scrub_data`` on its way into a score file or a ``ScoreOutcome``: a key echoed by a
+provider or a judge never reaches the disk or the terminal.
 """
 
 from __future__ import annotations
@@ -32,6 +42,7 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 from vmevalkit.runner.records import METADATA_FILE, GenerationRecord, read_record, read_status, utc_now
 from vmevalkit.runner.registry import SAFE_NAME
 from vmevalkit.scoring.base import (
+    Range,
     ScoreItem,
     ScorerContractError,
     build_scorer,
@@ -39,11 +50,14 @@ from vmevalkit.scoring.base import (
     dimensions_of,
     inputs_of,
     load_scorer_class,
+    ranges_of,
 )
 from vmevalkit.scoring.catalog import all_scorers
 from vmevalkit.tasks.loader import FINAL_FRAME, FIRST_FRAME
 from vmevalkit.utils.atomic import atomic_write_json
 from vmevalkit.utils.imports import PluginLoadError, load_object, suggest
+from vmevalkit.utils.redact import scrub_data
+from vmevalkit.video import VideoError, probe_video
 
 SCORES_DIR = "scores"
 SCORE_SCHEMA_VERSION = 1
@@ -51,6 +65,9 @@ DEFAULT_BATCH_SIZE = 8
 
 ScorerKind = Literal["builtin", "api", "local"]
 OutcomeStatus = Literal["scored", "skipped", "failed"]
+# Why an error score file was written: the video (missing or undecodable; outside its run folder) or the scorer.
+ErrorKind = Literal["video_unreadable", "video_outside_run_folder", "scorer_error"]
+VIDEO_ERROR_KINDS: frozenset[str] = frozenset({"video_unreadable", "video_outside_run_folder"})
 
 
 class UnknownScorerError(LookupError):
@@ -59,6 +76,14 @@ class UnknownScorerError(LookupError):
 
 class GenerationSelectionError(ValueError):
     """An experiment folder or a filter (model, domain, task id) that matches no finished generation."""
+
+
+class VideoInputError(ValueError):
+    """A generation whose video cannot be scored: none named, outside its run folder, missing or undecodable."""
+
+    def __init__(self, message: str, kind: ErrorKind = "video_unreadable") -> None:
+        super().__init__(message)
+        self.kind: ErrorKind = kind
 
 
 # -- the catalog ----------------------------------------------------------------------
@@ -143,6 +168,32 @@ def scorer_name_of(scorer: Any) -> str:
 # -- finding generations --------------------------------------------------------------
 
 
+def path_inside(run_dir: Path, relative: str) -> Path | None:
+    """``run_dir / relative`` when it resolves (symlinks followed) inside ``run_dir``, else None.
+
+    A path read from ``metadata.json`` is data, not a location to trust: ``../../other.mp4``, an absolute path or
+    a symlink that leads out of the run folder would make one generation be scored (or shown) from another's file.
+    """
+    if not relative or "\x00" in relative:
+        return None
+    path = run_dir / relative
+    try:
+        inside = path.resolve().is_relative_to(run_dir.resolve())
+    except (OSError, RuntimeError, ValueError):  # a symlink loop, an unreadable folder
+        return None
+    return path if inside else None
+
+
+def video_location(run_dir: Path, video: str | None) -> tuple[Path | None, str | None]:
+    """The video a record names, or why it cannot be used: (path, None) or (None, reason)."""
+    if not video:
+        return None, f"{METADATA_FILE} names no video"
+    path = path_inside(run_dir, video)
+    if path is None:
+        return None, f"the video path {video!r} in {METADATA_FILE} points outside the run folder: it is not read"
+    return path, None
+
+
 @dataclass(frozen=True)
 class Generation:
     """A finished generation on disk: its run folder and its metadata."""
@@ -152,7 +203,13 @@ class Generation:
 
     @property
     def video_path(self) -> Path | None:
-        return self.run_dir / self.record.video if self.record.video else None
+        """The video, when the record names one inside the run folder (else None: see ``video_problem``)."""
+        return video_location(self.run_dir, self.record.video)[0]
+
+    @property
+    def video_problem(self) -> str | None:
+        """Why the record's video path cannot be used (none named, or outside the run folder), or None."""
+        return video_location(self.run_dir, self.record.video)[1]
 
     @property
     def question_dir(self) -> Path:
@@ -215,15 +272,20 @@ def find_generations(
 def items_for(scorer: Any, generation: Generation) -> ScoreItem:
     """The ``ScoreItem`` a scorer may see for ``generation``: ground truth only where its ``inputs`` declare it."""
     declared = inputs_of(scorer)
-    if generation.video_path is None:
-        raise ValueError(f"{generation.run_dir / METADATA_FILE} names no video")
+    video, problem = video_location(generation.run_dir, generation.record.video)
+    if video is None:
+        outside = generation.record.video is not None and generation.record.video != ""
+        raise VideoInputError(
+            f"{generation.run_dir / METADATA_FILE}: {problem}",
+            "video_outside_run_folder" if outside else "video_unreadable",
+        )
     final_frame = generation.question_dir / FINAL_FRAME
     return ScoreItem(
         generation_dir=generation.run_dir,
         model=generation.record.model,
         task_id=generation.record.task_id,
         domain=generation.record.domain,
-        video_path=generation.video_path,
+        video_path=video,
         prompt=generation.record.prompt,
         first_frame=generation.question_dir / FIRST_FRAME,
         # None both when undeclared and when the task has no answer image: a declaring scorer reads None
@@ -242,6 +304,8 @@ class ScoreRecord(BaseModel):
     ``dimensions`` maps each declared dimension to a float, or null where the scorer could not score
     (NaN or an infinite value). ``details`` is the scorer's per-item explanation. ``error`` is set (and
     every dimension null) when scoring this generation raised; such a file is redone by the next run.
+    ``error_kind`` says why: the video (``video_unreadable``, ``video_outside_run_folder``) or the scorer.
+    ``ranges`` is the range the scorer declares for each dimension that has one ([low, high], null unbounded).
     """
 
     schema_version: int = SCORE_SCHEMA_VERSION
@@ -255,6 +319,8 @@ class ScoreRecord(BaseModel):
     inputs: list[str]
     config: dict[str, Any] = Field(default_factory=dict)
     error: str | None = None
+    error_kind: ErrorKind | None = None
+    ranges: dict[str, Range] = Field(default_factory=dict)
     scored_at: str
 
     def to_json(self) -> dict[str, Any]:
@@ -278,6 +344,18 @@ def video_sha256(path: Path) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def undecodable(path: Path) -> str | None:
+    """Why the video at ``path`` cannot be decoded (it does not open, has no video stream, a frame fails, or it
+    has no frame at all), or None when every frame decodes."""
+    try:
+        info = probe_video(path)
+    except (VideoError, OSError) as exc:
+        return f"{type(exc).__name__}: {exc}"
+    if info.frame_count < 1:
+        return f"VideoError: {path} decodes to no frames"
+    return None
 
 
 def _jsonable(value: Any) -> Any:
@@ -370,6 +448,7 @@ class ScoringRunner:
             raise ScorerContractError(f"scorer name {self.name!r} must be a plain file name (letters, digits, '._-')")
         self.dimensions = dimensions_of(scorer)
         self.inputs = sorted(inputs_of(scorer))
+        self.ranges = ranges_of(scorer)
         self.version = str(getattr(scorer, "version", "1"))
         self.batch_size = batch_size
         self.score_kwargs = dict(score_kwargs or {})
@@ -381,7 +460,8 @@ class ScoringRunner:
         }
         # A local scorer's weights (repo@commit, or the folder it loaded), model class and options.
         config.update(getattr(scorer, "scorer_config", None) or {})
-        self.config = _jsonable(config)
+        # Scrubbed like everything else that is written: a key passed as an option never reaches a score file.
+        self.config = scrub_data(_jsonable(config))
         self.on_event = on_event or (lambda outcome: None)
 
     def is_current(self, record: ScoreRecord | None, sha256: str) -> bool:
@@ -407,14 +487,25 @@ class ScoringRunner:
             try:
                 item = items_for(self.scorer, generation)
                 sha256 = video_sha256(item.video_path)
+            except VideoInputError as exc:  # no video named, or one outside the run folder
+                emit(self._fail(generation, None, f"cannot score the video: {exc}", exc.kind))
+                continue
             except (OSError, ValueError) as exc:  # a completed record whose video went missing
-                emit(self._fail(generation, None, f"cannot read the video: {type(exc).__name__}: {exc}"))
+                emit(
+                    self._fail(
+                        generation, None, f"cannot read the video: {type(exc).__name__}: {exc}", "video_unreadable"
+                    )
+                )
                 continue
             existing = read_score(score_path(generation.run_dir, self.name))
             if self.is_current(existing, sha256):
                 emit(ScoreOutcome(generation, "skipped", record=existing))
-            else:
-                pending.append(_Pending(generation, item, sha256))
+                continue
+            problem = undecodable(item.video_path)
+            if problem is not None:  # a corrupt video is the generation's failure, not an item the scorer skips
+                emit(self._fail(generation, sha256, f"cannot read the video: {problem}", "video_unreadable"))
+                continue
+            pending.append(_Pending(generation, item, sha256))
 
         for start in range(0, len(pending), self.batch_size):
             for outcome in self._score(pending[start : start + self.batch_size]):
@@ -429,7 +520,7 @@ class ScoringRunner:
             if len(batch) > 1:
                 # Find the item that broke the batch: the others are scored on their own.
                 return [outcome for one in batch for outcome in self._score([one])]
-            return [self._fail(batch[0].generation, batch[0].sha256, f"{type(exc).__name__}: {exc}")]
+            return [self._fail(batch[0].generation, batch[0].sha256, f"{type(exc).__name__}: {exc}", "scorer_error")]
         try:
             scores, details = checked_scores(self.scorer, items, output)
         except ScorerContractError as exc:
@@ -439,18 +530,29 @@ class ScoringRunner:
             values = {
                 dim: (float(v) if math.isfinite(v) else None) for dim, v in zip(self.dimensions, row, strict=True)
             }
-            record = self._record(pending.sha256, values, detail)
-            atomic_write_json(score_path(pending.generation.run_dir, self.name), record.to_json())
+            record = self._write(pending.generation, self._record(pending.sha256, values, detail))
             outcomes.append(ScoreOutcome(pending.generation, "scored", record=record))
         return outcomes
 
-    def _fail(self, generation: Generation, sha256: str | None, error: str) -> ScoreOutcome:
-        record = self._record(sha256, dict.fromkeys(self.dimensions), {}, error=error)
-        atomic_write_json(score_path(generation.run_dir, self.name), record.to_json())
-        return ScoreOutcome(generation, "failed", record=record, error=error)
+    def _fail(self, generation: Generation, sha256: str | None, error: str, kind: ErrorKind) -> ScoreOutcome:
+        record = self._write(generation, self._record(sha256, dict.fromkeys(self.dimensions), {}, error, kind))
+        return ScoreOutcome(generation, "failed", record=record, error=record.error)
+
+    def _write(self, generation: Generation, record: ScoreRecord) -> ScoreRecord:
+        """The one way into a score file: every string scrubbed of secrets, then written atomically.
+
+        Returns the record as written, which is also what the outcome (and so the terminal) gets."""
+        clean = ScoreRecord.model_validate(scrub_data(record.to_json()))
+        atomic_write_json(score_path(generation.run_dir, self.name), clean.to_json())
+        return clean
 
     def _record(
-        self, sha256: str | None, values: dict[str, float | None], detail: Any, error: str | None = None
+        self,
+        sha256: str | None,
+        values: dict[str, float | None],
+        detail: Any,
+        error: str | None = None,
+        error_kind: ErrorKind | None = None,
     ) -> ScoreRecord:
         details = _jsonable(detail) if isinstance(detail, dict) else {"detail": _jsonable(detail)}
         return ScoreRecord(
@@ -463,5 +565,7 @@ class ScoringRunner:
             inputs=self.inputs,
             config=self.config,
             error=error,
+            error_kind=error_kind if error is not None else None,
+            ranges=self.ranges,
             scored_at=utc_now(),
         )

@@ -53,7 +53,7 @@ from typing import Any, ClassVar
 import numpy as np
 from PIL import Image
 
-from vmevalkit.scoring.base import ScoreBatch, ScoreItem, Scorer
+from vmevalkit.scoring.base import UNIT_RANGE, Range, ScoreBatch, ScoreItem, Scorer
 from vmevalkit.tasks.loader import METADATA
 from vmevalkit.tasks.maze import draw_maze
 from vmevalkit.tasks.render import Box, cell_box, to_array
@@ -443,6 +443,7 @@ class TaskVerifier(Scorer):
     dimensions: ClassVar[tuple[str, ...]] = ("task_success", "end_state", "process")
     inputs: ClassVar[frozenset[str]] = frozenset({"video", "task"})
     pass_dimension: ClassVar[str | None] = "task_success"
+    ranges: ClassVar[dict[str, Range]] = dict.fromkeys(dimensions, UNIT_RANGE)
 
     def score_batch(self, items: Sequence[ScoreItem], **kwargs: Any) -> ScoreBatch:
         scores = np.full((len(items), len(self.dimensions)), np.nan)

@@ -44,8 +44,11 @@ another experiment or after a crash, costs nothing. ``cache_dir`` defaults to ``
 the output dir is the one holding the video's experiment (``VMEVALKIT_OUTPUT_DIR`` for items outside that layout).
 
 Keys are read from the environment or ``.env`` (``OPENAI_API_KEY``; ``GEMINI_API_KEY`` or ``GOOGLE_API_KEY``) when
-the first request is needed, sent only in the request header, and scrubbed from every error message; they never
-reach a score file, the cache or a log. A judge on a self-hosted server without a key (``base_url`` or
+the first request is needed and sent only in the request header. Whatever the judge sends back (a rationale, a
+refusal, an unusable reply, an error body) may echo a key: every verdict's details pass
+``vmevalkit.utils.redact.scrub_data`` before they are cached or returned, cache entries are scrubbed again when read
+(entries written before this rule), and the exceptions ``score_batch`` raises are scrubbed too. Keys never reach a
+score file, the cache or a log. A judge on a self-hosted server without a key (``base_url`` or
 ``OPENAI_BASE_URL`` set to it) sends no ``Authorization`` header.
 """
 
@@ -66,7 +69,7 @@ import numpy as np
 
 from vmevalkit.models.api.http import ApiError, ApiHttp, HttpCall, HttpStatusError, ProviderLimiter, RetryPolicy
 from vmevalkit.models.api.provider import MissingKeyError
-from vmevalkit.scoring.base import PUBLIC_INPUTS, ScoreBatch, ScoreItem, Scorer
+from vmevalkit.scoring.base import PUBLIC_INPUTS, UNIT_RANGE, Range, ScoreBatch, ScoreItem, Scorer
 from vmevalkit.scoring.judge_rubric import (  # noqa: F401  (re-exported: the judges' public names)
     DIMENSIONS,
     DOMAIN_RUBRICS,
@@ -91,6 +94,7 @@ from vmevalkit.scoring.judge_rubric import (  # noqa: F401  (re-exported: the ju
 )
 from vmevalkit.settings import Settings, get_settings
 from vmevalkit.utils.atomic import atomic_write_json
+from vmevalkit.utils.redact import scrub, scrub_data
 from vmevalkit.video import VideoError, probe_video
 
 # Bump when the rubric or the reply format changes meaning: it is the scorers' ``version`` (old score files are
@@ -158,6 +162,7 @@ class VlmJudge(Scorer):
     dimensions: ClassVar[tuple[str, ...]] = DIMENSIONS
     inputs: ClassVar[frozenset[str]] = PUBLIC_INPUTS  # video, prompt, first_frame: never the answer
     pass_dimension: ClassVar[str | None] = "task_success"
+    ranges: ClassVar[dict[str, Range]] = dict.fromkeys(DIMENSIONS, UNIT_RANGE)
 
     provider: ClassVar[str]
     base_url_env: ClassVar[str]
@@ -320,21 +325,22 @@ class VlmJudge(Scorer):
 
             results = await asyncio.gather(*(one(item) for item in items), return_exceptions=True)
 
+        used = tuple(k for k in keys if k)
         # Anything but an API failure (a bug, an interrupt) is raised as it is, once every request has ended.
         for result in results:
             if isinstance(result, BaseException):
-                raise result
+                raise scrubbed_exception(result, used)
         outcomes = [r for r in results if isinstance(r, Outcome)]
         failures = [o.error for o in outcomes if o.error is not None]
         if failures:
             if len(items) == 1:
-                raise failures[0]
+                raise scrubbed_exception(failures[0], used)
             # The runner retries item by item: those judged here come from the cache, only the failures are sent.
-            raise ApiError(
-                f"{len(failures)} of {len(items)} judge requests failed (the rest are cached): {failures[0]}"
-            )
+            first = scrub(str(failures[0]), used)
+            raise ApiError(f"{len(failures)} of {len(items)} judge requests failed (the rest are cached): {first}")
         return ScoreBatch(
-            scores=np.array([o.scores for o in outcomes], dtype=np.float64), details=[o.detail for o in outcomes]
+            scores=np.array([o.scores for o in outcomes], dtype=np.float64),
+            details=[scrub_data(o.detail, used) for o in outcomes],
         )
 
     async def _judge_cached(
@@ -345,16 +351,20 @@ class VlmJudge(Scorer):
             return Outcome(cached[0], {**cached[1], "cached": True})
         if (problem := self.too_large(item)) is not None:
             return Outcome(_nan(), {"judge_model": self.model, "reason": problem})  # never sent: not cached
+        used: str | None = None
         try:
-            key()  # a missing key fails here, before any work, with a message naming the variable
+            used = key()  # a missing key fails here, before any work, with a message naming the variable
             async with http.limiter.slots:
                 outcome = await self._judge(http, item)
         except ApiError as exc:
-            return Outcome(_nan(), {"judge_model": self.model, "reason": str(exc)}, error=exc)
+            error = scrubbed_exception(exc, (used,) if used else ())
+            return Outcome(_nan(), {"judge_model": self.model, "reason": str(error)}, error=error)
         except (OSError, VideoError) as exc:
             return Outcome(_nan(), {"judge_model": self.model, "reason": f"cannot read the inputs: {exc}"})
-        write_cache_entry(path, fields, outcome.scores, outcome.detail)
-        return Outcome(outcome.scores, {**outcome.detail, "cached": False})
+        # What the judge said may echo the key: scrubbed before it is cached or returned.
+        detail = scrub_data(outcome.detail, (used,) if used else ())
+        write_cache_entry(path, fields, outcome.scores, detail)
+        return Outcome(outcome.scores, {**detail, "cached": False})
 
     async def _judge(self, http: ApiHttp, item: ScoreItem) -> Outcome:
         system, user_text = rubric_for(item.domain), self.user_text(item)
@@ -378,6 +388,19 @@ class VlmJudge(Scorer):
         return Outcome(_nan(), {**detail, "reason": reason, "repaired": False})
 
 
+def scrubbed_exception(exc: BaseException, secrets: Sequence[str] = ()) -> BaseException:
+    """``exc`` with every secret scrubbed from its message (its ``args``) and from a provider ``body`` it carries.
+
+    Changed in place, so its type (and ``status_code``, ``retry_after``) is kept for whoever catches it; its
+    cause and context are dropped, as they may hold the unscrubbed text."""
+    exc.args = tuple(scrub(a, secrets) if isinstance(a, str) else a for a in exc.args)
+    if isinstance(getattr(exc, "body", None), (str, dict, list)):
+        exc.body = scrub_data(exc.body, secrets)  # type: ignore[attr-defined]
+    exc.__cause__ = exc.__context__ = None
+    exc.__suppress_context__ = True
+    return exc
+
+
 def _excerpt(text: str, limit: int = 300) -> str:
     flat = " ".join(text.split())
     return flat[:limit] + ("..." if len(flat) > limit else "")
@@ -387,7 +410,9 @@ def _excerpt(text: str, limit: int = 300) -> str:
 
 
 def read_cache_entry(path: Path) -> tuple[list[float], dict[str, Any]] | None:
-    """The scores (NaN for null) and details of a cached verdict, or None when absent or unreadable."""
+    """The scores (NaN for null) and details of a cached verdict, or None when absent or unreadable.
+
+    The details are scrubbed of secrets: an entry written before judges' replies were scrubbed may hold a key."""
     try:
         entry = json.loads(path.read_text(encoding="utf-8"))
         if entry.get("schema") != CACHE_SCHEMA_VERSION:
@@ -396,19 +421,20 @@ def read_cache_entry(path: Path) -> tuple[list[float], dict[str, Any]] | None:
         detail = entry["detail"]
         if not isinstance(detail, dict):
             return None
-        return scores, detail
+        return scores, scrub_data(detail)
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None  # a damaged entry is judged again and rewritten
 
 
 def write_cache_entry(path: Path, fields: dict[str, Any], scores: list[float], detail: dict[str, Any]) -> None:
+    """Store a verdict; every string in it (the prompt in ``fields``, the judge's words in ``detail``) scrubbed."""
     entry = {
         "schema": CACHE_SCHEMA_VERSION,
         "key_fields": fields,
         "scores": {d: (v if math.isfinite(v) else None) for d, v in zip(DIMENSIONS, scores, strict=True)},
         "detail": detail,
     }
-    atomic_write_json(path, entry)
+    atomic_write_json(path, scrub_data(entry))
 
 
 # -- OpenAI-compatible Chat Completions -------------------------------------------------------------------------------

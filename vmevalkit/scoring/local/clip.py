@@ -63,7 +63,7 @@ from typing import Any, ClassVar
 import numpy as np
 from PIL import Image
 
-from vmevalkit.scoring.base import ScoreBatch, ScoreItem
+from vmevalkit.scoring.base import Range, ScoreBatch, ScoreItem
 from vmevalkit.scoring.local.model import LocalScorerModel, int_option, torch_dtype_for, video_frames
 
 # openai/clip-vit-large-patch14/preprocessor_config.json (legacy CLIPFeatureExtractor keys).
@@ -231,6 +231,8 @@ class ClipScore(_ClipBase):
 
     version: ClassVar[str] = "1"
     dimensions: ClassVar[tuple[str, ...]] = ("clip_score", "frame_consistency")
+    # max(cos, 0) averaged over frames; a mean cosine
+    ranges: ClassVar[dict[str, Range]] = {"clip_score": (0.0, 1.0), "frame_consistency": (-1.0, 1.0)}
     tiny_args: ClassVar[dict[str, Any]] = {"frames": 4}
     # The image encoder's forward pass takes batch_size frames (of all the batch's videos together).
     oom_hint: ClassVar[str] = (
@@ -349,6 +351,7 @@ class XClipScore(_ClipBase):
 
     version: ClassVar[str] = "1"
     dimensions: ClassVar[tuple[str, ...]] = ("xclip_score",)
+    ranges: ClassVar[dict[str, Range]] = {"xclip_score": (-1.0, 1.0)}  # a cosine
     # One forward pass takes batch_size videos of the config's frame count (8) each.
     oom_hint: ClassVar[str] = (
         "lower batch_size (videos per forward pass) with --scorer-init-kwargs-json '{\"batch_size\": 2}'"

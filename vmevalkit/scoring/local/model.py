@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 import numpy as np
 from PIL import Image
 
-from vmevalkit.scoring.base import PUBLIC_INPUTS, ScoreBatch, ScoreItem
+from vmevalkit.scoring.base import PUBLIC_INPUTS, Range, ScoreBatch, ScoreItem
 
 
 class LocalScorerModel(ABC):
@@ -28,6 +28,8 @@ class LocalScorerModel(ABC):
     dimensions: ClassVar[tuple[str, ...]] = ()
     inputs: ClassVar[frozenset[str]] = PUBLIC_INPUTS
     pass_dimension: ClassVar[str | None] = None
+    # The declared range of some or all dimensions (the scorer contract's ``ranges``): recorded in score files.
+    ranges: ClassVar[dict[str, Range]] = {}
     # A checkpoint folder must hold this file (a transformers checkpoint: config.json).
     checkpoint_marker: ClassVar[str] = "config.json"
     # Constructor keywords for its tiny checkpoint (e.g. fewer frames), on top of the catalog entry's args.

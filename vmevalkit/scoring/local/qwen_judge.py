@@ -63,7 +63,7 @@ from typing import Any, ClassVar
 
 from PIL import Image
 
-from vmevalkit.scoring.base import PUBLIC_INPUTS, ScoreBatch, ScoreItem
+from vmevalkit.scoring.base import PUBLIC_INPUTS, UNIT_RANGE, Range, ScoreBatch, ScoreItem
 from vmevalkit.scoring.judge_rubric import (
     DIMENSIONS,
     REPAIR_REQUEST,
@@ -192,6 +192,7 @@ class QwenVLJudge(LocalScorerModel):
     dimensions: ClassVar[tuple[str, ...]] = DIMENSIONS
     inputs: ClassVar[frozenset[str]] = PUBLIC_INPUTS  # video, prompt, first_frame: never the answer
     pass_dimension: ClassVar[str | None] = "task_success"
+    ranges: ClassVar[dict[str, Range]] = dict.fromkeys(DIMENSIONS, UNIT_RANGE)
     # Few frames and short replies keep the tiny check fast (a random-weight model seldom stops on its own).
     tiny_args: ClassVar[dict[str, Any]] = {"frames": 4, "max_new_tokens": 12}
     # One generate() call holds the input image and `frames` frames of at most `max_pixels` pixels each.

@@ -79,6 +79,7 @@ class LocalScorer:
         self.dimensions = cls.dimensions
         self.inputs = cls.inputs
         self.pass_dimension = cls.pass_dimension
+        self.ranges = dict(cls.ranges)
         self.args = {**{k: v for k, v in entry.args.items() if k not in RUNNER_ARGS}, **options}
         try:  # the constructor checks the options without torch: a bad one is a usage error before any worker starts
             cls(entry.model, **self.args)
