@@ -3,7 +3,8 @@
 Documented at https://app.klingai.com/global/dev/document-api: every answer is ``{code, message,
 request_id, data}``; a token is an HS256 JWT signed with the secret key (iss = access key, exp, nbf),
 refused with HTTP 401 and service codes 1000-1004. Results are served from a separate fake CDN, like
-Kling's, which must never see a token.
+Kling's, which must never see a token. A task is queried by its ``task_id`` or by the
+``external_task_id`` it was created with, which must be unique per account.
 """
 
 from __future__ import annotations
@@ -125,6 +126,9 @@ class FakeKling(FakeServer):
         if "cfg_scale" in body and model.startswith("kling-v2"):
             problems.append("kling-v2.x models do not support cfg_scale")
         problems += self.image_problems(str(body.get("image", "")))
+        external = body.get("external_task_id")
+        if external and self.find(external) is not None:
+            problems.append(f"external_task_id {external} already exists")
         if problems:
             return answer(1201, "; ".join(problems), status=400)
         job = self.new_job(body, prefix="task")
@@ -151,10 +155,20 @@ class FakeKling(FakeServer):
             problems.append(f"image {width}x{height} is under 300 px or outside 1:2.5-2.5:1")
         return problems
 
+    def find(self, task_or_external_id: str) -> Any:
+        """The task with this task_id, or else with this external_task_id (either may be queried)."""
+        with self.lock:
+            found = self.jobs.get(task_or_external_id)
+            if found is None:
+                found = next(
+                    (j for j in self.jobs.values() if j.request.get("external_task_id") == task_or_external_id), None
+                )
+        return found
+
     def query(self, req: Request, match: re.Match[str]) -> Response:
         if (denied := self.unauthorized(req)) is not None:
             return denied
-        job = self.jobs.get(match["id"])
+        job = self.find(match["id"])
         if job is None:
             return answer(1203, "task does not exist", status=404)
         state = job.advance()

@@ -15,7 +15,7 @@ import urllib.error
 import urllib.request
 from typing import Any
 
-from fakes.server import FakeJob, FakeServer, Request, Response
+from fakes.server import FakeJob, FakeServer, Request, Response, iso
 
 KEY = "luma-test-key-5d1e8a9b3c7f2e60"
 STATE = {"queued": "queued", "running": "dreaming", "succeeded": "completed", "failed": "failed"}
@@ -45,6 +45,7 @@ class FakeLuma(FakeServer):
         self.cdn = cdn  # Luma serves results from storage.cdn-luma.com, not the API host
         self.fetched: dict[str, bytes] = {}  # job id -> the keyframe image bytes Luma fetched
         self.route("submit", "POST", r"/dream-machine/v1/generations", self.create)
+        self.route("list", "GET", r"/dream-machine/v1/generations", self.list_generations)
         self.route("poll", "GET", r"/dream-machine/v1/generations/(?P<id>[^/]+)", self.get_generation)
         self.route("cancel", "DELETE", r"/dream-machine/v1/generations/(?P<id>[^/]+)", self.delete_generation)
         self.route("download", "GET", r"/dream_machine/(?P<id>[^/]+)/video\.mp4", self.serve_video)
@@ -93,7 +94,7 @@ class FakeLuma(FakeServer):
             "generation_type": "video",
             "state": state,
             "failure_reason": job.failure if state == "failed" else None,
-            "created_at": "2026-11-23T00:00:00.000Z",
+            "created_at": iso(job.created_at),
             "assets": None,
             "model": body["model"],
             "request": body,
@@ -115,6 +116,19 @@ class FakeLuma(FakeServer):
         job = self.new_job(body, prefix="gen")
         self.fetch_keyframe(job, body["keyframes"]["frame0"]["url"])
         return Response(201, self.generation(job, "queued"))
+
+    def list_generations(self, req: Request, match: re.Match[str]) -> Response:
+        """GET /generations?limit=&offset=: newest first, each generation as GET returns it (no poll counted)."""
+        if (denied := self.unauthorized(req)) is not None:
+            return denied
+        limit, offset = int(req.query.get("limit", "10")), int(req.query.get("offset", "0"))
+        with self.lock:
+            jobs = sorted(self.jobs.values(), key=lambda j: j.created_at, reverse=True)
+        page = [self.generation(j, "queued") for j in jobs[offset : offset + limit] if not j.cancelled]
+        more = offset + limit < len(jobs)
+        return Response(
+            json={"generations": page, "count": len(page), "has_more": more, "limit": limit, "offset": offset}
+        )
 
     def get_generation(self, req: Request, match: re.Match[str]) -> Response:
         if (denied := self.unauthorized(req)) is not None:

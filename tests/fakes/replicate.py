@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
+from urllib.parse import urlencode
 
-from fakes.server import FakeJob, FakeServer, Request, Response
+from fakes.server import FakeJob, FakeServer, Request, Response, iso
 
 KEY = "r8_test_token_5d1f0b7e93a2c4680ff"
 STATUS = {
@@ -79,6 +81,7 @@ class FakeReplicate(FakeServer):
         super().__init__(video_bytes)
         self.cdn = cdn  # outputs are served from replicate.delivery, another host
         self.route("submit", "POST", r"/v1/models/(?P<owner>[^/]+)/(?P<name>[^/]+)/predictions", self.create)
+        self.route("list", "GET", r"/v1/predictions", self.list_predictions)
         self.route("poll", "GET", r"/v1/predictions/(?P<id>[^/]+)", self.get)
         self.route("cancel", "POST", r"/v1/predictions/(?P<id>[^/]+)/cancel", self.cancel)
 
@@ -99,7 +102,7 @@ class FakeReplicate(FakeServer):
             "output": None,
             "error": None,
             "status": STATUS[state],
-            "created_at": "2026-11-23T00:00:00.000Z",
+            "created_at": iso(job.created_at),
             "data_removed": False,
             "urls": {"get": base, "cancel": f"{base}/cancel"},
         }
@@ -135,6 +138,25 @@ class FakeReplicate(FakeServer):
             return problem(422, "Input validation failed", "; ".join(problems))
         job = self.new_job({"model": model, "input": inputs}, prefix="pred")
         return Response(201, self.prediction(job, "queued"))
+
+    page_size = 100
+
+    def list_predictions(self, req: Request, match: re.Match[str]) -> Response:
+        """predictions.list: newest first, ``created_after`` honoured, a ``next`` cursor URL per page."""
+        if (denied := self.unauthorized(req)) is not None:
+            return denied
+        after = req.query.get("created_after")
+        since = datetime.fromisoformat(after.replace("Z", "+00:00")).timestamp() if after else 0.0
+        with self.lock:
+            jobs = sorted((j for j in self.jobs.values() if j.created_at >= since), key=lambda j: -j.created_at)
+        start = int(req.query.get("cursor", "0"))
+        page = jobs[start : start + self.page_size]
+        following = None
+        if start + self.page_size < len(jobs):
+            query = urlencode({**req.query, "cursor": str(start + self.page_size)})
+            following = f"{self.base_url}/v1/predictions?{query}"
+        results = [self.prediction(j, "queued") for j in page]
+        return Response(json={"next": following, "previous": None, "results": results})
 
     def get(self, req: Request, match: re.Match[str]) -> Response:
         if (denied := self.unauthorized(req)) is not None:

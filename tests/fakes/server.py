@@ -2,12 +2,15 @@
 
 Each provider's fake subclasses ``FakeServer``, registers its documented routes
 with ``route()``, and keeps jobs in ``self.jobs``. Tests queue faults for a
-route (``inject("submit", Fault.status(429, retry_after=0))``); each fault is
-consumed by the next matching request, before the handler runs.
+route (``inject("submit", Fault.rate_limited("0"))``); each fault is consumed by
+the next matching request. Most act instead of the handler (nothing is created);
+``stall_after``, ``drop_after`` and ``status_after`` act after it, so a submit has
+made its job when the client sees the fault; ``hold`` keeps the request in flight.
 """
 
 from __future__ import annotations
 
+import contextlib
 import email.parser
 import email.policy
 import itertools
@@ -17,6 +20,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -61,11 +65,12 @@ class Response:
 
 @dataclass(frozen=True)
 class Fault:
-    kind: str  # "status", "drop", "truncate", "delay"
+    kind: str  # "status", "drop", "truncate", "delay", "hold", "stall_after", "drop_after", "status_after"
     status: int = 500
     headers: tuple[tuple[str, str], ...] = ()
     body: Any = None
     seconds: float = 0.0
+    event: threading.Event | None = None
 
     @classmethod
     def http(cls, status: int, body: Any = None, **headers: str) -> Fault:
@@ -91,6 +96,29 @@ class Fault:
     def delay(cls, seconds: float) -> Fault:
         return cls("delay", seconds=seconds)
 
+    @classmethod
+    def hold(cls, event: threading.Event) -> Fault:
+        """Keep the request in flight (received, unanswered, nothing created) until ``event`` is set,
+        then handle it normally. Held requests are listed in ``FakeServer.held``."""
+        return cls("hold", event=event)
+
+    @classmethod
+    def stall_after(cls, seconds: float) -> Fault:
+        """Handle the request (a submit creates its job), then answer only ``seconds`` later:
+        past the client's read timeout."""
+        return cls("stall_after", seconds=seconds)
+
+    @classmethod
+    def drop_after(cls) -> Fault:
+        """Handle the request (a submit creates its job), then close the connection unanswered."""
+        return cls("drop_after")
+
+    @classmethod
+    def status_after(cls, status: int, body: Any = None) -> Fault:
+        """Handle the request (a submit creates its job), then answer ``status`` instead, like a
+        gateway that gives up on the provider (502, 504) after passing the request on."""
+        return cls("status_after", status=status, body=body)
+
 
 @dataclass
 class FakeJob:
@@ -104,6 +132,7 @@ class FakeJob:
     hold: threading.Event | None = None  # while set-able and unset, the job never finishes
     latency_s: float | None = None  # if set, the job finishes this long after submit, however often polled
     created: float = field(default_factory=time.monotonic)
+    created_at: float = field(default_factory=time.time)  # wall clock, for the API's creation timestamps
 
     def advance(self) -> str:
         """Count a poll and return 'queued', 'running', 'succeeded', 'failed' or 'cancelled'."""
@@ -119,6 +148,11 @@ class FakeJob:
         if self.polls < self.polls_to_finish:
             return "running"
         return self.outcome
+
+
+def iso(epoch_s: float) -> str:
+    """An ISO 8601 UTC timestamp with milliseconds and a Z, as most providers write them."""
+    return datetime.fromtimestamp(epoch_s, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def make_video_bytes(tmp: Path, frames: int = 8) -> bytes:
@@ -138,6 +172,10 @@ class FakeServer:
         self.routes: list[tuple[str, str, re.Pattern[str], Handler]] = []
         self.faults: dict[str, list[Fault]] = {}
         self.log: list[tuple[str, str, Request]] = []  # (route name, status-or-fault, request)
+        self.held: list[Request] = []  # requests a ``Fault.hold`` kept in flight, in arrival order
+        # When set: the secrets this fake echoes back, appended to every text of every JSON answer
+        # (status words and messages included; ids and URLs are left working): see ``echoed``.
+        self.echo: Callable[[Request], list[str]] | None = None
         self.jobs: dict[str, FakeJob] = {}
         self.job_defaults: dict[str, Any] = {}
         self.lock = threading.Lock()
@@ -189,7 +227,8 @@ class FakeServer:
                     headers={k.lower(): v for k, v in self.headers.items()},
                     body=self.rfile.read(length) if length else b"",
                 )
-                server.dispatch(self, req)
+                with contextlib.suppress(OSError):  # a client that is gone (killed, timed out) is not an error
+                    server.dispatch(self, req)
 
             do_GET = do_POST = do_DELETE = do_PUT = _serve
 
@@ -208,6 +247,18 @@ class FakeServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+    def echoed(self, value: Any, secrets: list[str], key: str = "") -> Any:
+        """``value`` with the secrets appended to each of its texts, except ids, names and URLs,
+        which the client needs intact to go on (and never writes down)."""
+        if isinstance(value, dict):
+            return {k: self.echoed(v, secrets, str(k)) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.echoed(v, secrets, key) for v in value]
+        if isinstance(value, str):
+            keep = key.endswith("id") or key in ("name", "uri", "url", "urls") or value.startswith(("http", "data:"))
+            return value if keep else f"{value} {' '.join(secrets)}".strip()
+        return value
 
     def _find_route(self, req: Request) -> tuple[str, Handler, re.Match[str]] | None:
         for name, method, pattern, fn in self.routes:
@@ -228,6 +279,11 @@ class FakeServer:
         if fault is not None and fault.kind == "delay":
             time.sleep(fault.seconds)
             fault = None
+        if fault is not None and fault.kind == "hold":
+            assert fault.event is not None
+            self.held.append(req)
+            fault.event.wait()
+            fault = None
         if fault is not None and fault.kind == "drop":
             self.log.append((name, "drop", req))
             handler.close_connection = True
@@ -235,11 +291,29 @@ class FakeServer:
             return
         if fault is not None and fault.kind == "status":
             self.log.append((name, str(fault.status), req))
-            self._send(handler, Response(fault.status, fault.body, headers=dict(fault.headers)))
+            self._send(handler, self._echo(req, Response(fault.status, fault.body, headers=dict(fault.headers))))
             return
-        response = fn(req, match)
+        response = self._echo(req, fn(req, match))
+        if fault is not None and fault.kind in ("stall_after", "drop_after", "status_after"):
+            self.log.append((name, f"{response.status} then {fault.kind}", req))
+            if fault.kind == "status_after":
+                self._send(handler, Response(fault.status, fault.body, headers=dict(fault.headers)))
+                return
+            if fault.kind == "stall_after":
+                time.sleep(fault.seconds)
+                with contextlib.suppress(OSError):  # the client gave up long ago
+                    self._send(handler, response)
+            handler.close_connection = True
+            with contextlib.suppress(OSError):
+                handler.connection.close()
+            return
         self.log.append((name, str(response.status) + (" truncated" if fault else ""), req))
         self._send(handler, response, truncate=fault is not None and fault.kind == "truncate")
+
+    def _echo(self, req: Request, response: Response) -> Response:
+        if self.echo is None or response.json is None:
+            return response
+        return Response(response.status, self.echoed(response.json, self.echo(req)), response.body, response.headers)
 
     @staticmethod
     def _send(handler: BaseHTTPRequestHandler, response: Response, truncate: bool = False) -> None:

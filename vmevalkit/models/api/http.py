@@ -5,6 +5,15 @@ network errors, 5xx and 429, honouring ``Retry-After`` / ``retry-after-ms``.
 A 429 also pauses every request to that provider for the time it asked, so a
 rate limit slows the provider down instead of failing jobs. Requests are
 described by ``HttpCall`` and rebuilt for every attempt, multipart included.
+
+Those retries are for requests that are safe to repeat (polls, lookups,
+downloads, uploads). A submit creates a paid job, so it is sent with
+``send_once`` and ``jobs`` decides from the error what may follow: ``NotSent``
+says the request provably never left this machine (connect, DNS, TLS or pool
+errors), so sending it again cannot make a second job.
+
+Every text a provider sends back passes ``scrub`` (``vmevalkit.utils.redact``)
+before it goes into an error message.
 """
 
 from __future__ import annotations
@@ -23,6 +32,7 @@ import httpx
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception
 
 from vmevalkit.utils.atomic import atomic_path
+from vmevalkit.utils.redact import scrub, scrub_data
 from vmevalkit.video import VideoError, VideoInfo, probe_video
 
 MAX_REDIRECTS = 5
@@ -60,6 +70,10 @@ class TransientHttpError(ApiError):
         super().__init__(message)
         self.retry_after = retry_after
         self.status_code = status_code
+
+
+class NotSent(TransientHttpError):
+    """The request never reached the provider (no connection was made): sending it again is safe."""
 
 
 class HttpStatusError(ApiError):
@@ -163,13 +177,17 @@ class ApiHttp:
             return path_or_url
         return f"{self.base_url}/{path_or_url.lstrip('/')}"
 
+    def _secret_values(self) -> tuple[str, ...]:
+        return self._secrets() if callable(self._secrets) else self._secrets
+
     def scrub(self, text: str) -> str:
-        """Remove any secret from a message before it can reach a log or metadata."""
-        secrets = self._secrets() if callable(self._secrets) else self._secrets
-        for secret in secrets:
-            if secret:
-                text = text.replace(secret, "***")
-        return text
+        """Remove any secret from a provider's text before it can reach a log, a record or the terminal:
+        every secret-named variable of the environment and ``.env``, run-time tokens, and this provider's keys."""
+        return scrub(text, self._secret_values())
+
+    def scrub_data(self, value: Any) -> Any:
+        """``scrub`` for parsed JSON: every string in it."""
+        return scrub_data(value, self._secret_values())
 
     def _build(self, call: HttpCall) -> httpx.Request:
         url = self.url(call.url)
@@ -219,13 +237,16 @@ class ApiHttp:
         except ApiError as exc:
             raise type(exc)(self.scrub(str(exc))) from None
 
-    def _wait(self, state: RetryCallState) -> float:
-        exc = state.outcome.exception() if state.outcome else None
+    def backoff(self, attempt_number: int, exc: BaseException | None) -> float:
+        """Seconds before the next attempt: the provider's ``Retry-After`` when it sent one, else
+        exponential backoff with full jitter, which spreads retries of many jobs apart."""
         if isinstance(exc, TransientHttpError) and exc.retry_after is not None:
             return min(exc.retry_after, self.retry.max_delay)
-        # Exponential backoff with full jitter: spreads retries of many jobs apart.
-        ceiling = min(self.retry.max_delay, self.retry.base_delay * 2 ** (state.attempt_number - 1))
+        ceiling = min(self.retry.max_delay, self.retry.base_delay * 2 ** (attempt_number - 1))
         return random.uniform(0, ceiling)
+
+    def _wait(self, state: RetryCallState) -> float:
+        return self.backoff(state.attempt_number, state.outcome.exception() if state.outcome else None)
 
     def _stop(self, started: float) -> Any:
         # Counted here, not with tenacity's attempt number, which counts the 429s too: a 429 must not
@@ -249,7 +270,10 @@ class ApiHttp:
         for _ in range(MAX_REDIRECTS + 1):
             try:
                 response = await self.client.send(self._build(current), stream=stream, follow_redirects=False)
-            except httpx.TransportError as exc:  # connect/read timeouts, resets, dropped connections
+            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+                # No connection was made (refused, DNS, TLS handshake, no free connection): nothing was sent.
+                raise NotSent(f"{self.provider} {call.method}: not sent: {type(exc).__name__}") from None
+            except httpx.TransportError as exc:  # read/write timeouts, resets, dropped connections
                 raise TransientHttpError(
                     f"{self.provider} {call.method}: network error: {type(exc).__name__}"
                 ) from None
@@ -272,8 +296,12 @@ class ApiHttp:
             )
         raise TransientHttpError(f"{self._where(call)}: more than {MAX_REDIRECTS} redirects")
 
-    async def _attempt(self, call: HttpCall, stream: bool) -> httpx.Response:
+    async def _attempt(
+        self, call: HttpCall, stream: bool, before_send: Callable[[], None] | None = None
+    ) -> httpx.Response:
         await self.limiter.wait_if_paused()
+        if before_send is not None:
+            before_send()  # after any pause: right before the request goes out
         response = await self._send_following_redirects(call, stream)
         try:
             self._classify(call, response, stream)
@@ -301,6 +329,16 @@ class ApiHttp:
             with attempt:
                 response = await self._attempt(call, stream=False)
         return response
+
+    async def send_once(self, call: HttpCall, before_send: Callable[[], None] | None = None) -> httpx.Response:
+        """Send once, without retrying: for requests that create something (a submit). Waits out a
+        429 pause of the provider first, then calls ``before_send`` right before the request goes out.
+
+        Raises what ``send`` would retry or fail on, for the caller to judge: ``NotSent`` (nothing
+        left this machine), ``TransientHttpError`` (429, 5xx, a network error after connecting, or
+        a transient error in the body), ``HttpStatusError`` (other 4xx) or another ``ApiError``.
+        """
+        return await self._attempt(call, stream=False, before_send=before_send)
 
     async def send_json(self, call: HttpCall) -> Any:
         response = await self.send(call)

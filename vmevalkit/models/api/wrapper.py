@@ -19,6 +19,7 @@ from vmevalkit.models.api.provider import ApiProvider, VideoRequest, run_corouti
 from vmevalkit.models.base import GenerationResult, ModelWrapper
 from vmevalkit.runner.constraints import ModelConstraints
 from vmevalkit.settings import Settings, get_settings
+from vmevalkit.utils.redact import scrub
 
 RESOLUTION_SHORT_SIDE = {"480p": 480, "540p": 540, "720p": 720, "768p": 768, "1080p": 1080}
 
@@ -92,7 +93,41 @@ class ApiModelWrapper(ModelWrapper):
         state: dict[str, Any] | None = None,
         save_state: Callable[[dict[str, Any]], None] | None = None,
     ) -> GenerationResult:
-        """Run one job; raises ApiError (and friends) on failure, which callers turn into results."""
+        """Run one job; raises ApiError (and friends) on failure, which callers turn into results.
+
+        The boundary of the API layer for provider text: the result's metadata and the message of
+        any exception leaving here are scrubbed of secrets (``ApiHttp.scrub``)."""
+        try:
+            return await self._run(
+                http,
+                image_path=image_path,
+                prompt=prompt,
+                duration=duration,
+                output_path=output_path,
+                seed=seed,
+                params=params,
+                settings=settings,
+                state=state,
+                save_state=save_state,
+            )
+        except Exception as exc:
+            scrubbed(exc, http.scrub)
+            raise
+
+    async def _run(
+        self,
+        http: ApiHttp,
+        *,
+        image_path: Path,
+        prompt: str,
+        duration: float,
+        output_path: Path,
+        seed: int | None,
+        params: dict[str, Any],
+        settings: Settings,
+        state: dict[str, Any] | None,
+        save_state: Callable[[dict[str, Any]], None] | None,
+    ) -> GenerationResult:
         started = time.monotonic()
         state = dict(state or {})
 
@@ -152,23 +187,32 @@ class ApiModelWrapper(ModelWrapper):
             duration_seconds=round(time.monotonic() - started, 3),
             model=self.model,
             status="completed",
-            metadata={
-                "provider": self.service.name,
-                "job_id": outcome.job_id,
-                "provider_status": outcome.status.raw,
-                "resumed": outcome.resumed,
-                "polls": outcome.polls,
-                "request": {
-                    "duration": duration,
-                    "aspect_ratio": ratio,
-                    "resolution": resolution,
-                    "seed": request.seed,
-                    "params": extra,
-                },
-                "input_preparation": image.preparation.model_dump(mode="json"),
-                "video": outcome.video.model_dump(exclude={"path"}),
-            },
+            metadata=http.scrub_data(
+                {
+                    "provider": self.service.name,
+                    "job_id": outcome.job_id,
+                    "provider_status": outcome.status.raw,
+                    "resumed": outcome.resumed,
+                    "polls": outcome.polls,
+                    "request": {
+                        "duration": duration,
+                        "aspect_ratio": ratio,
+                        "resolution": resolution,
+                        "seed": request.seed,
+                        "params": extra,
+                    },
+                    "input_preparation": image.preparation.model_dump(mode="json"),
+                    "video": outcome.video.model_dump(exclude={"path"}),
+                }
+            ),
         )
+
+
+def scrubbed(exc: BaseException, scrub_text: Callable[[str], str] = scrub) -> BaseException:
+    """``exc`` with its message scrubbed of secrets (in place, so its type and fields stay)."""
+    if exc.args:
+        exc.args = tuple(scrub_text(a) if isinstance(a, str) else a for a in exc.args)
+    return exc
 
 
 def failure_from(model: str, exc: BaseException, state: dict[str, Any]) -> GenerationResult:
@@ -176,10 +220,10 @@ def failure_from(model: str, exc: BaseException, state: dict[str, Any]) -> Gener
     permanent = getattr(exc, "permanent", True)
     return GenerationResult.failure(
         model,
-        f"{type(exc).__name__}: {exc}",
+        scrub(f"{type(exc).__name__}: {exc}"),
         generation_id=state.get("job_id"),
         metadata={"permanent": permanent},
     )
 
 
-__all__ = ["ApiError", "ApiModelWrapper", "failure_from", "new_client"]
+__all__ = ["ApiError", "ApiModelWrapper", "failure_from", "new_client", "scrubbed"]

@@ -30,6 +30,10 @@ URIs", URLs work with every model. By default the image travels inline as a data
 ``data-url`` image host); set ``VMEVALKIT_IMAGE_HOST=s3`` to send a presigned URL instead.
 fal's own CDN upload is not used: it lives on other hosts (rest.alpha.fal.ai, v3.fal.media),
 and the key only ever goes to the queue host.
+
+A job whose submit answer was lost is not looked for: the queue API documents no idempotency key,
+takes no client-supplied id, and has no endpoint on the queue host that lists requests (the request
+id comes only from the submit answer). Such a submit is reported as ambiguous (``jobs``).
 """
 
 from __future__ import annotations

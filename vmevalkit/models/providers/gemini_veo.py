@@ -25,6 +25,11 @@ supported in Gemini API"): ``seed``, ``generateAudio``, ``fps``. So no seed is s
 catalog says seed: false) and Veo 3.x always renders its sound. An operation runs to the
 end; the Gemini API documents no cancel for it, so a timeout cannot stop one.
 
+A job whose submit answer was lost is not looked for: the Gemini API documents no idempotency key or
+client-supplied id for ``predictLongRunning``, and although operations of a model can be listed
+(v1beta.models.operations, https://ai.google.dev/api/all-methods), an operation carries its name and,
+once done, its result, not the request that started it. Such a submit is reported as ambiguous.
+
 Failures arrive inside HTTP 200: ``done: true`` with ``error`` (a google.rpc.Status), or
 ``done: true`` with a response whose samples were removed by the responsible-AI filters
 (``raiMediaFilteredCount`` / ``raiMediaFilteredReasons``). Both become a failed job with

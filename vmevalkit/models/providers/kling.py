@@ -9,6 +9,16 @@ API reference: https://app.klingai.com/global/dev/document-api (General Informat
 Every answer carries a service ``code``: 0 is success, anything else an error even when the HTTP
 status is 200 (``check``). ``image`` is a URL or raw base64 *without* a ``data:`` prefix; we send base64.
 There is no cancel endpoint. Results live on Kling's CDN for 30 days and are fetched without the key.
+Error codes (same page, "Error Code"): 1302 is the rate limit and 1303 the concurrency limit of the
+resource pack (both "try again later": treated like a 429); 404 with 1203 is "resource does not exist".
+
+Finding a job whose submit answer was lost. ``external_task_id`` is the client's own task id: Kling
+keeps it "unique per user" and the single-task query takes it instead of ``task_id`` ("Query Task
+(Single)": the path parameter is the task_id or the external_task_id, choose one). Every submit sends
+the generation's key as ``external_task_id``, so ``find_job`` asks GET /v1/videos/image2video/{key}:
+a task is the job (recovered, polled, never submitted twice); a 404 proves there is none, and the
+submit is sent again with the same ``external_task_id``, which Kling would refuse if a task with it
+existed after all. Kling's own API offers no idempotency header.
 
 Authentication (same page, "API Authentication"): ``Authorization: Bearer <token>``, where the token is
 a JWT (RFC 7519) signed HS256 with the secret key, claims ``iss`` = access key, ``exp`` = now + 1800,
@@ -25,10 +35,19 @@ import json
 import time
 from typing import Any
 
-from vmevalkit.models.api.http import ApiError, HttpCall, TransientHttpError
-from vmevalkit.models.api.provider import ApiProvider, JobState, JobStatus, MissingKeyError, VideoRequest
+from vmevalkit.models.api.http import ApiError, ApiHttp, HttpCall, HttpStatusError, TransientHttpError
+from vmevalkit.models.api.provider import (
+    ApiProvider,
+    Found,
+    JobState,
+    JobStatus,
+    MissingKeyError,
+    SubmitAttempt,
+    VideoRequest,
+)
 from vmevalkit.models.api.wrapper import ApiModelWrapper
 from vmevalkit.settings import Settings
+from vmevalkit.utils.redact import register_secret
 
 STATES: dict[str, JobState] = {
     "submitted": "queued",
@@ -40,6 +59,7 @@ STATES: dict[str, JobState] = {
 # the rest (1000-1004 authentication, 1100-1103 account, 1200-1203 parameters, 1300/1301 policy)
 # would be answered the same way again.
 TRANSIENT_CODES = {1302, 1303, 5000, 5001, 5002}
+RATE_LIMIT_CODES = {1302, 1303}  # "too many requests" / "over the resource pack's concurrency": nothing made
 PERMANENT_HTTP_CODES = {1100, 1101, 1102, 1103, 1304}  # account and allowlist problems sent as HTTP 429
 # Optional body fields passed through from the catalog's args and --param (the catalog decides which
 # ones a model takes: kling-v2.x models do not support cfg_scale, master models have no mode).
@@ -74,6 +94,7 @@ class KlingService(ApiProvider):
     default_base_url = "https://api-singapore.klingai.com"  # the global endpoint (api.klingai.com moved here)
     key_env = ("KLING_ACCESS_KEY", "KLING_SECRET_KEY", "KLING_API_KEY")
     image_format = "PNG"  # Kling takes .jpg/.jpeg/.png
+    finds_jobs = True  # by external_task_id (module docstring)
 
     def __init__(self, model: str, **args: Any) -> None:
         super().__init__(model, **args)
@@ -96,6 +117,7 @@ class KlingService(ApiProvider):
             )
             self._token_exp = int(now) + TOKEN_TTL_S
             self._issued.append(self._token)
+            register_secret(self._token)  # scrubbed wherever it might be echoed, from now on
         return self._token
 
     def auth_headers(self, settings: Settings) -> dict[str, str]:
@@ -129,6 +151,18 @@ class KlingService(ApiProvider):
     def job_id(self, body: Any) -> str:
         return str((body.get("data") or {}).get("task_id") or "")
 
+    async def find_job(self, http: ApiHttp, attempt: SubmitAttempt) -> tuple[Found, str | None]:
+        """The task submitted with ``external_task_id`` = the attempt's key (module docstring)."""
+        try:
+            response = await http.send(HttpCall("GET", f"/v1/videos/image2video/{attempt.key}"))
+        except HttpStatusError as exc:
+            return ("absent", None) if exc.status_code == 404 else ("unknown", None)
+        data = response.json().get("data") or {}
+        told = (data.get("task_info") or {}).get("external_task_id")
+        if data.get("task_id") and told in (None, attempt.key):
+            return "found", str(data["task_id"])
+        return "unknown", None
+
     def poll(self, job_id: str) -> HttpCall:
         return HttpCall("GET", f"/v1/videos/image2video/{job_id}")
 
@@ -154,7 +188,7 @@ class KlingService(ApiProvider):
             return
         message = f"kling error {code}: {body.get('message') or 'no message'} (request {body.get('request_id')})"
         if code in TRANSIENT_CODES:
-            raise TransientHttpError(message)
+            raise TransientHttpError(message, status_code=429 if code in RATE_LIMIT_CODES else None)
         raise ApiError(message)
 
     def classify_error(self, status_code: int, body: Any) -> None:

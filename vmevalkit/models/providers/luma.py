@@ -12,6 +12,10 @@ API references:
   GET    /dream-machine/v1/generations/{id}  Generation {id, state: queued|dreaming|completed|failed,
                                               failure_reason, assets: {video, image, progress_video}}
   DELETE /dream-machine/v1/generations/{id}  deletes the generation: the only way the API offers to stop one
+  GET    /dream-machine/v1/generations?limit=&offset=
+                                             {generations: [Generation], count, has_more, limit, offset}
+                                             (SDK api.md "list", types/generation_list_response.py); each
+                                             Generation echoes its ``request`` and has ``created_at``
 
 Every request carries ``Authorization: Bearer <LUMA_API_KEY>``.
 
@@ -20,6 +24,15 @@ upload and use your own cdn image urls, currently this is the only way to pass
 an image", so data URIs are not accepted and an image host has to be configured
 (``VMEVALKIT_IMAGE_HOST=s3`` or a plugin host). If Luma cannot fetch it, the
 generation fails afterwards with ``failure_reason`` "Failed to read user input frames".
+
+Finding a job whose submit answer was lost. Luma documents no idempotency key and takes no
+client-supplied id, but the list endpoint returns each generation with the request that made it
+(SDK types/generation.py: ``request`` with model, prompt, keyframes, aspect_ratio, duration,
+resolution, loop). ``find_job`` pages through the first 500 generations of the list (whose order
+the docs do not state; a page older than the submit ends the search) and takes the one whose
+request matches what was submitted, field for field, keyframe URL included (a fresh upload per
+submit, so another task cannot match), created no earlier than the submit (less a clock margin).
+No match is no proof (a list may lag): the generation is then reported as ambiguous.
 
 The prompt is sent verbatim. The Dream Machine API has no prompt-enhancement
 switch (the SDK's create parameters are model, prompt, aspect_ratio, duration,
@@ -33,8 +46,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from vmevalkit.models.api.http import ApiError, HttpCall
-from vmevalkit.models.api.provider import ApiProvider, JobState, JobStatus, VideoRequest
+from vmevalkit.models.api.http import ApiError, ApiHttp, HttpCall
+from vmevalkit.models.api.provider import (
+    CLOCK_SKEW_S,
+    ApiProvider,
+    Found,
+    JobState,
+    JobStatus,
+    SubmitAttempt,
+    VideoRequest,
+    digest,
+    epoch,
+)
 from vmevalkit.models.api.wrapper import ApiModelWrapper
 from vmevalkit.settings import Settings
 
@@ -46,6 +69,10 @@ STATES: dict[str, JobState] = {
     "failed": "failed",
 }
 TRUE_WORDS = ("1", "true", "yes", "on")
+# The request fields that identify a submit in the list's echo of it (the SDK's create parameters we send).
+FINGERPRINT_FIELDS = ("model", "prompt", "keyframes", "aspect_ratio", "duration", "resolution", "loop")
+LIST_PAGE = 100
+LIST_PAGES = 5  # the newest 500 generations: a lost submit is looked for right after it, or on the next run
 
 
 def _flag(value: Any) -> bool:
@@ -63,6 +90,7 @@ class LumaService(ApiProvider):
     needs_image_url = True
     accepts_data_url = False  # "currently this is the only way to pass an image": a URL Luma can fetch
     image_format = "PNG"  # lossless: the first frame is the task's state, compression must not blur it
+    finds_jobs = True  # in the list of generations, by the request each one echoes (module docstring)
 
     def auth_headers(self, settings: Settings) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.key('LUMA_API_KEY', settings)}"}
@@ -85,6 +113,34 @@ class LumaService(ApiProvider):
 
     def job_id(self, body: Any) -> str:
         return str(body["id"])
+
+    @staticmethod
+    def _fingerprint_of(request: Any) -> str | None:
+        if not isinstance(request, dict):
+            return None
+        return digest({name: request.get(name) for name in FINGERPRINT_FIELDS})
+
+    def fingerprint(self, call: HttpCall) -> str | None:
+        return self._fingerprint_of(call.json)
+
+    async def find_job(self, http: ApiHttp, attempt: SubmitAttempt) -> tuple[Found, str | None]:
+        if not attempt.fingerprint:
+            return "unknown", None
+        since = attempt.started_at - CLOCK_SKEW_S
+        for page in range(LIST_PAGES):
+            params = {"limit": str(LIST_PAGE), "offset": str(page * LIST_PAGE)}
+            body = (await http.send(HttpCall("GET", GENERATIONS, params=params))).json()
+            generations = [g for g in body.get("generations") or [] if isinstance(g, dict)]
+            for generation in generations:
+                created = epoch(generation.get("created_at"))
+                if created is not None and created < since:
+                    continue
+                if generation.get("id") and self._fingerprint_of(generation.get("request")) == attempt.fingerprint:
+                    return "found", str(generation["id"])
+            older = [epoch(g.get("created_at")) for g in generations]
+            if not body.get("has_more") or not generations or all(t is not None and t < since for t in older):
+                break  # a page wholly older than the submit: further pages hold nothing newer
+        return "unknown", None
 
     def poll(self, job_id: str) -> HttpCall:
         return HttpCall("GET", f"{GENERATIONS}/{job_id}")

@@ -22,7 +22,14 @@ MiniMax reports most errors as HTTP 200 with a non-zero ``base_resp.status_code`
 are handled twice: ``check`` (run by the shared layer inside its retry loop) raises the transient ones (rate
 limit, timeouts, internal errors) as retryable, like a 429 or a 5xx, and turns what remains
 into a clear error. MiniMax documents no idempotency key and no cancel
-endpoint for video tasks.
+endpoint for video tasks. On a submit, a ``base_resp`` error means no task was made (there is no
+``task_id``): the rate limit (1002) is waited out, the permanent codes fail, and the other transient
+codes (1000, 1001, 1024, 1033) leave the task in doubt, like an HTTP 5xx.
+
+A job whose submit answer was lost is not looked for: the create call takes no client-supplied id,
+and the task list (https://platform.minimax.io/docs/api-reference/video-generation-v2-list,
+GET /v2/query/video_generation?page_num&page_size) is not documented, in what was read, to return
+the inputs that would tell one task's video from another's. Such a submit is reported as ambiguous.
 """
 
 from __future__ import annotations

@@ -32,7 +32,13 @@ guide says no replacement API exists). The provider stays complete because gatew
 other hosts serve the same ``/videos`` API: point ``OPENAI_BASE_URL`` at one of them.
 
 Not used: ``remix_video_id`` and ``character_ids`` (other features), and an idempotency
-key (the Videos API documents none). Sora takes no seed. DELETE is the only way the API
+key (the Videos API documents none).
+
+A job whose submit answer was lost is not looked for. GET /videos lists videos (``after``, ``limit``,
+``order``: SDK src/openai/resources/videos.py ``list``), and a Video carries its ``prompt``, ``model``,
+``size``, ``seconds`` and ``created_at`` (src/openai/types/video.py), but not the input image: tasks of
+one domain share a prompt, so a listed video cannot be told apart from another task's. Such a submit
+is reported as ambiguous (``jobs``), never sent twice. Sora takes no seed. DELETE is the only way the API
 offers to stop a job; the docs do not say it halts a render that is still running, so the
 timeout path sends it as a best effort.
 """

@@ -7,6 +7,11 @@ API reference: https://docs.dev.runwayml.com/api/
   DELETE /v1/tasks/{id}       cancels a running task
 Every request carries ``Authorization: Bearer <RUNWAYML_API_SECRET>`` and the
 ``X-Runway-Version`` header. ``promptImage`` may be a data URI.
+
+A job whose submit answer was lost cannot be found again: the API has no idempotency key, takes no
+client-supplied id or metadata, and offers no way to list tasks (the official SDK's endpoint list,
+github.com/runwayml/sdk-python api.md, has only GET and DELETE /v1/tasks/{id} for tasks). Such a
+submit is reported as ambiguous (``jobs``), never sent twice.
 """
 
 from __future__ import annotations

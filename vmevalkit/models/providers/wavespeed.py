@@ -27,6 +27,12 @@ Model schemas (the fields this module sends, and nothing else):
       skills/wavespeed-veo-31-fast/SKILL.md) and agree with the public clients that call the endpoint.
 WaveSpeed's guides pass ``image`` as a URL and say to upload a local file first, so the first frame goes
 through WaveSpeed's own media upload and its ``download_url`` is what we submit.
+
+A job whose submit answer was lost is not looked for. The prediction history
+(https://wavespeed.ai/docs/docs-common-api/predictions: POST /api/v3/predictions {page, page_size,
+model, created_after}) lists id, model, status, outputs and created_at, but not the inputs, so a
+listed prediction cannot be told apart from another task's of the same model; no idempotency key
+or client id is documented. Such a submit is reported as ambiguous (``jobs``), never sent twice.
 """
 
 from __future__ import annotations
