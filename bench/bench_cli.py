@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     # For annotations only: importing these at run time pulls in numpy and PyAV,
     # which the package imports lazily on purpose; the scan imports them when it starts.
     from vmevalkit.runner.inference import InferenceRunner, PlannedGeneration
-    from vmevalkit.runner.records import GenerationRecord
+    from vmevalkit.runner.records import GenerationRecord, GenerationSpec
     from vmevalkit.tasks.loader import Task
 
 T = TypeVar("T")
@@ -184,6 +184,8 @@ def make_tasks(n: int, root: Path) -> list[Task]:
     need not exist; ``path`` still points inside the temp dir so nothing could
     touch a real dataset by mistake.
     """
+    import hashlib
+
     from vmevalkit.tasks.loader import Task
 
     tasks = []
@@ -198,19 +200,27 @@ def make_tasks(n: int, root: Path) -> list[Task]:
                 # Distinct prompts, as real ones are: the prompt feeds the run id hash.
                 prompt=f"Solve {domain} puzzle number {i}: move the agent to the goal without crossing walls.",
                 metadata={"difficulty": "easy", "index": i},
+                # Distinct images, as real ones are: the first frame's hash feeds the run id too.
+                first_frame_sha256=hashlib.sha256(f"frame {i}".encode()).hexdigest(),
+                final_frame_sha256=None,
+                metadata_sha256=hashlib.sha256(f"meta {i}".encode()).hexdigest(),
             )
         )
     return tasks
 
 
 def write_completed_records(plan: Sequence[PlannedGeneration]) -> int:
-    """The ``metadata.json`` a completed generation leaves, one per planned generation.
+    """The ``metadata.json`` and video a completed generation leaves, one per planned generation.
 
     Built through ``spec.new_record`` so it has every field a real one has
-    (result, video_info, environment): the naive scan's cost depends on it.
+    (result, video_info, environment, the video's size and sha256): the naive
+    scan's cost depends on it. The video is a small stand-in file: the resume
+    scan only stats it (its size must match the record), it never decodes it.
     Written plainly, not atomically: this is setup, not what is measured.
     Returns the size of one record in bytes, for the report.
     """
+    import hashlib
+
     from vmevalkit.models.base import GenerationResult
     from vmevalkit.runner.records import METADATA_FILE, utc_now
     from vmevalkit.video import VideoInfo
@@ -230,9 +240,20 @@ def write_completed_records(plan: Sequence[PlannedGeneration]) -> int:
             duration_seconds=0.42,
             metadata={"video": info.model_dump(exclude={"path"})},
         )
+        content = f"stand-in video of {spec.task.task_id}".encode()
+        (item.run_dir / "video").mkdir(parents=True, exist_ok=True)
+        (item.run_dir / video).write_bytes(content)
         now = utc_now()
         record = spec.new_record(
-            status="completed", video=video, video_info=info, result=result, attempts=1, started_at=now, finished_at=now
+            status="completed",
+            video=video,
+            video_info=info,
+            video_size=len(content),
+            video_sha256=hashlib.sha256(content).hexdigest(),
+            result=result,
+            attempts=1,
+            started_at=now,
+            finished_at=now,
         )
         # Same serialisation as the runner's atomic_write_json, so the files are the real size.
         data = (json.dumps(record.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n").encode()
@@ -242,34 +263,16 @@ def write_completed_records(plan: Sequence[PlannedGeneration]) -> int:
     return size
 
 
-def naive_scan(runner: InferenceRunner, models: Sequence[str], tasks: Sequence[Task]) -> list[GenerationRecord | None]:
-    """The naive resume scan: plan's loop, but each metadata.json fully validated by pydantic."""
-    from vmevalkit.runner.records import GenerationSpec, read_record
-    from vmevalkit.runner.registry import get_entry
+def naive_scan(runner: InferenceRunner, specs: Sequence[GenerationSpec]) -> list[GenerationRecord | None]:
+    """The naive resume scan: plan's loop (run id, folder), but each metadata.json fully validated by pydantic."""
+    from vmevalkit.runner.records import read_record
 
-    records = []
-    for entry in (get_entry(name) for name in dict.fromkeys(models)):
-        for task in tasks:
-            spec = GenerationSpec(
-                entry=entry, task=task, seed=runner.seed, duration=runner.duration, params=runner.params
-            )
-            records.append(read_record(spec.run_dir(runner.experiment_dir)))
-    return records
+    return [read_record(spec.run_dir(runner.experiment_dir)) for spec in specs]
 
 
-def paths_only(runner: InferenceRunner, models: Sequence[str], tasks: Sequence[Task]) -> list[Path]:
+def paths_only(runner: InferenceRunner, specs: Sequence[GenerationSpec]) -> list[Path]:
     """plan's loop without opening any file: how much of the scan is computing run ids and paths."""
-    from vmevalkit.runner.records import GenerationSpec
-    from vmevalkit.runner.registry import get_entry
-
-    dirs = []
-    for entry in (get_entry(name) for name in dict.fromkeys(models)):
-        for task in tasks:
-            spec = GenerationSpec(
-                entry=entry, task=task, seed=runner.seed, duration=runner.duration, params=runner.params
-            )
-            dirs.append(spec.run_dir(runner.experiment_dir))
-    return dirs
+    return [spec.run_dir(runner.experiment_dir) for spec in specs]
 
 
 def time_call(label: str, fn: Callable[[], T], repeat: int) -> tuple[Timing, T]:
@@ -312,24 +315,40 @@ def bench_scan(n: int, repeat: int, profile: bool, workdir: str | None) -> list[
         setup_s = time.perf_counter() - start
         print(f"  setup: wrote {n:,} metadata.json ({size:,} bytes each) under {tmp} in {setup_s:.1f} s")
 
-        ours, plan = time_call("ours: InferenceRunner.plan (read_status)", lambda: runner.plan(models, tasks), repeat)
-        # The check that keeps a broken scan from looking fast: every folder must read as done.
+        specs = [item.spec for item in before]  # the same specs plan() builds (the run id is computed per call)
+        ours, plan = time_call(
+            "ours: InferenceRunner.plan (status + video stat)", lambda: runner.plan(models, tasks), repeat
+        )
+        # The check that keeps a broken scan from looking fast: every folder must read as done, its video intact.
         states = [item.state for item in plan]
-        if len(states) != n or any(state != "completed" for state in states):
-            bad = sum(state != "completed" for state in states)
+        if len(states) != n or any(s != "completed" or i.problem for s, i in zip(states, plan, strict=True)):
+            bad = sum(s != "completed" or i.problem is not None for s, i in zip(states, plan, strict=True))
             fail(f"plan saw {bad} of {len(states)} generations as not completed (expected {n}, all completed)")
+        # ... and a scan that checks videos must notice one that is gone.
+        victim = plan[n // 2]
+        (victim.run_dir / "video" / victim.spec.video_name).unlink()
+        if runner.plan(models, [victim.spec.task])[0].problem is None:
+            fail("plan did not notice a deleted video")
+        (victim.run_dir / "video" / victim.spec.video_name).write_bytes(
+            f"stand-in video of {victim.spec.task.task_id}".encode()
+        )
+        verify, verified = time_call(
+            "  --verify: plan rehashing every video",
+            lambda: InferenceRunner(output_dir=tmp / "outputs", experiment="bench", verify=True).plan(models, tasks),
+            1,
+        )
+        if any(i.problem for i in verified):
+            fail("--verify found a problem in intact videos")
 
         naive, records = time_call(
-            "naive: same loop + read_record (full pydantic)", lambda: naive_scan(runner, models, tasks), repeat
+            "naive: same loop + read_record (full pydantic)", lambda: naive_scan(runner, specs), repeat
         )
         if len(records) != n or any(r is None or r.status != "completed" for r in records):
             fail("the naive scan did not read every record as completed")
 
-        paths, _ = time_call(
-            "  of which: run ids + paths only (no I/O)", lambda: paths_only(runner, models, tasks), repeat
-        )
+        paths, _ = time_call("  of which: run ids + paths only (no I/O)", lambda: paths_only(runner, specs), repeat)
 
-        for t in (ours, naive, paths):
+        for t in (ours, naive, paths, verify):
             print("  " + t.describe())
         print(f"  per generation: ours {ours.median / n * 1e6:.1f} us, naive {naive.median / n * 1e6:.1f} us")
         print(f"  naive / ours: {naive.median / ours.median:.2f}x")
@@ -355,6 +374,7 @@ def bench_scan(n: int, repeat: int, profile: bool, workdir: str | None) -> list[
     return [
         Row(f"resume scan, {n:,} done (ours)", ours.median, target, scaled),
         Row(f"resume scan, {n:,} done (naive)", naive.median, None, f"{naive.median / ours.median:.2f}x ours"),
+        Row(f"resume scan --verify, {n:,}", verify.median, None, f"{verify.median / ours.median:.2f}x ours"),
     ]
 
 

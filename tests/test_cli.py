@@ -69,8 +69,9 @@ def test_invalid_tasks_are_reported_and_the_rest_run(questions: Path, tmp_path: 
         "o",
         cwd=tmp_path,
     )
-    assert result.returncode == 0
+    assert result.returncode == 1  # exit 0 means every selected generation completed; an invalid task is not
     assert "skipped task maze_0003" in result.stderr and "first_frame.png is not a readable image" in result.stderr
+    assert "1 invalid task(s) skipped" in result.stderr
     assert len(list((tmp_path / "o").rglob("*.mp4"))) == 3
 
 

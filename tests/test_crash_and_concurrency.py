@@ -97,7 +97,13 @@ def test_two_processes_on_one_experiment_share_the_work(questions: Path, tmp_pat
         for _ in range(2)
     ]
     outputs = [p.communicate(timeout=240) for p in procs]
-    assert [p.returncode for p in procs] == [0, 0], outputs
+    # The one that finishes last sees everything done (exit 0). The other may finish while its peer still
+    # holds a generation: exit 1, because not every selected generation was completed when it ended.
+    codes = [p.returncode for p in procs]
+    assert sorted(codes) in ([0, 0], [0, 1]), outputs
+    for code, (_stdout, stderr) in zip(codes, outputs, strict=True):
+        if code == 1:
+            assert "still claimed by another running process" in stderr and "failed:" not in stderr, stderr
 
     calls = [json.loads(line) for line in log.read_text().splitlines()]
     assert sorted(c["task_id"] for c in calls) == sorted(p.name for p in questions.glob("*_task/*")), "each task once"

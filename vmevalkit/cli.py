@@ -8,6 +8,7 @@ is imported inside the command that needs it.
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -63,6 +64,12 @@ def _add_generate_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--retry-failed", action="store_true", help="run again the generations whose last attempt failed")
     p.add_argument(
+        "--verify",
+        action="store_true",
+        help="rehash every completed video against the sha256 recorded when it completed (a plain resume checks "
+        "that it is there at its recorded size); a mismatch redoes the generation",
+    )
+    p.add_argument(
         "--dry-run", action="store_true", help="print the plan (generations per model, what is done) and exit"
     )
     p.add_argument("--list-models", action="store_true", help="list the catalog's models and exit")
@@ -109,11 +116,15 @@ def _add_score_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-progress", action="store_true", help="plain log lines instead of a progress bar")
 
 
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number JSON allows; use a finite number")
+
+
 def _json_object(text: str) -> dict[str, Any]:
     import json
 
     try:
-        value = json.loads(text)
+        value = json.loads(text, parse_constant=_refuse_constant)  # no NaN or Infinity
     except ValueError as exc:
         raise argparse.ArgumentTypeError(f"not valid JSON ({exc}): {text!r}") from None
     if not isinstance(value, dict):
@@ -122,7 +133,10 @@ def _json_object(text: str) -> dict[str, Any]:
 
 
 def _positive_int(text: str) -> int:
-    value = int(text)
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
     return value
@@ -140,11 +154,28 @@ def _key_value(text: str) -> tuple[str, Any]:
         value = raw
     if isinstance(value, (dict, list)):
         value = raw
+    if isinstance(value, float) and not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{key}: {raw!r} is not a finite number")
+    if isinstance(value, str) and _is_non_finite_word(value):
+        raise argparse.ArgumentTypeError(f"{key}: {raw!r} is not a finite number")
     return key.strip(), value
 
 
+def _is_non_finite_word(text: str) -> bool:
+    # float() reads these as inf/nan; a parameter spelt so is almost surely a number gone wrong.
+    try:
+        return not math.isfinite(float(text))
+    except ValueError:
+        return False
+
+
 def _positive_float(text: str) -> float:
-    value = float(text)
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {text}")
     if not value > 0:
         raise argparse.ArgumentTypeError(f"must be positive, got {text}")
     return value
@@ -285,13 +316,22 @@ def cmd_tasks(args: argparse.Namespace) -> int:
 
 def _error(message: str) -> None:
     # Plain print, not rich: an error line is never wrapped or read as markup, so it
-    # can be grepped and copied (paths and model names may contain '[...]').
-    print(f"error: {message}", file=sys.stderr)
+    # can be grepped and copied (paths and model names may contain '[...]'). Messages
+    # carry outside text (task ids, provider bodies): control characters are escaped.
+    print(f"error: {_shown(message)}", file=sys.stderr)
+
+
+def _shown(text: object) -> str:
+    """Outside text as it may reach a terminal: secrets masked, control characters escaped."""
+    from vmevalkit.utils.redact import scrub
+    from vmevalkit.utils.text import printable
+
+    return printable(scrub(str(text)))
 
 
 def _print_problems(problems: Sequence[Any]) -> None:
     for p in problems:
-        print(f"warning: skipped task {p.task_id} ({p.path}): {p.reason}", file=sys.stderr)
+        print(f"warning: skipped task {_shown(p.task_id)} ({_shown(p.path)}): {_shown(p.reason)}", file=sys.stderr)
 
 
 # -- generate -----------------------------------------------------------------------
@@ -394,7 +434,10 @@ def cmd_generate(args: argparse.Namespace) -> int:
             params=params,
             retry_failed=args.retry_failed,
             max_cost=args.max_cost,
+            verify=args.verify,
         )
+        if not args.dry_run:
+            runner.check_output_dir()  # a read-only or impossible --output-dir is a usage error, before any work
     except ValueError as exc:
         _error(str(exc))
         return EXIT_USAGE
@@ -409,9 +452,10 @@ def cmd_generate(args: argparse.Namespace) -> int:
         # Finished generations are on disk; interrupted ones are redone by the same command.
         _error(f"interrupted: run the same command again to resume ({runner.experiment_dir})")
         return EXIT_INTERRUPTED
-    _print_summary(console, runner, summary)
-    incomplete = any(m.failed or m.skipped_failed or m.skipped_budget for m in summary.models.values())
-    return EXIT_FAILED if incomplete or not_ready else EXIT_OK
+    _print_summary(console, runner, summary, invalid=len(task_set.problems))
+    # 0 means every selected generation is completed: not when a task was invalid, a model could
+    # not run, a generation failed (now or before), went over budget, or is still held by a peer.
+    return EXIT_OK if summary.complete and not not_ready and not task_set.problems else EXIT_FAILED
 
 
 def _print_plan(console: Any, runner: Any, plan: Sequence[Any], n_tasks: int) -> None:
@@ -431,7 +475,7 @@ def _print_plan(console: Any, runner: Any, plan: Sequence[Any], n_tasks: int) ->
         table.add_row(
             name,
             str(len(items)),
-            str(sum(i.state == "completed" for i in items)),
+            str(sum(i.state == "completed" and i.problem is None for i in items)),
             f"{failed}" + (" (retrying)" if failed and runner.retry_failed else ""),
             str(sum(runner.will_run(i) for i in items)),
             f"{cost:.2f}" if items[0].spec.entry.price else "free",
@@ -440,8 +484,15 @@ def _print_plan(console: Any, runner: Any, plan: Sequence[Any], n_tasks: int) ->
     if total:
         budget = f" (--max-cost {runner.max_cost:.2f})" if runner.max_cost is not None else ""
         console.print(f"estimated cost of new paid jobs: ${total:.2f} at list prices{budget}")
-    done = sum(i.state == "completed" for i in plan)
+    done = sum(i.state == "completed" and i.problem is None for i in plan)
     failed = sum(i.state == "failed" for i in plan) if not runner.retry_failed else 0
+    for item in plan:
+        if item.problem is not None:
+            print(
+                f"warning: redoing {item.spec.entry.name} {_shown(item.spec.task.task_id)}, completed before: "
+                f"{_shown(item.problem)}",
+                file=sys.stderr,
+            )
     if done:
         console.print(f"skipping {done} generation(s) already done")
     if failed:
@@ -468,9 +519,9 @@ def _run_with_progress(console: Any, runner: Any, plan: Sequence[Any], plain: bo
     if plain or not console.is_terminal:
 
         def on_plain_event(event: Any) -> None:
-            if event.kind in ("completed", "failed"):
-                detail = f": {event.error}" if event.error else ""
-                print(f"{event.kind:9} {event.model} {event.task_id}{detail}", flush=True)
+            if event.kind in ("completed", "failed", "redo"):
+                detail = f": {_shown(event.error)}" if event.error else ""
+                print(f"{event.kind:9} {event.model} {_shown(event.task_id)}{detail}", flush=True)
 
         runner.on_event = on_plain_event
         return asyncio.run(runner.run_async(plan))
@@ -481,7 +532,7 @@ def _run_with_progress(console: Any, runner: Any, plan: Sequence[Any], plain: bo
         bar = progress.add_task(label(), total=len(plan))
 
         def on_event(event: Any) -> None:
-            if event.kind == "started":
+            if event.kind in ("started", "redo"):
                 return
             counts["completed" if event.kind == "completed" else "failed" if event.kind == "failed" else "skipped"] += 1
             progress.update(bar, advance=1, description=label())
@@ -490,7 +541,7 @@ def _run_with_progress(console: Any, runner: Any, plan: Sequence[Any], plain: bo
         return asyncio.run(runner.run_async(plan))
 
 
-def _print_summary(console: Any, runner: Any, summary: Any) -> None:
+def _print_summary(console: Any, runner: Any, summary: Any, invalid: int = 0) -> None:
     from rich.table import Table
 
     table = Table(title="summary")
@@ -513,10 +564,22 @@ def _print_summary(console: Any, runner: Any, summary: Any) -> None:
         print(f"warning: {budget_skips} generation(s) not submitted: --max-cost reached", file=sys.stderr)
     for m in summary.models.values():
         for task_id, error in m.failures[:10]:
-            print(f"failed: {m.model} {task_id}: {error}", file=sys.stderr)
+            print(f"failed: {m.model} {_shown(task_id)}: {_shown(error)}", file=sys.stderr)
         if len(m.failures) > 10:
             console.print(f"... and {len(m.failures) - 10} more failures of {m.model}")
-    console.print(f"results: {runner.experiment_dir}")
+        for task_id, holder in m.held[:10]:
+            print(f"busy: {m.model} {_shown(task_id)}: still claimed by {_shown(holder)}", file=sys.stderr)
+    if summary.busy:
+        print(
+            f"warning: {summary.busy} generation(s) still claimed by another running process: "
+            "not done yet; run the same command again once it finishes",
+            file=sys.stderr,
+        )
+    if invalid:
+        print(f"warning: {invalid} invalid task(s) skipped (see the warnings above)", file=sys.stderr)
+    if runner.stopped:
+        print(f"error: {_shown(runner.stopped)}", file=sys.stderr)
+    console.print(f"results: {_shown(runner.experiment_dir)}", markup=False)
 
 
 # -- score --------------------------------------------------------------------------
@@ -668,9 +731,12 @@ def _score_with_progress(
 
         def on_line(outcome: Any) -> None:
             if outcome.status != "skipped":
-                detail = f": {outcome.error}" if outcome.error else ""
+                detail = f": {_shown(outcome.error)}" if outcome.error else ""
                 record = outcome.generation.record
-                print(f"{outcome.status:7} {outcome.record.scorer} {record.model} {record.task_id}{detail}", flush=True)
+                print(
+                    f"{outcome.status:7} {outcome.record.scorer} {record.model} {_shown(record.task_id)}{detail}",
+                    flush=True,
+                )
 
         run_all(on_line)
         return summaries, broken
@@ -726,7 +792,7 @@ def _print_score_summary(console: Any, runners: Sequence[Any], summaries: Sequen
             means.add_row(model, *cells)
         console.print(means)
         for generation, error in summary.failures[:10]:
-            print(f"failed: {summary.scorer} {generation.label}: {error}", file=sys.stderr)
+            print(f"failed: {summary.scorer} {_shown(generation.label)}: {_shown(error)}", file=sys.stderr)
         if len(summary.failures) > 10:
             console.print(f"... and {len(summary.failures) - 10} more failures of {summary.scorer}")
 
@@ -736,13 +802,33 @@ def _print_score_summary(console: Any, runners: Sequence[Any], summaries: Sequen
 COMMANDS = {"generate": cmd_generate, "score": cmd_score, "models": cmd_models, "tasks": cmd_tasks}
 
 
+def _guarded(command: Any, args: argparse.Namespace) -> int:
+    """Run a command; bad settings and I/O errors end it with one ``error:`` line, never a traceback."""
+    try:
+        from vmevalkit.settings import get_settings
+
+        get_settings()  # bad settings are a usage error, found before any work
+        return int(command(args))
+    except OSError as exc:
+        where = f" ({exc.filename})" if exc.filename else ""
+        _error(f"{exc.strerror or type(exc).__name__}{where}")
+        return EXIT_FAILED
+    except ValueError as exc:
+        from vmevalkit.settings import SettingsError
+
+        if isinstance(exc, SettingsError):
+            _error(str(exc))
+            return EXIT_USAGE
+        raise
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
         return EXIT_USAGE
-    return COMMANDS[args.command](args)
+    return _guarded(COMMANDS[args.command], args)
 
 
 def generate_main(argv: Sequence[str] | None = None) -> int:
@@ -751,7 +837,7 @@ def generate_main(argv: Sequence[str] | None = None) -> int:
         prog="generate_videos.py", description="Run video models over reasoning tasks, resumably."
     )
     _add_generate_arguments(parser)
-    return cmd_generate(parser.parse_args(argv))
+    return _guarded(cmd_generate, parser.parse_args(argv))
 
 
 def score_main(argv: Sequence[str] | None = None) -> int:
@@ -760,7 +846,7 @@ def score_main(argv: Sequence[str] | None = None) -> int:
         prog="score_videos.py", description="Score every finished generation of an experiment, resumably."
     )
     _add_score_arguments(parser)
-    return cmd_score(parser.parse_args(argv))
+    return _guarded(cmd_score, parser.parse_args(argv))
 
 
 if __name__ == "__main__":

@@ -7,12 +7,15 @@ in-process and in CLI subprocesses:
   VMK_CALL_LOG     file to which every generate() call appends one JSON line
   VMK_FAIL_TASKS   comma-separated task ids whose generation fails
   VMK_FRAME_DELAY  seconds to wait per frame written (keeps a writer mid-file)
+  VMK_GATE_FILE    generate() waits until this file exists (or GATE is set, in-process)
+  VMK_ECHO_ENV     name of a variable whose value the echo model puts in its error and metadata
 """
 
 from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -45,6 +48,8 @@ MODELS = {
     "test-missing-video": _entry("MissingVideoWrapper", "claims success but writes nothing"),
     "test-corrupt-video": _entry("CorruptVideoWrapper", "claims success but writes bytes that are not a video"),
     "test-needs-key": {**_entry("ProbeWrapper", "needs an API key"), "env_keys": ["VMK_TEST_API_KEY"]},
+    "test-gated": _entry("GatedWrapper", "waits for a gate, then writes a static video"),
+    "test-echo": _entry("EchoWrapper", "fails with an error (and metadata) that echo a variable's value"),
     # A local model without torch: its worker runs vmk_test_local.ProbePipeline (see tests/test_local_worker.py).
     "test-local": {
         "wrapper_module": "vmevalkit.models.local.wrapper",
@@ -131,3 +136,26 @@ class CorruptVideoWrapper(StaticFirstFrameWrapper):
         output_path.parent.mkdir(parents=True, exist_ok=True)
         output_path.write_bytes(b"\x00\x00\x00\x18ftypmp42 this is not a video")
         return GenerationResult(success=True, video_path=str(output_path), model=self.model, status="completed")
+
+
+# In-process gate of the gated model: set it to let every waiting generate() go on.
+GATE = threading.Event()
+GATED_DONE: list[Path] = []  # videos the gated model wrote, in the order it finished them
+
+
+class GatedWrapper(StaticFirstFrameWrapper):
+    def _generate(self, image_path: Path, text_prompt: str, duration: float, output_path: Path, **kwargs: Any):
+        gate_file = os.environ.get("VMK_GATE_FILE")
+        while not GATE.is_set() and not (gate_file and Path(gate_file).exists()):
+            time.sleep(0.01)
+        info = write_video(self.service.render(image_path, duration), output_path, fps=self.service.fps)
+        GATED_DONE.append(Path(info.path))
+        return GenerationResult(success=True, video_path=info.path, model=self.model, status="completed")
+
+
+class EchoWrapper(StaticFirstFrameWrapper):
+    def _generate(self, image_path: Path, text_prompt: str, duration: float, output_path: Path, **kwargs: Any):
+        value = os.environ.get(os.environ.get("VMK_ECHO_ENV", ""), "")
+        return GenerationResult.failure(
+            self.model, f"provider said: invalid key {value}", metadata={"provider_status": f"denied {value}"}
+        )

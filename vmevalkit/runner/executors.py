@@ -14,6 +14,8 @@ runs. Three kinds plug in by the catalog's ``kind``, without touching the runner
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -115,15 +117,66 @@ class InProcessExecutor(Executor):
         kwargs: dict[str, Any] = dict(job.params)
         if job.ground_truth_task is not None:
             kwargs["task"] = job.ground_truth_task
-        return await asyncio.to_thread(
-            self.wrapper.generate,
-            job.image_path,
-            job.prompt,
-            duration=job.duration,
-            output_filename=job.output_path,
-            seed=job.seed,
-            **kwargs,
-        )
+
+        def call() -> GenerationResult:
+            return self.wrapper.generate(
+                job.image_path,
+                job.prompt,
+                duration=job.duration,
+                output_filename=job.output_path,
+                seed=job.seed,
+                **kwargs,
+            )
+
+        return await run_abandonable(call, job.output_path)
+
+
+async def run_abandonable(call: Callable[[], GenerationResult], output_path: Path) -> GenerationResult:
+    """Run ``call`` in a daemon thread; if the awaiting job is cancelled (its timeout), abandon it.
+
+    A Python thread cannot be stopped, so an abandoned call runs on, but it neither keeps the
+    process alive (a daemon thread) nor leaves its video behind: it wrote to the attempt's
+    private ``output_path``, which is removed when the late call returns. The runner has
+    recorded the attempt as failed by then, and only the attempt holding the claim moves a
+    video into place.
+    """
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[GenerationResult] = loop.create_future()
+    lock = threading.Lock()
+    state = {"abandoned": False, "handed_over": False}
+
+    def deliver(outcome: GenerationResult | BaseException) -> None:
+        if future.done():
+            return
+        if isinstance(outcome, BaseException):
+            future.set_exception(outcome)
+        else:
+            future.set_result(outcome)
+
+    def work() -> None:
+        try:
+            outcome: GenerationResult | BaseException = call()
+        except BaseException as exc:  # handed to the awaiting job, which records it
+            outcome = exc
+        with lock:
+            if state["abandoned"]:
+                with contextlib.suppress(OSError):
+                    output_path.unlink(missing_ok=True)
+                return
+            state["handed_over"] = True
+            with contextlib.suppress(RuntimeError):  # the loop closed: nobody awaits this any more
+                loop.call_soon_threadsafe(deliver, outcome)
+
+    threading.Thread(target=work, name=f"vmevalkit-job-{output_path.stem}", daemon=True).start()
+    try:
+        return await asyncio.shield(future)
+    except asyncio.CancelledError:
+        with lock:
+            state["abandoned"] = True
+            if state["handed_over"]:  # finished in the same instant: its video is not wanted either
+                with contextlib.suppress(OSError):
+                    output_path.unlink(missing_ok=True)
+        raise
 
 
 def executor_for(entry: CatalogEntry, settings: Settings) -> Executor:

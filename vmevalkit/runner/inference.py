@@ -1,20 +1,30 @@
 """InferenceRunner: every (model x task) generation, resumable and crash-safe.
 
 For each planned generation the runner:
-  1. takes an exclusive claim on its folder (a second process skips it);
-  2. skips it if its metadata already says completed (or failed, unless retrying);
+  1. takes an exclusive claim on its folder (a second process skips it, and
+     looks again once its own work is done: a claim whose holder died is taken over);
+  2. skips it if its metadata already says completed and its video is still the
+     one recorded (or failed, unless retrying);
   3. copies the inputs into ``question/`` and marks the metadata ``running``;
-  4. hands a ``GenerationJob`` to the model's executor (builtin, api or local);
-  5. checks that the video decodes, then writes the final metadata atomically.
+  4. hands a ``GenerationJob`` to the model's executor (builtin, api or local),
+     which writes the video to a private path of this attempt;
+  5. checks that the video decodes, moves it into place under the claim, records
+     its size and sha256, then writes the final metadata atomically.
 
 A crash at any point leaves either the previous complete state or a folder the
 next run redoes; temp files of a killed writer are removed when it is redone.
+An attempt that timed out can never put its late video in place: only step 5,
+run by the attempt that holds the claim, does. An I/O error in the runner's own
+bookkeeping fails that generation (a full or read-only disk stops the run),
+never the process. Every string a model, provider or worker returns is scrubbed
+of secrets before it is written or reported.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -30,18 +40,29 @@ from vmevalkit.runner.records import (
     GenerationRecord,
     GenerationSpec,
     RecordStatus,
+    file_sha256,
     read_record,
-    read_status,
+    scan_state,
     utc_now,
+    video_problem,
 )
-from vmevalkit.runner.registry import SAFE_NAME, CatalogEntry, get_entry
+from vmevalkit.runner.registry import SAFE_NAME, CatalogEntry, get_entry, load_wrapper_class
 from vmevalkit.settings import Settings, get_settings
 from vmevalkit.tasks.loader import FINAL_FRAME, FIRST_FRAME, METADATA, PROMPT, Task
-from vmevalkit.utils.atomic import atomic_copy, atomic_write_json, remove_temp_files
+from vmevalkit.utils.atomic import atomic_copy, atomic_write_json, remove_temp_files, temp_path_for
+from vmevalkit.utils.redact import scrub, scrub_data
 from vmevalkit.video import VideoError, VideoInfo, probe_video
 
-EventKind = Literal["skipped_done", "skipped_failed", "skipped_budget", "busy", "started", "completed", "failed"]
+EventKind = Literal[
+    "skipped_done", "skipped_failed", "skipped_budget", "busy", "redo", "started", "completed", "failed"
+]
 QUESTION_FILES = (FIRST_FRAME, PROMPT, METADATA, FINAL_FRAME)
+# A disk that is full or read-only fails every later write too: the run stops starting generations.
+FATAL_DISK_ERRORS = frozenset({errno.ENOSPC, errno.EROFS, errno.EDQUOT})
+
+
+class OutputDirError(ValueError):
+    """The output directory cannot be written: a usage error, found before any work."""
 
 
 @dataclass(frozen=True)
@@ -49,6 +70,9 @@ class PlannedGeneration:
     spec: GenerationSpec
     run_dir: Path
     state: RecordStatus | None  # what the folder says now; None when never attempted
+    # Set when the folder says completed but its video no longer counts (deleted, resized, or
+    # rehashed differently under --verify): the generation is redone, and this says why.
+    problem: str | None = None
 
 
 @dataclass(frozen=True)
@@ -57,7 +81,7 @@ class RunEvent:
     model: str
     task_id: str
     run_dir: Path
-    error: str | None = None
+    error: str | None = None  # for "failed", why; for "redo", why a completed one is redone; for "busy", who holds it
     cost_usd: float = 0.0  # estimated list price of a job started now
 
 
@@ -70,9 +94,11 @@ class ModelSummary:
     skipped_done: int = 0
     skipped_failed: int = 0
     skipped_budget: int = 0
-    busy: int = 0
+    busy: int = 0  # still claimed by another live process when this run ended
+    redo: int = 0  # completed before, but the video no longer matched its record
     estimated_cost_usd: float = 0.0  # list price of the paid jobs submitted in this run
     failures: list[tuple[str, str]] = field(default_factory=list)  # (task_id, error)
+    held: list[tuple[str, str]] = field(default_factory=list)  # (task_id, holder) of the busy ones
 
     def count(self, event: RunEvent) -> None:
         if event.kind == "started":
@@ -81,6 +107,8 @@ class ModelSummary:
             setattr(self, event.kind, getattr(self, event.kind) + 1)
         if event.kind == "failed":
             self.failures.append((event.task_id, event.error or "unknown error"))
+        if event.kind == "busy":
+            self.held.append((event.task_id, event.error or "another process"))
 
 
 @dataclass
@@ -98,6 +126,15 @@ class RunSummary:
     @property
     def skipped(self) -> int:
         return sum(m.skipped_done + m.skipped_failed + m.skipped_budget + m.busy for m in self.models.values())
+
+    @property
+    def busy(self) -> int:
+        return sum(m.busy for m in self.models.values())
+
+    @property
+    def complete(self) -> bool:
+        """Every selected generation is completed: nothing failed, skipped as failed, over budget or held."""
+        return not any(m.failed or m.skipped_failed or m.skipped_budget or m.busy for m in self.models.values())
 
     @property
     def estimated_cost_usd(self) -> float:
@@ -127,12 +164,15 @@ class InferenceRunner:
         params: dict[str, Any] | None = None,
         retry_failed: bool = False,
         max_cost: float | None = None,
+        verify: bool = False,
         on_event: Callable[[RunEvent], None] | None = None,
     ) -> None:
         """``duration`` None means each model's default; ``params`` apply to the models that accept them.
 
         ``max_cost`` (US dollars, list prices) stops submitting new paid jobs once
         their estimated cost would exceed it; resumed jobs cost nothing new.
+        ``verify`` rehashes every completed video against its recorded sha256
+        (without it a resume checks presence and size only).
         """
         self.settings = settings or get_settings()
         self.experiment = experiment or self.settings.experiment
@@ -147,12 +187,32 @@ class InferenceRunner:
         self.params = dict(params or {})
         self.retry_failed = retry_failed
         self.max_cost = max_cost
+        self.verify = verify
         self.spent_usd = 0.0  # estimated, over every model of this run
         self.on_event = on_event or (lambda event: None)
+        self.stopped: str | None = None  # set when the disk fails: no new generation starts
 
     @property
     def experiment_dir(self) -> Path:
         return self.output_dir / self.experiment
+
+    def check_output_dir(self) -> None:
+        """Before any work: the experiment folder can be created and written, else ``OutputDirError``."""
+        where = self.experiment_dir
+        try:
+            where.mkdir(parents=True, exist_ok=True)
+            probe = temp_path_for(where / "write-check")
+            probe.write_bytes(b"")
+            probe.unlink()
+        except (FileExistsError, NotADirectoryError):
+            raise OutputDirError(
+                f"output directory {where} cannot be created: a part of that path is a file; pass another --output-dir"
+            ) from None
+        except OSError as exc:
+            reason = exc.strerror or type(exc).__name__
+            raise OutputDirError(
+                f"output directory {where} is not writable ({reason}); pass a writable --output-dir"
+            ) from None
 
     # -- planning -----------------------------------------------------------------
 
@@ -164,6 +224,7 @@ class InferenceRunner:
             request = resolve_request(entry.name, entry.constraints, self.duration, self.params)
             params = tuple(sorted(request.params.items()))
             checkpoint = self._checkpoint_identity(entry)
+            ground_truth = self._receives_ground_truth(entry)
             for task in tasks:
                 spec = GenerationSpec(
                     entry=entry,
@@ -172,10 +233,20 @@ class InferenceRunner:
                     duration=request.duration,
                     params=params,
                     checkpoint=checkpoint,
+                    ground_truth=ground_truth,
                 )
                 run_dir = spec.run_dir(self.experiment_dir)
-                planned.append(PlannedGeneration(spec, run_dir, read_status(run_dir)))
+                state, problem = scan_state(run_dir, verify=self.verify)
+                planned.append(PlannedGeneration(spec, run_dir, state, problem))
         return planned
+
+    @staticmethod
+    def _receives_ground_truth(entry: CatalogEntry) -> bool:
+        """Whether the wrapper is handed the answer: then the answer is part of the run id too."""
+        try:
+            return bool(getattr(load_wrapper_class(entry), "requires_ground_truth", False))
+        except Exception:  # a wrapper that cannot load fails when its executor starts, with the reason
+            return False
 
     def _checkpoint_identity(self, entry: CatalogEntry) -> str | None:
         """For local models, which weights make the video: part of the run id, so other weights never resume it."""
@@ -186,7 +257,9 @@ class InferenceRunner:
         return checkpoint_identity(entry, self.settings)
 
     def will_run(self, item: PlannedGeneration) -> bool:
-        return item.state != "completed" and (item.state != "failed" or self.retry_failed)
+        if item.state == "completed":
+            return item.problem is not None
+        return item.state != "failed" or self.retry_failed
 
     # -- running ------------------------------------------------------------------
 
@@ -223,7 +296,23 @@ class InferenceRunner:
         executor = await self._start_executor(todo[0].spec.entry)
         try:
             per_model = asyncio.Semaphore(executor.max_concurrency)
-            await asyncio.gather(*(self._run_one(executor, item, per_model, overall, emit) for item in todo))
+
+            async def run_all(batch: list[PlannedGeneration]) -> list[PlannedGeneration]:
+                held = await asyncio.gather(*(self._run_one(executor, i, per_model, overall, emit) for i in batch))
+                return [item for item, busy in zip(batch, held, strict=True) if busy]
+
+            busy = await run_all(todo)
+            # Claims held by another process at first are looked at again once this run's own work is
+            # done: a holder that died (its claim is free now, its record still "running") is taken
+            # over, one that finished is skipped as done. Again while that frees some.
+            while busy:
+                still = await run_all(busy)
+                if len(still) == len(busy):
+                    break
+                busy = still
+            for item in busy:
+                holder = await asyncio.to_thread(Claim.holder, item.run_dir)
+                emit(RunEvent("busy", item.spec.entry.name, item.spec.task.task_id, item.run_dir, holder))
         finally:
             await executor.close()
 
@@ -246,34 +335,101 @@ class InferenceRunner:
         per_model: asyncio.Semaphore,
         overall: asyncio.Semaphore,
         emit: Callable[[RunEvent], None],
-    ) -> None:
+    ) -> bool:
+        """Run one generation under its claim. Returns True when another process holds the claim."""
         spec, run_dir = item.spec, item.run_dir
         name, task_id = spec.entry.name, spec.task.task_id
         async with per_model, overall:
-            claim = await asyncio.to_thread(Claim.try_acquire, run_dir)
+            if self.stopped is not None:
+                emit(RunEvent("failed", name, task_id, run_dir, f"not started: {self.stopped}"))
+                return False
+            try:
+                claim = await asyncio.to_thread(Claim.try_acquire, run_dir)
+            except OSError as exc:
+                emit(RunEvent("failed", name, task_id, run_dir, self._io_failure("claiming its folder", exc)))
+                return False
             if claim is None:
-                emit(RunEvent("busy", name, task_id, run_dir))
-                return
-            with claim:
-                # Re-read under the claim: another process may have finished it since planning.
-                previous = await asyncio.to_thread(read_record, run_dir)
-                if previous is not None and previous.status == "completed":
+                # Held by another process. Done already (a peer may hold it just to look at it): nothing to do.
+                state, problem = await asyncio.to_thread(scan_state, run_dir)
+                if state == "completed" and problem is None:
                     emit(RunEvent("skipped_done", name, task_id, run_dir))
-                    return
-                if previous is not None and previous.status == "failed" and not self.retry_failed:
-                    emit(RunEvent("skipped_failed", name, task_id, run_dir))
-                    return
-                # A job already submitted (its id is in provider_state) costs nothing new to resume.
-                resuming = previous is not None and previous.status == "running" and bool(previous.provider_state)
-                cost = 0.0 if resuming else self._reserve_budget(spec)
-                if cost is None:
-                    emit(RunEvent("skipped_budget", name, task_id, run_dir))
-                    return
-                emit(RunEvent("started", name, task_id, run_dir, cost_usd=cost))
-                record = await asyncio.to_thread(self._prepare, spec, run_dir, previous)
-                result = await self._execute(executor, spec, run_dir, record)
-                record = await asyncio.to_thread(self._finish, spec, run_dir, record, result)
+                    return False
+                return True
+            with claim:
+                record: GenerationRecord | None = None
+                try:
+                    # Re-read under the claim: another process may have finished it since planning.
+                    previous = await asyncio.to_thread(read_record, run_dir)
+                    if previous is not None and previous.status == "completed":
+                        problem = await asyncio.to_thread(self._video_problem, run_dir, previous)
+                        if problem is None:
+                            emit(RunEvent("skipped_done", name, task_id, run_dir))
+                            return False
+                        emit(RunEvent("redo", name, task_id, run_dir, problem))
+                    if previous is not None and previous.status == "failed" and not self.retry_failed:
+                        emit(RunEvent("skipped_failed", name, task_id, run_dir))
+                        return False
+                    # A job already submitted (its id is in provider_state) costs nothing new to resume.
+                    resuming = previous is not None and previous.status == "running" and bool(previous.provider_state)
+                    cost = 0.0 if resuming else self._reserve_budget(spec)
+                    if cost is None:
+                        emit(RunEvent("skipped_budget", name, task_id, run_dir))
+                        return False
+                    emit(RunEvent("started", name, task_id, run_dir, cost_usd=cost))
+                    record = await asyncio.to_thread(self._prepare, spec, run_dir, previous)
+                    # Private to this attempt: a late writer (a job that outlived its timeout) can never
+                    # replace the video of a later attempt. _finish moves it into place under the claim.
+                    attempt_video = temp_path_for(run_dir / "video" / spec.video_name)
+                    result = await self._execute(executor, spec, run_dir, record, attempt_video)
+                    record = await asyncio.to_thread(self._finish, spec, run_dir, record, result, attempt_video)
+                except OSError as exc:
+                    error = self._io_failure("writing its folder", exc)
+                    await asyncio.to_thread(self._give_up, run_dir, record, error)
+                    emit(RunEvent("failed", name, task_id, run_dir, error))
+                    return False
+                except Exception as exc:  # a bug in bookkeeping fails this generation, not the batch
+                    error = scrub(f"{type(exc).__name__}: {exc}")
+                    await asyncio.to_thread(self._give_up, run_dir, record, error)
+                    emit(RunEvent("failed", name, task_id, run_dir, error))
+                    return False
                 emit(RunEvent(record.status, name, task_id, run_dir, record.error))  # type: ignore[arg-type]
+        return False
+
+    def _io_failure(self, what: str, exc: OSError) -> str:
+        """The reason an I/O error outside a job gives; a full or read-only disk also stops the run."""
+        reason = f"{exc.strerror or type(exc).__name__}" + (f": {exc.filename}" if exc.filename else "")
+        message = scrub(f"I/O error {what}: {reason}")
+        if exc.errno in FATAL_DISK_ERRORS and self.stopped is None:
+            self.stopped = f"the run stopped after an earlier error ({message})"
+        return message
+
+    def _give_up(self, run_dir: Path, record: GenerationRecord | None, error: str) -> None:
+        """Record a generation as failed after an error outside its job, as far as the disk allows.
+
+        Never leaves a ``running`` record behind in a live process: when even the failed record
+        cannot be written, the ``running`` one is removed, unless it holds a provider's job id,
+        which is what keeps the next run from paying for the job again.
+        """
+        if record is None:
+            return  # nothing of this attempt was written: the folder is as the last run left it
+        final = record.model_copy(update={"status": "failed", "error": error, "finished_at": utc_now()})
+        try:
+            self._write_record(run_dir, final)
+            return
+        except OSError:
+            pass
+        if not record.provider_state.get("job_id"):
+            with contextlib.suppress(OSError):
+                (run_dir / METADATA_FILE).unlink()
+
+    @staticmethod
+    def _video_problem(run_dir: Path, record: GenerationRecord) -> str | None:
+        return video_problem(run_dir, record.video, record.video_size, record.video_sha256, verify=True)
+
+    @staticmethod
+    def _write_record(run_dir: Path, record: GenerationRecord) -> None:
+        """The one place ``metadata.json`` is written: every string in it is scrubbed of secrets first."""
+        atomic_write_json(run_dir / METADATA_FILE, scrub_data(record.model_dump(mode="json")))
 
     def _reserve_budget(self, spec: GenerationSpec) -> float | None:
         """Count a new paid job against --max-cost: its estimated cost, or None when over budget."""
@@ -284,7 +440,7 @@ class InferenceRunner:
         return cost
 
     def _prepare(self, spec: GenerationSpec, run_dir: Path, previous: GenerationRecord | None) -> GenerationRecord:
-        remove_temp_files(run_dir)
+        remove_temp_files(run_dir)  # a killed attempt's temp files, its private video included
         question_dir = run_dir / "question"
         for name in QUESTION_FILES:
             source = spec.task.path / name
@@ -299,22 +455,22 @@ class InferenceRunner:
             started_at=utc_now(),
             provider_state=provider_state,
         )
-        atomic_write_json(run_dir / METADATA_FILE, record.model_dump(mode="json"))
+        self._write_record(run_dir, record)
         return record
 
     async def _execute(
-        self, executor: Executor, spec: GenerationSpec, run_dir: Path, record: GenerationRecord
+        self, executor: Executor, spec: GenerationSpec, run_dir: Path, record: GenerationRecord, output_path: Path
     ) -> GenerationResult:
         def save_state(state: dict[str, Any]) -> None:
             record.provider_state = dict(state)
-            atomic_write_json(run_dir / METADATA_FILE, record.model_dump(mode="json"))
+            self._write_record(run_dir, record)
 
         job = GenerationJob(
             image_path=run_dir / "question" / FIRST_FRAME,
             prompt=spec.task.prompt,
             duration=spec.duration,
             seed=spec.seed,
-            output_path=run_dir / "video" / spec.video_name,
+            output_path=output_path,
             params=dict(spec.params),
             ground_truth_task=spec.task if executor.requires_ground_truth else None,
             provider_state=dict(record.provider_state),
@@ -327,47 +483,65 @@ class InferenceRunner:
         except asyncio.TimeoutError:
             return GenerationResult.failure(spec.entry.model, f"timed out after {timeout:g} s")
         except Exception as exc:
-            return GenerationResult.failure(spec.entry.model, f"{type(exc).__name__}: {exc}")
+            return GenerationResult.failure(spec.entry.model, scrub(f"{type(exc).__name__}: {exc}"))
 
     def _finish(
-        self, spec: GenerationSpec, run_dir: Path, record: GenerationRecord, result: GenerationResult
+        self,
+        spec: GenerationSpec,
+        run_dir: Path,
+        record: GenerationRecord,
+        result: GenerationResult,
+        attempt_video: Path,
     ) -> GenerationRecord:
-
+        """Check the attempt's video, move it into place, and write the final record (under the claim)."""
         expected = run_dir / "video" / spec.video_name
         video: str | None = None
         info: VideoInfo | None = None
+        size: int | None = None
+        sha256: str | None = None
+        produced = Path(result.video_path or "")
         if result.success:
             try:
-                produced = Path(result.video_path or "")
-                if produced.resolve() != expected.resolve():
-                    if not produced.is_file():
-                        raise VideoError(f"the model reported {produced}, which does not exist")
-                    atomic_copy(produced, expected)  # move it into the generation folder
-                    produced.unlink()
-                info = probe_video(expected)
+                if not produced.is_file():
+                    raise VideoError(f"the model reported {produced.name or 'no file'}, which does not exist")
+                info = probe_video(produced)
                 if info.frame_count == 0:
                     raise VideoError("the video has no frames")
+                if produced.resolve() != expected.resolve():
+                    if produced.parent.resolve() == expected.parent.resolve():
+                        os.replace(produced, expected)  # the attempt's private file: a rename in one folder
+                    else:
+                        atomic_copy(produced, expected)  # a model that wrote elsewhere
+                        produced.unlink()
+                size, sha256 = expected.stat().st_size, file_sha256(expected)
                 video = os.path.relpath(expected, run_dir)
                 info = info.model_copy(update={"path": video})
                 result = result.model_copy(update={"video_path": video})
             except (VideoError, OSError) as exc:
+                if isinstance(exc, OSError) and exc.errno in FATAL_DISK_ERRORS:
+                    raise  # the disk, not the video: _run_one stops the run
                 result = GenerationResult.failure(
                     result.model,
                     f"video check failed: {exc}",
                     generation_id=result.generation_id,
                     duration_seconds=result.duration_seconds,
                 )
-        if not result.success and expected.exists():
-            expected.unlink()  # never leave a (possibly corrupt) video beside a failed record
+        if not result.success:
+            # Never leave a (possibly corrupt) video beside a failed record, nor this attempt's private file.
+            for leftover in (expected, produced, attempt_video):
+                if leftover.name and leftover.is_file() and leftover.parent.resolve() == expected.parent.resolve():
+                    leftover.unlink()
         final = record.model_copy(
             update={
                 "status": "completed" if result.success else "failed",
                 "video": video,
                 "video_info": info,
-                "error": result.error,
+                "video_size": size,
+                "video_sha256": sha256,
+                "error": scrub(result.error) if result.error else None,
                 "result": result,
                 "finished_at": utc_now(),
             }
         )
-        atomic_write_json(run_dir / METADATA_FILE, final.model_dump(mode="json"))
+        self._write_record(run_dir, final)
         return final

@@ -16,6 +16,7 @@ import json
 import os
 import platform
 import socket
+import stat
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -60,6 +61,9 @@ class GenerationRecord(BaseModel):
     prompt: str
     video: str | None = None  # relative to the generation folder
     video_info: VideoInfo | None = None  # what the runner's decoder saw; path relative too
+    # Recorded when the video completes: a resume checks the size (cheap), --verify the hash.
+    video_size: int | None = None
+    video_sha256: str | None = None
     error: str | None = None
     result: GenerationResult | None = None
     attempts: int = 0
@@ -92,15 +96,21 @@ class GenerationSpec:
     duration: float
     params: tuple[tuple[str, Any], ...] = ()
     checkpoint: str | None = None  # local models: which weights (a pinned commit, or a folder)
+    ground_truth: bool = False  # the wrapper receives the answer (final frame, solution metadata)
 
     @property
     def run_id(self) -> str:
         # Stable across runs, so a re-run finds its own work; changes whenever
-        # anything that changes the video changes (prompt, model id, args, params, weights).
-        extra = {"checkpoint": self.checkpoint} if self.checkpoint is not None else {}
+        # anything that changes the video changes (prompt, input image, model id, args,
+        # params, weights, and for wrappers handed the answer, the answer).
+        extra: dict[str, Any] = {"checkpoint": self.checkpoint} if self.checkpoint is not None else {}
+        if self.ground_truth:
+            extra["final_frame_sha256"] = self.task.final_frame_sha256
+            extra["metadata_sha256"] = self.task.metadata_sha256
         key = json.dumps(
             {
                 **extra,
+                "first_frame_sha256": self.task.first_frame_sha256,
                 "model": self.entry.name,
                 "model_id": self.entry.model,
                 "args": self.entry.args,
@@ -116,7 +126,8 @@ class GenerationSpec:
         return f"s{self.seed}-{hashlib.sha256(key.encode()).hexdigest()[:10]}"
 
     def run_dir(self, experiment_dir: Path) -> Path:
-        return experiment_dir / self.entry.name / f"{self.task.domain}_task" / self.task.task_id / self.run_id
+        # One joinpath, not four '/': this runs once per generation in every resume scan.
+        return experiment_dir.joinpath(self.entry.name, f"{self.task.domain}_task", self.task.task_id, self.run_id)
 
     def estimated_cost(self) -> float:
         """List price of this generation (0 for free models)."""
@@ -148,14 +159,71 @@ class GenerationSpec:
 
 def read_status(run_dir: Path) -> RecordStatus | None:
     """The status in ``run_dir/metadata.json`` without building a model: the hot path of a resume scan."""
+    return scan_state(run_dir)[0]
+
+
+def scan_state(run_dir: Path, *, verify: bool = False) -> tuple[RecordStatus | None, str | None]:
+    """The status in ``run_dir/metadata.json`` and, for a completed one, why its video no longer counts.
+
+    The hot path of a resume scan: no model is built. A completed record's video must still be
+    there, inside the run folder, at the size recorded when it completed (one ``stat``);
+    ``verify`` also rehashes it against the recorded sha256. A problem found makes the
+    generation one to redo, and the returned reason says why.
+    """
     try:
-        with open(run_dir / METADATA_FILE, "rb") as fh:
-            status = json.loads(fh.read()).get("status")
+        with open(os.path.join(run_dir, METADATA_FILE), "rb") as fh:
+            data = json.loads(fh.read())
+        status = data.get("status")
     except (FileNotFoundError, NotADirectoryError):
-        return None
-    except (json.JSONDecodeError, UnicodeDecodeError, AttributeError):
-        return None  # unreadable metadata means not done; it is rewritten on the next attempt
-    return status if status in ("running", "completed", "failed") else None
+        return None, None
+    except (OSError, ValueError, AttributeError, RecursionError):
+        return None, None  # unreadable metadata means not done; it is rewritten on the next attempt
+    if status not in ("running", "completed", "failed"):
+        return None, None
+    if status != "completed":
+        return status, None
+    return status, video_problem(run_dir, data.get("video"), data.get("video_size"), data.get("video_sha256"), verify)
+
+
+def video_problem(run_dir: Path, video: Any, size: Any, sha256: Any, verify: bool = False) -> str | None:
+    """Why the recorded video of a completed generation does not count any more, or None when it does.
+
+    Cheap enough for a scan of thousands: the path is checked as text (relative, no ``..``) and
+    the file with one ``lstat``; a video we wrote is a regular file, never a link, so a link (which
+    could lead anywhere) does not count either.
+    """
+    if not isinstance(video, str) or not video:
+        return "its metadata names no video"
+    relative = os.path.normpath(video)
+    if os.path.isabs(relative) or relative == ".." or relative.startswith(".." + os.sep):
+        return f"its video path {video!r} points outside the generation folder"
+    path = os.path.join(run_dir, relative)
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        return "its video is missing (deleted or moved since it completed)"
+    except OSError as exc:
+        return f"its video cannot be read ({exc.strerror or exc})"
+    if not stat.S_ISREG(info.st_mode):
+        return "its video is not a regular file (a link, a folder or a device)"
+    if isinstance(size, int) and info.st_size != size:
+        return f"its video changed size since it completed ({size} -> {info.st_size} bytes)"
+    if verify and isinstance(sha256, str):
+        try:
+            actual = file_sha256(Path(path))
+        except OSError as exc:
+            return f"its video cannot be read ({exc.strerror or exc})"
+        if actual != sha256:
+            return "its video changed since it completed (sha256 differs)"
+    return None
+
+
+def file_sha256(path: Path, chunk: int = 1 << 20) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def read_record(run_dir: Path) -> GenerationRecord | None:
@@ -186,7 +254,20 @@ class Claim:
             if exc.errno in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
                 return None
             raise
+        # Who holds it, for the message a peer prints; informative only (the lock is the claim).
+        with contextlib.suppress(OSError):
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"pid {os.getpid()} on {socket.gethostname()}\n".encode(), 0)
         return cls(fd)
+
+    @staticmethod
+    def holder(run_dir: Path) -> str:
+        """Who holds the claim on ``run_dir``, as its holder wrote it ("pid N on HOST"), or "another process"."""
+        try:
+            text = (run_dir / CLAIM_FILE).read_text(encoding="utf-8", errors="replace").strip()
+        except OSError:
+            text = ""
+        return text[:100] if text.startswith("pid ") else "another process"
 
     def release(self) -> None:
         if self._fd is not None:

@@ -40,7 +40,11 @@ def secret_values(extra: Iterable[str] = ()) -> tuple[str, ...]:
     from vmevalkit.settings import dotenv_values
 
     found = set(extra)
-    for source in (os.environ, dotenv_values()):
+    try:
+        dotenv = dotenv_values()
+    except (OSError, ValueError):  # an unreadable .env is reported where settings are read; scrubbing goes on
+        dotenv = {}
+    for source in (os.environ, dotenv):
         found.update(value for name, value in source.items() if SECRET_NAME.search(name))
     with _issued_lock:
         found.update(_issued)
