@@ -190,7 +190,7 @@ def video_location(run_dir: Path, video: str | None) -> tuple[Path | None, str |
         return None, f"{METADATA_FILE} names no video"
     path = path_inside(run_dir, video)
     if path is None:
-        return None, f"the video path {video!r} in {METADATA_FILE} points outside the run folder: it is not read"
+        return None, f"the video path in {METADATA_FILE} points outside the run folder: it is not read"
     return path, None
 
 
@@ -275,8 +275,9 @@ def items_for(scorer: Any, generation: Generation) -> ScoreItem:
     video, problem = video_location(generation.run_dir, generation.record.video)
     if video is None:
         outside = generation.record.video is not None and generation.record.video != ""
+        named = f" ({generation.record.video!r})" if generation.record.video else ""
         raise VideoInputError(
-            f"{generation.run_dir / METADATA_FILE}: {problem}",
+            f"{generation.run_dir / METADATA_FILE}: {problem}{named}",
             "video_outside_run_folder" if outside else "video_unreadable",
         )
     final_frame = generation.question_dir / FINAL_FRAME

@@ -4,15 +4,14 @@ printed summary."""
 from __future__ import annotations
 
 import argparse
-import csv
 import hashlib
-import io
 import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from vmevalkit.scoring.csv_safe import csv_text
 from vmevalkit.scoring.meta_eval.agreement import (
     DEFAULT_CONFIDENCE,
     DEFAULT_RESAMPLES,
@@ -74,12 +73,9 @@ def _cell(value: Any) -> Any:
 
 
 def _csv(rows: Sequence[Row], columns: Sequence[str]) -> str:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(columns), lineterminator="\n")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({c: _cell(row[c]) for c in columns})
-    return buffer.getvalue()
+    # Text cells (scorer, dimension and domain names, a labels file's dimensions) are neutralised against
+    # spreadsheet formulas; numbers stay numbers.
+    return csv_text([{c: _cell(row[c]) for c in columns} for row in rows], columns)
 
 
 def _json_value(value: Any) -> Any:
@@ -172,7 +168,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _error(message: str) -> None:
-    print(f"error: {message}", file=sys.stderr)
+    from vmevalkit.utils.text import printable
+
+    print(f"error: {printable(message, keep_newlines=True)}", file=sys.stderr)
 
 
 def _file_sha256(path: Path) -> str:
@@ -191,6 +189,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from vmevalkit.runner.registry import SAFE_NAME
     from vmevalkit.scoring.runner import GenerationSelectionError, find_generations
     from vmevalkit.settings import get_settings
+    from vmevalkit.utils.text import printable
 
     settings = get_settings()
     experiment = args.experiment or settings.experiment
@@ -209,8 +208,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         human = aggregate_labels(labels, generations)
         for unknown in human.unknown[:MAX_LISTED]:
             print(
-                f"warning: {Path(args.labels).name}:{unknown.line}: skipped: {unknown.generation} is not a completed "
-                f"generation of {experiment_dir}",
+                f"warning: {printable(Path(args.labels).name)}:{unknown.line}: skipped: "
+                f"{printable(unknown.generation)} is not a completed generation of {printable(experiment_dir)}",
                 file=sys.stderr,
             )
         if len(human.unknown) > MAX_LISTED:
@@ -266,6 +265,8 @@ def _print_summary(summary: Sequence[Row], human: HumanJudgements, lines: int, c
     from rich.console import Console
     from rich.table import Table
 
+    from vmevalkit.utils.text import printable
+
     def number(value: float, low: float, high: float) -> str:
         if math.isnan(value):
             return "-"
@@ -282,9 +283,9 @@ def _print_summary(summary: Sequence[Row], human: HumanJudgements, lines: int, c
         table.add_column(column, overflow="fold")
     for row in summary:
         table.add_row(
-            row["scorer"],
-            row["dimension"],
-            row["human_dimension"],
+            printable(row["scorer"]),
+            printable(row["dimension"]),
+            printable(row["human_dimension"]),  # from the labels file: no control sequence reaches the terminal
             str(row["n"]),
             number(row["spearman"], row["spearman_ci_low"], row["spearman_ci_high"]),
             number(row["kendall_tau_b"], row["kendall_tau_b_ci_low"], row["kendall_tau_b_ci_high"]),

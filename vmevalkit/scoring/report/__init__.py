@@ -53,6 +53,7 @@ from vmevalkit.scoring.report.plots import (
 )
 from vmevalkit.scoring.report.tables import Metrics, aggregate, compute_metrics, write_tables
 from vmevalkit.utils.atomic import atomic_write_bytes, atomic_write_text
+from vmevalkit.utils.text import printable
 
 __all__ = [
     "EMPTY",
@@ -166,7 +167,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = get_settings()
     experiment = args.experiment or settings.experiment
     if not SAFE_NAME.fullmatch(experiment):
-        print(f"error: experiment name {experiment!r} must be a plain folder name", file=sys.stderr)
+        print(f"error: experiment name {printable(repr(experiment))} must be a plain folder name", file=sys.stderr)
         return 2
     experiment_dir = Path(args.output_dir or settings.output_dir).absolute() / experiment
     try:
@@ -175,16 +176,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             config = config.model_copy(update={"max_videos_per_model": args.max_videos_per_model})
         result = write_report(experiment_dir, Path(args.out).absolute() if args.out else None, config)
     except ReportError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {printable(exc, keep_newlines=True)}", file=sys.stderr)
         return 2
-    for warning in result.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
+    for warning in result.warnings:  # names and reasons read from the experiment: no control sequence is sent
+        print(f"warning: {printable(warning)}", file=sys.stderr)
     metrics = result.metrics
     print(
-        f"report of {experiment_dir.name}: {len(metrics.models)} models, "
-        f"scorers {', '.join(s.name for s in metrics.scorers)}; {result.videos_embedded} videos embedded, "
+        f"report of {printable(experiment_dir.name)}: {len(metrics.models)} models, "
+        f"scorers {printable(', '.join(s.name for s in metrics.scorers))}; {result.videos_embedded} videos embedded, "
         f"{REPORT_HTML} {result.html_bytes / 2**20:.1f} MiB"
     )
     for path in result.files:
-        print(f"wrote {path}")
+        print(f"wrote {printable(path)}")
     return 0

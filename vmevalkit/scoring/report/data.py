@@ -1,5 +1,10 @@
 """Reading an experiment for its report: the report config, every generation (run folder) with its score files,
-and what those score files say about each scorer."""
+and what those score files say about each scorer.
+
+What is read is data, not trusted: a ``video`` path in ``metadata.json`` that leads out of the run folder is never
+followed (``ReportGeneration.video_problem``), a completed generation's video is opened and its first frame decoded
+(a missing or corrupt video is a failure, counted apart), and every string of a score file passes
+``vmevalkit.utils.redact.scrub_data`` as it is read (files written before scrubbing may hold a key)."""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ import importlib
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
@@ -14,10 +20,18 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from vmevalkit.runner.records import METADATA_FILE, GenerationRecord, read_record
 from vmevalkit.runner.registry import SAFE_NAME
-from vmevalkit.scoring.base import ScorerContractError, load_scorer_class
-from vmevalkit.scoring.runner import SCORES_DIR, ScoreRecord, UnknownScorerError, get_scorer_entry, read_score
+from vmevalkit.scoring.base import UNIT_RANGE, Range, ScorerContractError, in_range, load_scorer_class
+from vmevalkit.scoring.runner import (
+    SCORES_DIR,
+    ScoreRecord,
+    UnknownScorerError,
+    get_scorer_entry,
+    read_score,
+    video_location,
+)
 from vmevalkit.tasks.loader import DOMAIN_SUFFIX, METADATA
 from vmevalkit.utils.imports import suggest
+from vmevalkit.utils.redact import scrub_data
 
 
 class ReportError(ValueError):
@@ -33,6 +47,9 @@ STAT_COLUMNS = (
     "n_scored",
     "n_failed",
     "n_unscorable",
+    "n_unfinished",
+    "n_unreadable",
+    "n_out_of_range",
     "n_generations",
     "failures_as_zero",
 )
@@ -157,12 +174,32 @@ class ReportGeneration:
     scores: dict[str, ScoreRecord | None]  # scorer name -> score file (None: it cannot be read)
     task_metadata: dict[str, Any]  # question/question_metadata.json ({} when missing)
     record_fields: dict[str, Any] = field(default_factory=dict)  # metadata.json as JSON, for group_by
+    # Why the video of a completed generation cannot be used, found when it was read (``collect_generations``):
+    # none named, missing, or it does not decode. None when it opened, or when it was not looked at.
+    video_unreadable: str | None = None
+
+    @cached_property
+    def _video(self) -> tuple[Path | None, str | None]:
+        if self.status != "completed" or self.record is None or not self.record.video:
+            return None, None
+        return video_location(self.run_dir, self.record.video)
 
     @property
     def video_path(self) -> Path | None:
-        if self.status != "completed" or self.record is None or not self.record.video:
+        """The video, only when the record names one inside the run folder."""
+        return self._video[0]
+
+    @property
+    def video_problem(self) -> str | None:
+        """Why a completed generation's video cannot be used (outside the run folder, missing, undecodable)."""
+        if self.status != "completed":
             return None
-        return self.run_dir / self.record.video
+        return self._video[1] or self.video_unreadable
+
+    @property
+    def label(self) -> str:
+        """The generation as the experiment folder names it: ``model/domain_task/task_id/run_id``."""
+        return f"{self.model}/{self.domain}{DOMAIN_SUFFIX}/{self.task_id}/{self.run_id}"
 
     @property
     def prompt(self) -> str:
@@ -211,8 +248,32 @@ def _read_scores(run_dir: Path) -> dict[str, ScoreRecord | None]:
         # Hidden files are a writer's temporary files; a name that is not a scorer name is not ours.
         if path.name.startswith(".") or not SAFE_NAME.fullmatch(path.stem):
             continue
-        scores[path.stem] = read_score(path)
+        record = read_score(path)
+        # A file written before scores were scrubbed may hold a key in an error or a judge's rationale.
+        scores[path.stem] = None if record is None else ScoreRecord.model_validate(scrub_data(record.to_json()))
     return scores
+
+
+def video_unreadable(run_dir: Path, record: GenerationRecord) -> str | None:
+    """Why a completed generation's video cannot be used, or None: it must be named, inside the run folder, a file,
+    and open with a first frame that decodes (a cheap check: the scoring runner decodes every frame). The reason
+    names no machine path: it goes into metrics.json."""
+    path, problem = video_location(run_dir, record.video)
+    if path is None:
+        return problem
+    if not path.is_file():
+        return "the video file is missing"
+    import av
+
+    try:
+        with av.open(str(path), mode="r") as container:
+            if not container.streams.video:
+                return "the video file has no video stream"
+            for _ in container.decode(container.streams.video[0]):
+                return None
+    except (av.error.FFmpegError, OSError, ValueError) as exc:
+        return f"the video file cannot be decoded ({type(exc).__name__})"
+    return "the video file holds no frame"
 
 
 def collect_generations(experiment_dir: Path) -> list[ReportGeneration]:
@@ -234,6 +295,7 @@ def collect_generations(experiment_dir: Path) -> list[ReportGeneration]:
         if record is not None and record.status in ("completed", "failed"):
             status = record.status
         model, domain_folder, task_id, run_id = parts
+        unreadable = video_unreadable(run_dir, record) if record is not None and status == "completed" else None
         generations.append(
             ReportGeneration(
                 run_dir=run_dir,
@@ -249,6 +311,7 @@ def collect_generations(experiment_dir: Path) -> list[ReportGeneration]:
                 record_fields=record.model_dump(mode="json")
                 if record
                 else {"model": model, "domain": domain_folder.removesuffix(DOMAIN_SUFFIX), "task_id": task_id},
+                video_unreadable=unreadable,
             )
         )
     if not generations:
@@ -268,21 +331,52 @@ class ScorerInfo:
     pass_dimension: str | None
     unit_dimensions: list[str]
     versions: list[str]
+    # The declared range of each dimension that has one: the catalog class's, else the one its score files record.
+    ranges: dict[str, Range] = field(default_factory=dict)
 
     @property
     def headline(self) -> str:
         """The dimension of the plots and of the leaderboard's order."""
         return self.pass_dimension or self.dimensions[0]
 
+    def in_range(self, dimension: str, value: float) -> bool:
+        """Whether ``value`` lies in the dimension's declared range (any finite value, when none is declared)."""
+        return in_range(value, self.ranges.get(dimension))
 
-def _catalog_pass_dimension(name: str) -> str | None:
-    # Catalog scorers declare it on their class; loading the class imports its module, never its weights.
+
+def _catalog_class(name: str) -> type | None:
+    # Catalog scorers declare their pass dimension and ranges on their class; loading the class imports its module,
+    # never its weights.
     try:
-        cls = load_scorer_class(get_scorer_entry(name).service_class)
+        return load_scorer_class(get_scorer_entry(name).service_class)
     except (UnknownScorerError, ScorerContractError):
         return None
-    value = getattr(cls, "pass_dimension", None)
+
+
+def _catalog_pass_dimension(name: str) -> str | None:
+    value = getattr(_catalog_class(name), "pass_dimension", None)
     return value if isinstance(value, str) else None
+
+
+def _declared_ranges(name: str, dimensions: Sequence[str], records: Sequence[ScoreRecord]) -> dict[str, Range]:
+    """Each dimension's range: the catalog class's declaration (not in a file, so not hand-editable), else the
+    range most score files of the scorer record."""
+    declared = getattr(_catalog_class(name), "ranges", None)
+    catalog = declared if isinstance(declared, dict) else {}
+    ranges: dict[str, Range] = {}
+    for dim in dimensions:
+        if dim in catalog:
+            low, high = catalog[dim]
+            ranges[dim] = (low, high)
+            continue
+        recorded: dict[Range, int] = {}
+        for record in records:
+            if dim in record.ranges:
+                low, high = record.ranges[dim]
+                recorded[(low, high)] = recorded.get((low, high), 0) + 1
+        if recorded:
+            ranges[dim] = max(recorded, key=lambda r: recorded[r])
+    return ranges
 
 
 def describe_scorers(generations: Sequence[ReportGeneration], config: ReportConfig) -> list[ScorerInfo]:
@@ -313,6 +407,7 @@ def describe_scorers(generations: Sequence[ReportGeneration], config: ReportConf
             )
         if pass_dimension not in dimensions:
             pass_dimension = None
+        ranges = _declared_ranges(name, dimensions, records)
         if name in config.unit_dimensions:
             unknown = [d for d in config.unit_dimensions[name] if d not in dimensions]
             if unknown:
@@ -321,9 +416,18 @@ def describe_scorers(generations: Sequence[ReportGeneration], config: ReportConf
                 )
             unit = [d for d in dimensions if d in config.unit_dimensions[name]]
         else:
-            unit = [d for d in dimensions if _all_in_unit_range(record.dimensions.get(d) for record in records)]
+            # Declared [0, 1]; else every value seen (within its declared range: a flagged value decides nothing)
+            # lies in [0, 1].
+            unit = [
+                d
+                for d in dimensions
+                if ranges.get(d) == UNIT_RANGE
+                or _all_in_unit_range(
+                    v for record in records if (v := record.dimensions.get(d)) is None or in_range(v, ranges.get(d))
+                )
+            ]
         versions = sorted({record.version for record in records})
-        scorers.append(ScorerInfo(name, dimensions, pass_dimension, unit, versions))
+        scorers.append(ScorerInfo(name, dimensions, pass_dimension, unit, versions, ranges))
     # Scorers that judge pass or fail lead (the leaderboard's first table, the order of the videos), then by name.
     return sorted(scorers, key=lambda s: (s.pass_dimension is None, s.name))
 

@@ -1,7 +1,9 @@
 """``report.html``: one self-contained page with the leaderboard, the plots, the breakdown by group and, per task,
 the prompt, the input and expected frames and every model's video. Images and videos are embedded as ``data:``
 URIs, and there is no script, no font or any other external reference: a browser opens it offline, and it can be
-sent as it is. Text from the data (prompts, errors, names) is escaped."""
+sent as it is. Text from the data (prompts, errors, names) is escaped. A video is embedded only from inside its run
+folder, and only when it can be used (``ReportGeneration.video_problem``); the flags (unfinished generations,
+unusable videos, scores outside their declared range) have their own section."""
 
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ from PIL import Image
 from vmevalkit.runner.records import utc_now
 from vmevalkit.scoring.report.data import ReportConfig, ReportGeneration, ScorerInfo
 from vmevalkit.scoring.report.plots import png_bytes
-from vmevalkit.scoring.report.tables import Metrics, Row, generation_counts, natural_key
+from vmevalkit.scoring.report.tables import Metrics, Row, find_flags, generation_counts, natural_key
 from vmevalkit.tasks.loader import FINAL_FRAME, FIRST_FRAME
 
 REPORT_HTML = "report.html"
@@ -48,6 +50,8 @@ figcaption {{ margin-top: 4px; overflow-wrap: anywhere; }}
 .placeholder {{ width: {THUMB}px; height: {THUMB // 2}px; display: flex; align-items: center; justify-content: center;
   background: #eeeeee; color: #555555; text-align: center; padding: 8px; box-sizing: border-box; }}
 .failed {{ background: #fbe9e9; color: #8a1f1f; }}
+.flags li {{ margin: 4px 0; overflow-wrap: anywhere; }}
+.flag {{ color: #8a1f1f; font-weight: 600; }}
 """
 
 
@@ -107,7 +111,8 @@ def _leaderboard(metrics: Metrics, confidence: float) -> list[str]:
         zero = [d for d in scorer.dimensions if d in scorer.unit_dimensions]
         note = (
             f"Mean [{confidence:.0%} bootstrap interval] per dimension, over every generation of the model. "
-            "Failed generations (not completed, not scored, or scored with an error) count as 0 on "
+            "Failed generations (not completed or never finished, a video that cannot be used, not scored, scored "
+            "with an error, or a score outside the scorer's declared range) count as 0 on "
             f"{', '.join(_e(d) for d in zero) or 'no dimension'}"
         )
         others = [d for d in scorer.dimensions if d not in scorer.unit_dimensions]
@@ -158,12 +163,19 @@ def _score_lines(generation: ReportGeneration, scorers: Sequence[ScorerInfo]) ->
         elif record.error is not None:
             text = f"error: {record.error[:300]}"
         else:
-            text = " · ".join(f"{d} {_format(record.dimensions.get(d))}" for d in scorer.dimensions)
+            text = " · ".join(_score_text(scorer, d, record.dimensions.get(d)) for d in scorer.dimensions)
             reason = record.details.get("reason")
             if isinstance(reason, str) and reason:
                 text += f" ({reason[:300]})"
         lines.append(f"<br><small>{_e(scorer.name)}: {_e(text)}</small>")
     return "".join(lines)
+
+
+def _score_text(scorer: ScorerInfo, dimension: str, value: float | None) -> str:
+    if value is not None and math.isfinite(value) and not scorer.in_range(dimension, value):
+        low, high = scorer.ranges[dimension]
+        return f"{dimension} {_format(value)} (outside the declared range [{_format(low)}, {_format(high)}]: a failure)"
+    return f"{dimension} {_format(value)}"
 
 
 def _video_cell(generation: ReportGeneration, room: bool) -> tuple[str, bool]:
@@ -174,6 +186,8 @@ def _video_cell(generation: ReportGeneration, room: bool) -> tuple[str, bool]:
             f'<div class="placeholder failed">generation {_e(generation.status)}: {_e(generation.error[:300])}</div>',
             False,
         )
+    if generation.video_problem is not None:  # outside the run folder, missing or undecodable: never embedded
+        return f'<div class="placeholder failed">video not shown: {_e(generation.video_problem[:300])}</div>', False
     if video is None or not video.is_file():
         return '<div class="placeholder failed">the video file is missing</div>', False
     if not room:
@@ -224,6 +238,24 @@ def _tasks(
     return parts, sum(embedded.values())
 
 
+def _flags(generations: Sequence[ReportGeneration], metrics: Metrics) -> list[str]:
+    flags = find_flags(generations, metrics.scorers)
+    counts = (
+        f"{len(flags['unfinished'])} unfinished generation(s) (status 'running'), "
+        f"{len(flags['unreadable_videos'])} unusable video(s) (missing, undecodable or outside the run folder), "
+        f"{len(flags['out_of_range'])} score(s) outside their declared range; each counts as a failure."
+    )
+    parts = ['<section id="flags" class="flags"><h2>Flags</h2>', f'<p class="note">{_e(counts)}</p>']
+    if metrics.warnings:
+        parts.append("<ul>")
+        parts.extend(f'<li><span class="flag">warning</span> {_e(warning)}</li>' for warning in metrics.warnings)
+        parts.append("</ul>")
+    else:
+        parts.append('<p class="note">Nothing flagged.</p>')
+    parts.append("</section>")
+    return parts
+
+
 def render_html(
     experiment: str,
     generations: Sequence[ReportGeneration],
@@ -234,6 +266,8 @@ def render_html(
     """The page, and how many videos it embeds."""
     counts = generation_counts(generations, metrics.models)
     not_done = sum(c["failed"] + c["unfinished"] for c in counts.values())
+    unfinished = sum(c["unfinished"] for c in counts.values())
+    unusable = sum(g.video_problem is not None for g in generations)
     n_tasks = len({(g.domain, g.task_id) for g in generations})
     n_domains = len({g.domain for g in generations})
     task_parts, videos = _tasks(generations, metrics, config.max_videos_per_model)
@@ -243,8 +277,10 @@ def render_html(
         f"<title>VMEvalKit report: {_e(experiment)}</title><style>{CSS}</style></head><body>",
         f"<h1>VMEvalKit report: {_e(experiment)}</h1>",
         f'<p class="meta">{len(generations)} generations of {len(metrics.models)} models on {n_tasks} tasks in '
-        f"{n_domains} domains; {not_done} did not complete. Written {_e(utc_now())}.</p>",
+        f"{n_domains} domains; {not_done} did not complete ({unfinished} never finished: status running), "
+        f"{unusable} completed with a video that cannot be used. Written {_e(utc_now())}.</p>",
         *_leaderboard(metrics, config.confidence),
+        *_flags(generations, metrics),
         '<section id="plots" class="plots"><h2>Plots</h2>',
         *(f'<img alt="{_e(name)}" src="{data_uri("image/png", data)}">' for name, data in plots.items()),
         "</section>",

@@ -7,8 +7,11 @@ Every generation (run folder) of a model counts exactly once, as one of:
 
 - *scored*: it completed and the scorer's file for it holds a number for this dimension;
 - *failed*: it did not complete (``status`` ``failed``, or still ``running``: an attempt that was killed or is
-  in flight), or it completed but has no score file from this scorer, or its score file records an error or
-  cannot be read;
+  in flight, also counted in ``n_unfinished`` and flagged), or it completed but its video cannot be used (missing,
+  undecodable, or its ``metadata.json`` path leads out of the run folder: also counted in ``n_unreadable`` and
+  flagged, whatever a score file says), or it has no score file from this scorer, or its score file records an
+  error or cannot be read, or its value lies outside the range the scorer declares for the dimension (a
+  hand-edited 7.5 on a [0, 1] dimension: never averaged, counted in ``n_out_of_range`` and flagged);
 - *unscorable*: its score file has no error but holds null for this dimension: the scorer could not judge this
   item (e.g. frame-match on a task without an expected final frame). These are not the model's fault: they are
   left out of every number below and reported in ``n_unscorable``.
@@ -18,9 +21,10 @@ Failures count against the model; they never silently drop out:
 - ``success_rate``, filled on the scorer's pass dimension only, is passes / (scored + failed): a pass is a value
   of at least 1 (``PASS_AT``), and a failure never passes;
 - on a [0, 1] dimension each failure enters ``mean`` and its confidence interval as a score of 0 (column
-  ``failures_as_zero`` true). A dimension is on [0, 1] when every value any score file holds for it lies in
-  [0, 1] (every ``task-verifier`` dimension; frame-match's SSIMs but not its PSNRs), or when the config's
-  ``unit_dimensions`` lists it (which then decides for that scorer);
+  ``failures_as_zero`` true). A dimension is on [0, 1] when the scorer declares the range [0, 1] for it, or when
+  every value any score file holds for it (within its declared range) lies in [0, 1] (every ``task-verifier``
+  dimension; frame-match's SSIMs but not its PSNRs), or when the config's ``unit_dimensions`` lists it (which then
+  decides for that scorer);
 - on any other dimension (a PSNR in dB has no natural worst value) ``mean`` is over the scored generations only
   and failures show only in ``n_failed`` (``failures_as_zero`` false).
 
@@ -34,8 +38,6 @@ that is not on [0, 1] when no generation was scored.
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -45,6 +47,7 @@ from typing import Any, Literal
 import numpy as np
 
 from vmevalkit.runner.records import utc_now
+from vmevalkit.scoring.csv_safe import csv_text
 from vmevalkit.scoring.metrics import bootstrap_ci
 from vmevalkit.scoring.report.data import (
     STAT_COLUMNS,
@@ -55,6 +58,7 @@ from vmevalkit.scoring.report.data import (
     ScorerInfo,
     describe_scorers,
 )
+from vmevalkit.scoring.runner import VIDEO_ERROR_KINDS
 from vmevalkit.utils.atomic import atomic_write_json, atomic_write_text
 from vmevalkit.utils.imports import suggest
 
@@ -67,6 +71,9 @@ PASS_AT = 1.0  # a pass dimension's value that means "passed" (the contract: 1 m
 MISSING = "(missing)"  # the group of a generation that lacks a group_by field
 
 Outcome = Literal["scored", "failed", "unscorable"]
+# Why a failure is flagged, besides counting: a generation that never finished, a video that cannot be used, a
+# value outside the declared range.
+Flag = Literal["unfinished", "unreadable", "out_of_range"]
 
 Row = dict[str, Any]
 
@@ -74,17 +81,33 @@ Row = dict[str, Any]
 # -- metrics ----------------------------------------------------------------------------------------------------
 
 
-def outcome_of(generation: ReportGeneration, scorer: str, dimension: str) -> tuple[Outcome, float]:
-    """How ``generation`` counts for ``scorer``'s ``dimension`` (see the module docstring), with its value."""
+def classify(
+    generation: ReportGeneration, scorer: str | ScorerInfo, dimension: str
+) -> tuple[Outcome, float, Flag | None]:
+    """How ``generation`` counts for ``scorer``'s ``dimension`` (see the module docstring): its outcome, its value
+    (NaN unless scored) and the flag of a failure that is flagged. Ranges are checked when given a ``ScorerInfo``."""
     if generation.status != "completed":
-        return "failed", math.nan
-    record = generation.scores.get(scorer)
+        return "failed", math.nan, "unfinished" if generation.status == "unfinished" else None
+    if generation.video_problem is not None:
+        return "failed", math.nan, "unreadable"  # whatever a score file says: it was not scored from this video
+    name = scorer.name if isinstance(scorer, ScorerInfo) else scorer
+    record = generation.scores.get(name)
     if record is None or record.error is not None:
-        return "failed", math.nan  # no score file, an unreadable one, or one that records an error
+        # no score file, an unreadable one, or one that records an error (the video's, when the runner says so)
+        video = record is not None and record.error_kind in VIDEO_ERROR_KINDS
+        return "failed", math.nan, "unreadable" if video else None
     value = record.dimensions.get(dimension)
     if value is None or not math.isfinite(value):
-        return "unscorable", math.nan
-    return "scored", float(value)
+        return "unscorable", math.nan, None
+    if isinstance(scorer, ScorerInfo) and not scorer.in_range(dimension, value):
+        return "failed", math.nan, "out_of_range"
+    return "scored", float(value), None
+
+
+def outcome_of(generation: ReportGeneration, scorer: str | ScorerInfo, dimension: str) -> tuple[Outcome, float]:
+    """How ``generation`` counts for ``scorer``'s ``dimension`` (see the module docstring), with its value."""
+    kind, value, _ = classify(generation, scorer, dimension)
+    return kind, value
 
 
 @dataclass(frozen=True)
@@ -97,6 +120,10 @@ class Stats:
     n_failed: int
     n_unscorable: int
     failures_as_zero: bool
+    # Failures flagged besides counting in n_failed (subsets of it).
+    n_unfinished: int = 0
+    n_unreadable: int = 0
+    n_out_of_range: int = 0
 
     @property
     def n_generations(self) -> int:
@@ -111,6 +138,9 @@ class Stats:
             "n_scored": self.n_scored,
             "n_failed": self.n_failed,
             "n_unscorable": self.n_unscorable,
+            "n_unfinished": self.n_unfinished,
+            "n_unreadable": self.n_unreadable,
+            "n_out_of_range": self.n_out_of_range,
             "n_generations": self.n_generations,
             "failures_as_zero": self.failures_as_zero,
         }
@@ -128,22 +158,32 @@ def counted_values(
     Both in generation order (domain, task id, run id), each failure a 0 in its place on a [0, 1] dimension:
     a fixed order, so that the seeded bootstrap interval can be recomputed by hand.
     """
+    outcomes = [(kind, value) for kind, value, _ in _classified(generations, scorer, dimension)]
+    return outcomes, _values(outcomes, dimension in scorer.unit_dimensions)
+
+
+def _classified(
+    generations: Sequence[ReportGeneration], scorer: ScorerInfo, dimension: str
+) -> list[tuple[Outcome, float, Flag | None]]:
     ordered = sorted(generations, key=lambda g: (g.domain, g.task_id, g.run_id))
-    outcomes = [outcome_of(g, scorer.name, dimension) for g in ordered]
-    as_zero = dimension in scorer.unit_dimensions
-    values = [
+    return [classify(g, scorer, dimension) for g in ordered]
+
+
+def _values(outcomes: Sequence[tuple[Outcome, float]], as_zero: bool) -> list[float]:
+    return [
         value if kind == "scored" else 0.0
         for kind, value in outcomes
         if kind == "scored" or as_zero and kind == "failed"
     ]
-    return outcomes, values
 
 
 def aggregate(
     generations: Sequence[ReportGeneration], scorer: ScorerInfo, dimension: str, config: ReportConfig
 ) -> Stats:
     """The statistics of one dimension over ``generations`` (one model's, or one model's in one group)."""
-    outcomes, values = counted_values(generations, scorer, dimension)
+    classified = _classified(generations, scorer, dimension)
+    outcomes = [(kind, value) for kind, value, _ in classified]
+    values = _values(outcomes, dimension in scorer.unit_dimensions)
     n_scored = sum(kind == "scored" for kind, _ in outcomes)
     n_failed = sum(kind == "failed" for kind, _ in outcomes)
     mean = float(np.mean(values)) if values else math.nan
@@ -153,7 +193,20 @@ def aggregate(
         passes = sum(kind == "scored" and value >= PASS_AT for kind, value in outcomes)
         success = passes / (n_scored + n_failed)
     n_unscorable = len(outcomes) - n_scored - n_failed
-    return Stats(mean, low, high, success, n_scored, n_failed, n_unscorable, dimension in scorer.unit_dimensions)
+    flags = [flag for _, _, flag in classified]
+    return Stats(
+        mean,
+        low,
+        high,
+        success,
+        n_scored,
+        n_failed,
+        n_unscorable,
+        dimension in scorer.unit_dimensions,
+        n_unfinished=flags.count("unfinished"),
+        n_unreadable=flags.count("unreadable"),
+        n_out_of_range=flags.count("out_of_range"),
+    )
 
 
 @dataclass
@@ -269,9 +322,98 @@ def _unknown_field_message(name: str, generations: Sequence[ReportGeneration]) -
     )
 
 
+MAX_LISTED = 5  # flagged generations named in one warning (metrics.json lists them all)
+
+
+def _listed(items: Sequence[str]) -> str:
+    more = f" and {len(items) - MAX_LISTED} more" if len(items) > MAX_LISTED else ""
+    return "; ".join(items[:MAX_LISTED]) + more
+
+
+def _per_model(generations: Sequence[ReportGeneration]) -> str:
+    counts: dict[str, int] = {}
+    for g in generations:
+        counts[g.model] = counts.get(g.model, 0) + 1
+    return ", ".join(f"{model}: {n}" for model, n in sorted(counts.items()))
+
+
+def find_flags(generations: Sequence[ReportGeneration], scorers: Sequence[ScorerInfo]) -> dict[str, list[Row]]:
+    """What the report flags, for metrics.json: unfinished generations, unusable videos, values outside their
+    declared range. Each entry names the generation by its folder in the experiment (``model/domain_task/id/run``)."""
+    unfinished = [{"generation": g.label, "model": g.model} for g in generations if g.status == "unfinished"]
+    unreadable: list[Row] = []
+    out_of_range: list[Row] = []
+    for g in generations:
+        if g.status != "completed":
+            continue
+        if g.video_problem is not None:
+            unreadable.append({"generation": g.label, "model": g.model, "scorer": None, "reason": g.video_problem})
+            continue
+        for scorer in scorers:
+            record = g.scores.get(scorer.name)
+            if record is None:
+                continue
+            if record.error is not None and record.error_kind in VIDEO_ERROR_KINDS:
+                reason = f"{scorer.name} could not read the video ({record.error_kind})"
+                unreadable.append({"generation": g.label, "model": g.model, "scorer": scorer.name, "reason": reason})
+                continue
+            if record.error is not None:
+                continue
+            for dimension in scorer.dimensions:
+                value = record.dimensions.get(dimension)
+                if value is not None and math.isfinite(value) and not scorer.in_range(dimension, value):
+                    low, high = scorer.ranges[dimension]
+                    out_of_range.append(
+                        {
+                            "generation": g.label,
+                            "model": g.model,
+                            "scorer": scorer.name,
+                            "dimension": dimension,
+                            "value": value,
+                            "range": [low, high],
+                        }
+                    )
+    return {"unfinished": unfinished, "unreadable_videos": unreadable, "out_of_range": out_of_range}
+
+
+def _range_text(low: float | None, high: float | None) -> str:
+    return f"[{'-inf' if low is None else f'{low:g}'}, {'inf' if high is None else f'{high:g}'}]"
+
+
 def _warnings(generations: Sequence[ReportGeneration], scorers: Sequence[ScorerInfo]) -> list[str]:
     warnings: list[str] = []
+    flags = find_flags(generations, scorers)
+    unfinished = [g for g in generations if g.status == "unfinished"]
+    if unfinished:
+        warnings.append(
+            f"{len(unfinished)} generation(s) never finished (status 'running': killed, or still in progress) and "
+            f"count as failures ({_per_model(unfinished)}): {_listed([g.label for g in unfinished])}; finish them "
+            "with examples/generate_videos.py, or wait for the run that is making them"
+        )
+    bad_videos = [g for g in generations if g.status == "completed" and g.video_problem is not None]
+    if bad_videos:
+        warnings.append(
+            f"{len(bad_videos)} completed generation(s) have a video that cannot be used and count as failures "
+            f"under every scorer ({_per_model(bad_videos)}): "
+            f"{_listed([f'{g.label}: {g.video_problem}' for g in bad_videos])}"
+        )
     for scorer in scorers:
+        unreadable = [f for f in flags["unreadable_videos"] if f["scorer"] == scorer.name]
+        if unreadable:
+            warnings.append(
+                f"{scorer.name}: {len(unreadable)} video(s) could not be read when scored and count as failures: "
+                f"{_listed([f['generation'] for f in unreadable])}"
+            )
+        outside = [f for f in flags["out_of_range"] if f["scorer"] == scorer.name]
+        if outside:
+            shown = [
+                f"{f['generation']} {f['dimension']} = {f['value']:g} (declared {_range_text(*f['range'])})"
+                for f in outside
+            ]
+            warnings.append(
+                f"{scorer.name}: {len(outside)} score(s) outside the scorer's declared range are not averaged: they "
+                f"count as failures (a hand-edited or broken score file; score again to replace it): {_listed(shown)}"
+            )
         unscored: dict[str, int] = {}
         for g in generations:
             record = g.scores.get(scorer.name)
@@ -292,25 +434,6 @@ def _warnings(generations: Sequence[ReportGeneration], scorers: Sequence[ScorerI
 
 
 # -- tables -----------------------------------------------------------------------------------------------------
-
-
-def _csv_cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        return repr(value)  # the shortest text that reads back as the same float
-    return str(value)
-
-
-def csv_text(rows: Sequence[Row], columns: Sequence[str]) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(columns)
-    for row in rows:
-        writer.writerow([_csv_cell(row.get(column)) for column in columns])
-    return buffer.getvalue()
 
 
 def detail_columns(metrics: Metrics) -> list[str]:
@@ -343,6 +466,7 @@ def write_tables(
                 "pass_dimension": s.pass_dimension,
                 "headline": s.headline,
                 "unit_dimensions": s.unit_dimensions,
+                "ranges": {d: list(r) for d, r in s.ranges.items()},
                 "versions": s.versions,
             }
             for s in metrics.scorers
@@ -352,6 +476,7 @@ def write_tables(
         "detail_columns": detail_columns(metrics),
         "summary": metrics.summary,
         "detail": metrics.detail,
+        "flags": find_flags(generations, metrics.scorers),
         "warnings": metrics.warnings,
     }
     atomic_write_json(metrics_json, payload)
