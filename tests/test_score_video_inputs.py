@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from vmevalkit.runner.inference import InferenceRunner
-from vmevalkit.scoring.base import ScoreBatch, ScorerContractError, ranges_of
+from vmevalkit.scoring.base import ScoreBatch, ScorerContractError, in_range, ranges_of
 from vmevalkit.scoring.frame_match import FrameMatch
 from vmevalkit.scoring.runner import (
     Generation,
@@ -214,3 +214,9 @@ class BadRanges:
 def test_a_bad_declared_range_is_a_contract_error(ranges: Any, message: str) -> None:
     with pytest.raises(ScorerContractError, match=message):
         ScoringRunner(BadRanges(ranges))
+
+
+def test_in_range_allows_rounding_at_a_bound_and_nothing_more() -> None:
+    assert in_range(1.0000000000000002, (0.0, 1.0)) and in_range(-1e-17, (0.0, 1.0))
+    assert not in_range(1.001, (0.0, 1.0)) and not in_range(-0.001, (0.0, 1.0)) and not in_range(7.5, (0.0, 1.0))
+    assert in_range(1e12, (0.0, None)) and in_range(-5.0, None) and not in_range(float("nan"), None)

@@ -140,14 +140,20 @@ def ranges_of(scorer: Any) -> dict[str, Range]:
     return {dim: ranges[dim] for dim in dims if dim in ranges}
 
 
+# Floating-point slack at a bound: an SSIM of identical images may come out as 1.0000000000000002.
+RANGE_TOLERANCE = 1e-9
+
+
 def in_range(value: float, bounds: Range | None) -> bool:
-    """Whether ``value`` lies in the closed range ``bounds`` (no range: any finite value does)."""
+    """Whether ``value`` lies in the closed range ``bounds``, up to rounding (no range: any finite value does)."""
     if not math.isfinite(value):
         return False
     if bounds is None:
         return True
     low, high = bounds
-    return (low is None or value >= low) and (high is None or value <= high)
+    if low is not None and value < low - RANGE_TOLERANCE * max(1.0, abs(low)):
+        return False
+    return high is None or value <= high + RANGE_TOLERANCE * max(1.0, abs(high))
 
 
 def checked_scores(scorer: Any, items: Sequence[ScoreItem], output: Any) -> tuple[np.ndarray, list[dict[str, Any]]]:
