@@ -279,3 +279,33 @@ def test_an_echoing_gemini_judge_leaves_no_key_anywhere(
         GeminiJudge(cache_dir=tmp_path / "fresh").score_batch([items_for(scorer, generations[0])])
     assert GEMINI_KEY not in str(raised.value)
     assert leaked(GEMINI_KEY, tmp_path) == []
+
+
+class Garbled:
+    """Returns text where numbers belong: the contract error quotes it."""
+
+    name = "garbled"
+    dimensions = ("one",)
+
+    def __init__(self, token: str = "") -> None:
+        if token == "refuse":
+            raise TypeError(f"the service rejected token {PLUGIN_SECRET}")
+
+    def score_batch(self, items: list[ScoreItem]) -> Any:
+        return [[f"token {PLUGIN_SECRET}"] for _ in items]
+
+
+def test_contract_errors_that_quote_a_scorer_are_scrubbed(
+    questions: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from vmevalkit.scoring.base import ScorerContractError, build_scorer
+
+    monkeypatch.setenv("ACME_SCORER_API_KEY", PLUGIN_SECRET)
+    experiment = make_experiment(questions, tmp_path / "out", ["oracle-solution"])
+    with pytest.raises(ScorerContractError, match="non-numeric") as raised:
+        ScoringRunner(Garbled()).run(find_generations(experiment))
+    assert PLUGIN_SECRET not in str(raised.value) and raised.value.__cause__ is None
+    with pytest.raises(ScorerContractError, match="rejected token \\*\\*\\*") as built:
+        build_scorer(Garbled, {"token": "refuse"})
+    assert PLUGIN_SECRET not in str(built.value) and built.value.__cause__ is None
+    assert leaked(PLUGIN_SECRET, tmp_path / "out") == []

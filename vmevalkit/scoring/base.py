@@ -28,6 +28,7 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 
 from vmevalkit.utils.imports import PluginLoadError, load_object
+from vmevalkit.utils.redact import scrub
 
 ScorerInput = Literal["video", "prompt", "first_frame", "final_frame", "task"]
 # What every scorer may see: the generated video and what the generator itself was given.
@@ -209,7 +210,8 @@ def build_scorer(
     try:
         scorer = cls(**kwargs)
     except TypeError as exc:
-        raise ScorerContractError(f"{cls.__name__}({', '.join(kwargs)}) failed: {exc}") from exc
+        # The constructor's own message may echo an option's value: scrubbed, the original not chained.
+        raise ScorerContractError(scrub(f"{cls.__name__}({', '.join(kwargs)}) failed: {exc}")) from None
     dimensions_of(scorer)
     inputs_of(scorer)
     ranges_of(scorer)

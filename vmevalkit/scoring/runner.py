@@ -56,7 +56,7 @@ from vmevalkit.scoring.catalog import all_scorers
 from vmevalkit.tasks.loader import FINAL_FRAME, FIRST_FRAME
 from vmevalkit.utils.atomic import atomic_write_json
 from vmevalkit.utils.imports import PluginLoadError, load_object, suggest
-from vmevalkit.utils.redact import scrub_data
+from vmevalkit.utils.redact import scrub, scrub_data
 from vmevalkit.video import VideoError, probe_video
 
 SCORES_DIR = "scores"
@@ -525,7 +525,8 @@ class ScoringRunner:
         try:
             scores, details = checked_scores(self.scorer, items, output)
         except ScorerContractError as exc:
-            raise ScorerContractError(f"scorer '{self.name}' ({class_path(self.scorer)}): {exc}") from exc
+            # The message may quote what the scorer returned: scrubbed, and the unscrubbed original not chained.
+            raise ScorerContractError(scrub(f"scorer '{self.name}' ({class_path(self.scorer)}): {exc}")) from None
         outcomes = []
         for pending, row, detail in zip(batch, scores, details, strict=True):
             values = {

@@ -242,7 +242,7 @@ def _flags(generations: Sequence[ReportGeneration], metrics: Metrics) -> list[st
     flags = find_flags(generations, metrics.scorers)
     counts = (
         f"{len(flags['unfinished'])} unfinished generation(s) (status 'running'), "
-        f"{len(flags['unreadable_videos'])} unusable video(s) (missing, undecodable or outside the run folder), "
+        f"{len(flags['unreadable_videos'])} unreadable video(s) (missing, undecodable or outside the run folder), "
         f"{len(flags['out_of_range'])} score(s) outside their declared range; each counts as a failure."
     )
     parts = ['<section id="flags" class="flags"><h2>Flags</h2>', f'<p class="note">{_e(counts)}</p>']

@@ -386,23 +386,23 @@ def _warnings(generations: Sequence[ReportGeneration], scorers: Sequence[ScorerI
     unfinished = [g for g in generations if g.status == "unfinished"]
     if unfinished:
         warnings.append(
-            f"{len(unfinished)} generation(s) never finished (status 'running': killed, or still in progress) and "
-            f"count as failures ({_per_model(unfinished)}): {_listed([g.label for g in unfinished])}; finish them "
-            "with examples/generate_videos.py, or wait for the run that is making them"
+            f"{len(unfinished)} unfinished generation(s) never finished (status 'running': killed, or still in "
+            f"progress) and count as failures ({_per_model(unfinished)}): {_listed([g.label for g in unfinished])}; "
+            "finish them with examples/generate_videos.py, or wait for the run that is making them"
         )
     bad_videos = [g for g in generations if g.status == "completed" and g.video_problem is not None]
     if bad_videos:
         warnings.append(
-            f"{len(bad_videos)} completed generation(s) have a video that cannot be used and count as failures "
-            f"under every scorer ({_per_model(bad_videos)}): "
+            f"{len(bad_videos)} completed generation(s) have an unreadable video that cannot be used and count as "
+            f"failures under every scorer ({_per_model(bad_videos)}): "
             f"{_listed([f'{g.label}: {g.video_problem}' for g in bad_videos])}"
         )
     for scorer in scorers:
         unreadable = [f for f in flags["unreadable_videos"] if f["scorer"] == scorer.name]
         if unreadable:
             warnings.append(
-                f"{scorer.name}: {len(unreadable)} video(s) could not be read when scored and count as failures: "
-                f"{_listed([f['generation'] for f in unreadable])}"
+                f"{scorer.name}: {len(unreadable)} unreadable video(s) could not be read when scored and count as "
+                f"failures: {_listed([f['generation'] for f in unreadable])}"
             )
         outside = [f for f in flags["out_of_range"] if f["scorer"] == scorer.name]
         if outside:
@@ -411,8 +411,9 @@ def _warnings(generations: Sequence[ReportGeneration], scorers: Sequence[ScorerI
                 for f in outside
             ]
             warnings.append(
-                f"{scorer.name}: {len(outside)} score(s) outside the scorer's declared range are not averaged: they "
-                f"count as failures (a hand-edited or broken score file; score again to replace it): {_listed(shown)}"
+                f"{scorer.name}: {len(outside)} score(s) out of range (outside the scorer's declared range) are not "
+                "averaged: they count as failures (a hand-edited or broken score file; score again to replace it): "
+                f"{_listed(shown)}"
             )
         unscored: dict[str, int] = {}
         for g in generations:
