@@ -91,7 +91,9 @@ def test_success_end_to_end(tmp_path: Path, questions: Path, gemini: FakeGemini,
 def test_transient_faults_end_in_success(
     tmp_path: Path, questions: Path, gemini: FakeGemini, storage: FakeStorage
 ) -> None:
-    gemini.inject("submit", Fault.rate_limited("0"), Fault.http(500), Fault.drop(), Fault.http(503))
+    gemini.inject(
+        "submit", Fault.rate_limited("0"), Fault.rate_limited("0")
+    )  # only answers that prove no job was made are sent again (test_submit_recovery.py)
     gemini.inject("poll", Fault.http(502), Fault.drop(), Fault.rate_limited("0"))
     # The file endpoint and its redirect to storage are one download: one retry budget (4 attempts) for both hops.
     gemini.inject("file", Fault.http(500), Fault.rate_limited("0"))

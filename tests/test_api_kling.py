@@ -172,6 +172,8 @@ def test_rejected_body_is_a_clear_failure(tmp_path: Path, questions: Path, fake:
 
 def test_transient_faults_end_in_success(tmp_path: Path, questions: Path, fake: FakeKling, cdn: FakeKlingCdn) -> None:
     too_fast = {"code": 1302, "message": "API request is too fast", "request_id": "r-3", "data": None}
+    # A 500 or a dropped connection may hide a task: Kling finds none by its external_task_id, so the
+    # submit is sent again (with the same id).
     fake.inject("submit", Fault.http(429, too_fast, Retry_After="0"), Fault.http(500), Fault.drop())
     busy = {"code": 5001, "message": "Server temporarily unavailable", "request_id": "r-4", "data": None}
     fake.inject("poll", Fault.http(502), Fault.drop(), Fault.http(200, busy))  # a transient code inside HTTP 200

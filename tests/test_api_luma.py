@@ -144,7 +144,9 @@ def test_flash_model_with_every_option(tmp_path: Path, questions: Path, luma: Fa
 def test_transient_faults_end_in_success(
     tmp_path: Path, questions: Path, luma: FakeLuma, cdn: LumaCdn, bucket: FakeBucket
 ) -> None:
-    luma.inject("submit", Fault.rate_limited("0"), Fault.http(500), Fault.drop(), Fault.http(503))
+    luma.inject(
+        "submit", Fault.rate_limited("0"), Fault.rate_limited("0")
+    )  # only answers that prove no job was made are sent again (test_submit_recovery.py)
     luma.inject("poll", Fault.http(502), Fault.drop(), Fault.rate_limited("0"))
     cdn.inject("download", Fault.truncate(), Fault.http(500))
     result = generate(tmp_path, questions, luma, bucket, "--domain", "sudoku", "--limit-per-domain", "2")

@@ -103,7 +103,9 @@ def test_transient_faults_end_in_success(
     tmp_path: Path, questions: Path, replicate: FakeReplicate, delivery: FakeReplicateDelivery
 ) -> None:
     throttled = {"detail": "Request was throttled. Expected available in 1 second.", "status": 429}
-    replicate.inject("submit", Fault.http(429, throttled, Retry_After="0"), Fault.http(500), Fault.drop())
+    replicate.inject(
+        "submit", Fault.http(429, throttled, Retry_After="0")
+    )  # only answers that prove no job was made are sent again (test_submit_recovery.py)
     replicate.inject("poll", Fault.http(502), Fault.drop(), Fault.rate_limited("0"))
     delivery.inject("download", Fault.truncate(), Fault.http(500))
     result = generate(tmp_path, questions, replicate, "--domain", "sudoku", "--limit-per-domain", "2")

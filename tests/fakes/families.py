@@ -35,7 +35,7 @@ class Running:
 
     def echo_secrets(self) -> None:
         """From now on the API echoes every secret it was sent in every text of its answers."""
-        self.api.echo = lambda req: self.secrets()
+        self.api.echo_secrets = lambda req: self.secrets()
 
     def submits(self) -> list[Request]:
         return self.api.calls("submit")

@@ -175,7 +175,7 @@ class FakeServer:
         self.held: list[Request] = []  # requests a ``Fault.hold`` kept in flight, in arrival order
         # When set: the secrets this fake echoes back, appended to every text of every JSON answer
         # (status words and messages included; ids and URLs are left working): see ``echoed``.
-        self.echo: Callable[[Request], list[str]] | None = None
+        self.echo_secrets: Callable[[Request], list[str]] | None = None
         self.jobs: dict[str, FakeJob] = {}
         self.job_defaults: dict[str, Any] = {}
         self.lock = threading.Lock()
@@ -311,9 +311,11 @@ class FakeServer:
         self._send(handler, response, truncate=fault is not None and fault.kind == "truncate")
 
     def _echo(self, req: Request, response: Response) -> Response:
-        if self.echo is None or response.json is None:
+        if self.echo_secrets is None or response.json is None:
             return response
-        return Response(response.status, self.echoed(response.json, self.echo(req)), response.body, response.headers)
+        return Response(
+            response.status, self.echoed(response.json, self.echo_secrets(req)), response.body, response.headers
+        )
 
     @staticmethod
     def _send(handler: BaseHTTPRequestHandler, response: Response, truncate: bool = False) -> None:
