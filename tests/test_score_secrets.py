@@ -309,3 +309,31 @@ def test_contract_errors_that_quote_a_scorer_are_scrubbed(
         build_scorer(Garbled, {"token": "refuse"})
     assert PLUGIN_SECRET not in str(built.value) and built.value.__cause__ is None
     assert leaked(PLUGIN_SECRET, tmp_path / "out") == []
+
+
+@pytest.mark.parametrize("provider", ["openai", "gemini"])
+def test_the_shared_echo_of_every_text_leaves_no_key_either(
+    fast: None, questions: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, provider: str
+) -> None:
+    """``FakeServer.echo_secrets`` appends the secrets to every text of every answer, the verdict itself included:
+    nothing parses, every reply is repaired once and scored NaN with excerpts that would hold the key."""
+    experiment = make_experiment(questions, tmp_path / "out", ["oracle-solution"])
+    server: Any = FakeOpenAIChat() if provider == "openai" else FakeGeminiGenerate()
+    with server:
+        key = KEY if provider == "openai" else GEMINI_KEY
+        server.echo_secrets = lambda req: [key, OTHER_SECRET]
+        if provider == "openai":
+            monkeypatch.setenv("OPENAI_BASE_URL", f"{server.base_url}/v1")
+            monkeypatch.setenv("OPENAI_API_KEY", KEY)
+            scorer: Any = OpenAIJudge(cache_dir=tmp_path / "cache")
+        else:
+            monkeypatch.setenv("GEMINI_BASE_URL", server.base_url)
+            monkeypatch.setenv("GEMINI_API_KEY", GEMINI_KEY)
+            scorer = GeminiJudge(cache_dir=tmp_path / "cache")
+        get_settings.cache_clear()
+        summary = ScoringRunner(scorer).run(find_generations(experiment))
+    assert summary.scored == 2
+    for outcome in summary.outcomes:
+        assert outcome.record is not None and "***" in json.dumps(outcome.record.details)
+    for secret in (key, OTHER_SECRET):
+        assert leaked(secret, tmp_path) == [], secret
