@@ -635,6 +635,9 @@ def cmd_score(args: argparse.Namespace) -> int:
     except (UnknownScorerError, ScorerContractError, ScorerCatalogError, LocalScorerNotReady) as exc:
         _error(str(exc))
         return EXIT_USAGE
+    except Exception as exc:  # a plug-in's constructor refusing its options: its words, scrubbed, on one line
+        _error(f"the scorer could not be built: {type(exc).__name__}: {exc}")
+        return EXIT_USAGE
     try:
         return _run_scorers(console, args, loaded, generations, experiment_dir)
     finally:
