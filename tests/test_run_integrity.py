@@ -517,3 +517,29 @@ def test_control_characters_from_task_ids_and_errors_are_escaped(questions: Path
         assert "\x1b" not in stream and "\x07" not in stream
     assert "maze_\\x1b]52;c;ZXZpbA==\\x07\\x1b[2J" in done.stderr  # the failure line, escaped
     assert "skipped task maze_\\x1b[31mbad" in done.stderr
+
+
+def test_a_scorer_constructor_error_is_one_scrubbed_usage_line(questions: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    assert_clean_exit(generate(questions, out, tmp_path, "--model", "static-first-frame", "--task-id", "maze_0001"), 0)
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(Path(generate_cmd()[1]).parent / "score_videos.py"),
+            "--scorer-class-path",
+            "vmk_test_scorers:RefusingOptions",
+            "--output-dir",
+            str(out),
+            "--experiment",
+            "exp",
+        ],
+        cwd=tmp_path,
+        env=cli_env(VMK_TEST_API_KEY=KEY),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert_clean_exit(done, 2)
+    (line,) = done.stderr.strip().splitlines()
+    assert line.startswith("error: ") and "ValueError: bad option for key ***" in line
+    assert KEY not in done.stderr and "\x1b" not in done.stderr

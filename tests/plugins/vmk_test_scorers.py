@@ -87,3 +87,12 @@ class NoScoreBatch:
 
 
 NOT_A_CLASS = DuckScorer()
+
+
+class RefusingOptions(DuckScorer):
+    """A constructor that refuses its options with a ValueError quoting a secret from the environment."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        import os
+
+        raise ValueError(f"bad option for key {os.environ.get('VMK_TEST_API_KEY', '')}\x1b[2J")
