@@ -29,7 +29,6 @@ provider or a judge never reaches the disk or the terminal.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 from collections.abc import Callable, Sequence
@@ -39,7 +38,7 @@ from typing import Any, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
-from vmevalkit.runner.records import METADATA_FILE, GenerationRecord, read_record, read_status, utc_now
+from vmevalkit.runner.records import METADATA_FILE, GenerationRecord, file_sha256, read_record, read_status, utc_now
 from vmevalkit.runner.registry import SAFE_NAME
 from vmevalkit.scoring.base import (
     Range,
@@ -339,14 +338,6 @@ def read_score(path: Path) -> ScoreRecord | None:
         return None  # missing or unreadable: scored again
 
 
-def video_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def undecodable(path: Path) -> str | None:
     """Why the video at ``path`` cannot be decoded (it does not open, has no video stream, a frame fails, or it
     has no frame at all), or None when every frame decodes."""
@@ -487,7 +478,7 @@ class ScoringRunner:
         for generation in generations:
             try:
                 item = items_for(self.scorer, generation)
-                sha256 = video_sha256(item.video_path)
+                sha256 = file_sha256(item.video_path)
             except VideoInputError as exc:  # no video named, or one outside the run folder
                 emit(self._fail(generation, None, f"cannot score the video: {exc}", exc.kind))
                 continue
