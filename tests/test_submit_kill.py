@@ -78,7 +78,7 @@ def test_a_kill_during_the_backoff_after_a_429_leaves_nothing_in_doubt(
     proc = start(runway, tmp_path, questions, "--domain", "maze", "--no-progress")
     try:
         wait_until(lambda: sum(s == "429" for n, s, _ in runway.api.log if n == "submit") == 2, "no 429 was sent")
-        refused = [json.loads(req.body)["promptImage"] for req in runway.api.calls("submit")[:2]]
+        refused = [json.loads(req.body)["promptImage"] for n, s, req in runway.api.log if n == "submit" and s == "429"]
         # Once the 429 answers are handled, no generation may still say that its job may exist.
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:

@@ -290,8 +290,10 @@ class FakeServer:
             handler.connection.close()
             return
         if fault is not None and fault.kind == "status":
-            self.log.append((name, str(fault.status), req))
-            self._send(handler, self._echo(req, Response(fault.status, fault.body, headers=dict(fault.headers))))
+            try:  # logged once sent: a test that watches the log sees answers the client could have read
+                self._send(handler, self._echo(req, Response(fault.status, fault.body, headers=dict(fault.headers))))
+            finally:
+                self.log.append((name, str(fault.status), req))
             return
         response = self._echo(req, fn(req, match))
         if fault is not None and fault.kind in ("stall_after", "drop_after", "status_after"):
@@ -307,8 +309,10 @@ class FakeServer:
             with contextlib.suppress(OSError):
                 handler.connection.close()
             return
-        self.log.append((name, str(response.status) + (" truncated" if fault else ""), req))
-        self._send(handler, response, truncate=fault is not None and fault.kind == "truncate")
+        try:
+            self._send(handler, response, truncate=fault is not None and fault.kind == "truncate")
+        finally:
+            self.log.append((name, str(response.status) + (" truncated" if fault else ""), req))
 
     def _echo(self, req: Request, response: Response) -> Response:
         if self.echo_secrets is None or response.json is None:
