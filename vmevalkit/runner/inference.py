@@ -369,8 +369,13 @@ class InferenceRunner:
                     if previous is not None and previous.status == "failed" and not self.retry_failed:
                         emit(RunEvent("skipped_failed", name, task_id, run_dir))
                         return False
-                    # A job already submitted (its id is in provider_state) costs nothing new to resume.
-                    resuming = previous is not None and previous.status == "running" and bool(previous.provider_state)
+                    # A job already submitted (its id is in provider_state) costs nothing new to resume; one
+                    # only marked "submitting" may be submitted again, so it counts against --max-cost.
+                    resuming = (
+                        previous is not None
+                        and previous.status == "running"
+                        and bool(previous.provider_state.get("job_id"))
+                    )
                     cost = 0.0 if resuming else self._reserve_budget(spec)
                     if cost is None:
                         emit(RunEvent("skipped_budget", name, task_id, run_dir))
