@@ -32,9 +32,7 @@ def family(request: pytest.FixtureRequest, video_bytes: bytes) -> Iterator[Runni
     running.stop()
 
 
-def generate(
-    tmp_path: Path, questions: Path, family: Running, *args: str, task: str = TASK
-) -> CompletedProcess[str]:
+def generate(tmp_path: Path, questions: Path, family: Running, *args: str, task: str = TASK) -> CompletedProcess[str]:
     env = {**family.env, "VMEVALKIT_REQUEST_TIMEOUT_S": "1"}
     out = tmp_path / "out"
     common = ("--task-id", task, "--questions-dir", str(questions), "--output-dir", str(out), "--no-progress")
