@@ -8,7 +8,6 @@ from the same seed is identical to the shipped one.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +16,7 @@ from PIL import Image
 from vmevalkit.tasks import DOMAINS, get_domain
 from vmevalkit.tasks.base import GeneratedTask
 from vmevalkit.tasks.loader import FINAL_FRAME, FIRST_FRAME, METADATA, PROMPT
-from vmevalkit.utils.atomic import atomic_path, atomic_write_text
+from vmevalkit.utils.atomic import atomic_path, atomic_write_text, strict_json_dumps
 
 
 def task_dir(questions_dir: Path, domain: str, task_id: str) -> Path:
@@ -39,7 +38,7 @@ def write_task(task: GeneratedTask, questions_dir: Path) -> Path:
     write_png(task.final_frame, folder / FINAL_FRAME)
     atomic_write_text(folder / PROMPT, task.prompt.rstrip("\n") + "\n")
     # Metadata last: a folder with question_metadata.json has all its other files.
-    atomic_write_text(folder / METADATA, json.dumps(task.metadata, indent=2, sort_keys=True) + "\n")
+    atomic_write_text(folder / METADATA, strict_json_dumps(task.metadata, indent=2, sort_keys=True) + "\n")
     return folder
 
 
