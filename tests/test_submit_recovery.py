@@ -32,46 +32,51 @@ def family(request: pytest.FixtureRequest, video_bytes: bytes) -> Iterator[Runni
     running.stop()
 
 
-def generate(tmp_path: Path, questions: Path, family: Running, *args: str, task: str = TASK) -> CompletedProcess[str]:
+def generate(
+    tmp_path: Path, questions: Path, family: Running, *args: str, tasks: tuple[str, ...] = (TASK,)
+) -> CompletedProcess[str]:
     env = {**family.env, "VMEVALKIT_REQUEST_TIMEOUT_S": "1"}
     out = tmp_path / "out"
-    common = ("--task-id", task, "--questions-dir", str(questions), "--output-dir", str(out), "--no-progress")
+    common = ("--task-id", *tasks, "--questions-dir", str(questions), "--output-dir", str(out), "--no-progress")
     return run_cli(*family.model, *common, *args, cwd=tmp_path, env=env)
 
 
-@pytest.mark.parametrize("fault", sorted(FAULTS))
-def test_a_submit_that_made_a_job_is_never_sent_twice(
-    tmp_path: Path, questions: Path, family: Running, fault: str
-) -> None:
-    family.api.inject("submit", FAULTS[fault]())
-    first = generate(tmp_path, questions, family)
-    assert len(family.api.jobs) == 1, "the fake created the job before the fault"
-    (job_id,) = family.api.jobs
-    record = records(tmp_path / "out")[TASK]
+def test_a_submit_that_made_a_job_is_never_sent_twice(tmp_path: Path, questions: Path, family: Running) -> None:
+    """One run, three generations, each submit meeting one of the faults (stall, drop, 502) after the job
+    was created: three runs of the CLI cover the three faults, where one run per fault would take nine."""
+    tasks = tuple(f"maze_000{i}" for i in (1, 2, 3))
+    family.api.inject("submit", *(FAULTS[name]() for name in sorted(FAULTS)))
+    first = generate(tmp_path, questions, family, tasks=tasks)
+    assert len(family.api.jobs) == 3, "the fake created each job before its fault"
+    assert not family.api.faults.get("submit"), "each of the three submits met its fault"
+    assert len(family.submits()) == 3, "each submit was sent once"
+    found = records(tmp_path / "out")
+    assert sorted(found) == list(tasks)
     if family.recovers:
         assert first.returncode == 0, first.stdout + first.stderr
-        assert record["status"] == "completed"
-        assert record["result"]["generation_id"] == job_id, "the job was found again and polled"
+        job_ids = sorted(record["result"]["generation_id"] for record in found.values())
+        assert job_ids == sorted(family.api.jobs), "each job was found again and polled: its own, once"
+        assert all(record["status"] == "completed" for record in found.values())
     else:
         assert first.returncode == 1
-        assert record["status"] == "failed"
-        error = record["error"]
-        assert error.startswith("AmbiguousSubmission: ") and family.name in error
-        assert "may exist and be billed" in error and "--retry-failed" in error and "dashboard" in error
-        assert record["provider_state"]["submitting"] is True, "the record shows the job may exist"
-    assert len(family.submits()) == 1, "the submit was sent once"
+        for record in found.values():
+            assert record["status"] == "failed"
+            error = record["error"]
+            assert error.startswith("AmbiguousSubmission: ") and family.name in error
+            assert "may exist and be billed" in error and "--retry-failed" in error and "dashboard" in error
+            assert record["provider_state"]["submitting"] is True, "the record shows the job may exist"
 
-    rerun = generate(tmp_path, questions, family)
+    rerun = generate(tmp_path, questions, family, tasks=tasks)
     assert rerun.returncode == (0 if family.recovers else 1)
-    assert len(family.submits()) == 1, "a plain re-run sends nothing"
-    assert len(family.api.jobs) == 1
+    assert len(family.submits()) == 3, "a plain re-run sends nothing"
+    assert len(family.api.jobs) == 3
 
     if not family.recovers:
-        retried = generate(tmp_path, questions, family, "--retry-failed")
+        retried = generate(tmp_path, questions, family, "--retry-failed", tasks=tasks)
         assert retried.returncode == 0, retried.stdout + retried.stderr
-        assert len(family.submits()) == 2, "--retry-failed submits exactly once more"
-        assert len(family.api.jobs) == 2
-        assert records(tmp_path / "out")[TASK]["status"] == "completed"
+        assert len(family.submits()) == 6, "--retry-failed submits each exactly once more"
+        assert len(family.api.jobs) == 6
+        assert all(record["status"] == "completed" for record in records(tmp_path / "out").values())
 
 
 def test_refusals_and_rate_limits_prove_no_job_and_are_retried_or_final(
@@ -83,7 +88,7 @@ def test_refusals_and_rate_limits_prove_no_job_and_are_retried_or_final(
     assert done.returncode == 0, done.stdout + done.stderr
     assert len(family.submits()) == 3 and len(family.api.jobs) == 1
     family.api.inject("submit", Fault.http(400, {"error": "invalid input"}))
-    refused = generate(tmp_path, questions, family, task="maze_0002")
+    refused = generate(tmp_path, questions, family, tasks=("maze_0002",))
     assert refused.returncode == 1
     error = records(tmp_path / "out")["maze_0002"]["error"]
     assert "AmbiguousSubmission" not in error and "HTTP 400" in error
