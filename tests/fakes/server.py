@@ -178,6 +178,7 @@ class FakeServer:
         self.echo_secrets: Callable[[Request], list[str]] | None = None
         self.jobs: dict[str, FakeJob] = {}
         self.job_defaults: dict[str, Any] = {}
+        self.received: list[tuple[str, Request]] = []  # (route, request) as each arrives
         self.lock = threading.Lock()
         self._ids = itertools.count(1)
         self._httpd: ThreadingHTTPServer | None = None
@@ -198,7 +199,12 @@ class FakeServer:
         return job
 
     def calls(self, name: str) -> list[Request]:
-        return [req for route, _, req in self.log if route == name]
+        """Every request that reached route ``name``, answered or not, in arrival order.
+
+        Recorded on arrival, so a client that has its answer always finds its request here
+        (``log``, which holds the answers, is appended once an answer is sent)."""
+        with self.lock:
+            return [req for route, req in self.received if route == name]
 
     @property
     def base_url(self) -> str:
@@ -274,6 +280,7 @@ class FakeServer:
             return
         name, fn, match = found
         with self.lock:
+            self.received.append((name, req))
             queue = self.faults.get(name) or []
             fault = queue.pop(0) if queue else None
         if fault is not None and fault.kind == "delay":
