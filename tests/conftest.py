@@ -3,6 +3,7 @@ clean environment: no developer .env, no VMEVALKIT_* settings from the shell."""
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
@@ -139,12 +140,17 @@ def scorer_venv() -> ModelVenv:
 
 
 def _installed(venv: ModelVenv) -> ModelVenv:
-    done = subprocess.run(
-        ["bash", str(REPO / "setup" / "install_model.sh"), venv.name, "--tiny"],
-        env=venv.install_env(),
-        capture_output=True,
-        text=True,
-        timeout=1800,
-    )
+    # Tests run in parallel processes (pytest-xdist): one builds the venv while the others wait on this lock,
+    # then find it up to date (the installer is a no-op when nothing changed).
+    MODEL_CACHE.mkdir(parents=True, exist_ok=True)
+    with open(MODEL_CACHE / f".{venv.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        done = subprocess.run(
+            ["bash", str(REPO / "setup" / "install_model.sh"), venv.name, "--tiny"],
+            env=venv.install_env(),
+            capture_output=True,
+            text=True,
+            timeout=1800,
+        )
     assert done.returncode == 0, f"install_model.sh failed:\n{done.stdout}\n{done.stderr}"
     return venv
