@@ -63,6 +63,18 @@ def run_generate(*args: str, cwd: Path, timeout: float = 240, **env: str) -> sub
     )
 
 
+def run_score(*args: str, cwd: Path, env: dict[str, str], timeout: float = 240) -> subprocess.CompletedProcess[str]:
+    """``examples/score_videos.py ARGS`` as a user runs it, with exactly ``env``."""
+    return subprocess.run(
+        [sys.executable, str(REPO / "examples" / "score_videos.py"), *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
 @pytest.fixture(scope="session")
 def video_bytes(tmp_path_factory: pytest.TempPathFactory) -> bytes:
     """A small real mp4 that fake providers serve as their result (encoded once per test run)."""

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import cli_env, generate_cmd, run_generate
+from conftest import cli_env, generate_cmd, run_generate, run_score
 
 from vmevalkit.runner.inference import InferenceRunner
 from vmevalkit.runner.records import file_sha256, read_record
@@ -437,20 +437,8 @@ def test_non_finite_numbers_are_refused(questions: Path, tmp_path: Path, args: t
 
 
 def test_non_finite_scorer_kwargs_are_refused(tmp_path: Path) -> None:
-    done = subprocess.run(
-        [
-            sys.executable,
-            str(Path(generate_cmd()[1]).parent / "score_videos.py"),
-            "--scorer",
-            "frame-match",
-            "--scorer-score-kwargs-json",
-            '{"frames": NaN}',
-        ],
-        cwd=tmp_path,
-        env=cli_env(),
-        capture_output=True,
-        text=True,
-        timeout=120,
+    done = run_score(
+        "--scorer", "frame-match", "--scorer-score-kwargs-json", '{"frames": NaN}', cwd=tmp_path, env=cli_env()
     )
     assert_clean_exit(done, 2)
     assert "NaN" in done.stderr and "finite" in done.stderr
@@ -522,22 +510,15 @@ def test_control_characters_from_task_ids_and_errors_are_escaped(questions: Path
 def test_a_scorer_constructor_error_is_one_scrubbed_usage_line(questions: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     assert_clean_exit(generate(questions, out, tmp_path, "--model", "static-first-frame", "--task-id", "maze_0001"), 0)
-    done = subprocess.run(
-        [
-            sys.executable,
-            str(Path(generate_cmd()[1]).parent / "score_videos.py"),
-            "--scorer-class-path",
-            "vmk_test_scorers:RefusingOptions",
-            "--output-dir",
-            str(out),
-            "--experiment",
-            "exp",
-        ],
+    done = run_score(
+        "--scorer-class-path",
+        "vmk_test_scorers:RefusingOptions",
+        "--output-dir",
+        str(out),
+        "--experiment",
+        "exp",
         cwd=tmp_path,
         env=cli_env(VMK_TEST_API_KEY=KEY),
-        capture_output=True,
-        text=True,
-        timeout=120,
     )
     assert_clean_exit(done, 2)
     (line,) = done.stderr.strip().splitlines()

@@ -5,15 +5,13 @@ everything it returns or raises."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
-from conftest import REPO
+from conftest import run_score
 from fakes.gemini_generate import KEY as GEMINI_KEY
 from fakes.gemini_generate import FakeGeminiGenerate
 from fakes.harness import api_env, assert_no_secret
@@ -225,17 +223,6 @@ def test_a_cache_entry_written_before_scrubbing_is_scrubbed_when_read(
     # And the writer scrubs whatever it is given.
     write_cache_entry(tmp_path / "w" / "e.json", fields, [1.0, 0.0, 0.0], {"reason": f"k={KEY}"})
     assert leaked(KEY, tmp_path / "w") == []
-
-
-def run_score(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, str(REPO / "examples" / "score_videos.py"), *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=240,
-    )
 
 
 def test_the_score_command_with_an_echoing_judge_prints_and_writes_no_key(

@@ -10,15 +10,13 @@ from __future__ import annotations
 import io
 import json
 import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
-from conftest import REPO
+from conftest import run_score
 from fakes.gemini_generate import KEY as GEMINI_KEY
 from fakes.gemini_generate import FakeGeminiGenerate
 from fakes.harness import api_env, assert_no_secret
@@ -524,17 +522,6 @@ def test_gemini_fixed_fps(gemini: FakeGeminiGenerate, moving: ScoreItem) -> None
 
 
 # -- end to end: the real score CLI over the real baselines ------------------------------------------------------
-
-
-def run_score(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, str(REPO / "examples" / "score_videos.py"), *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=240,
-    )
 
 
 def test_score_cli_with_an_openai_compatible_judge_on_the_baselines(
