@@ -97,12 +97,12 @@ def _cli_command() -> tuple[list[str], str]:
     """The installed ``vmevalkit`` console script when it sits beside this interpreter.
 
     That is what a user types; its wrapper is a few lines, so it costs what
-    ``-m vmevalkit.cli`` costs minus runpy. Fall back to ``-m`` otherwise.
+    ``-m vmevalkit`` costs minus runpy. Fall back to ``-m`` otherwise.
     """
     script = Path(sys.executable).parent / "vmevalkit"
     if script.is_file() and os.access(script, os.X_OK):
         return [str(script)], "vmevalkit"
-    return [sys.executable, "-m", "vmevalkit.cli"], "python -m vmevalkit.cli"
+    return [sys.executable, "-m", "vmevalkit"], "python -m vmevalkit"
 
 
 def time_subprocess(label: str, argv: Sequence[str], repeat: int) -> Timing:

@@ -91,8 +91,8 @@ def run_naive(tasks: list, envs: Path, tiny: Path, out: Path, params: dict, dura
     """One process per video: start, import, load, generate once, exit."""
     from PIL import Image
 
-    from vmevalkit.models.local.protocol import Generate, Load, Shutdown, encode
     from vmevalkit.runner.registry import build_wrapper, get_entry
+    from vmevalkit.workers.protocol import Generate, Load, Shutdown, encode
 
     entry = get_entry(MODEL)
     service = build_wrapper(MODEL).service
@@ -116,7 +116,7 @@ def run_naive(tasks: list, envs: Path, tiny: Path, out: Path, params: dict, dura
         )
         load = Load(service=entry.service_class, model=entry.model, args=args, checkpoint_dir=str(tiny), device="cpu")
         done = subprocess.run(
-            [str(envs / MODEL / "bin" / "python"), "-m", "vmevalkit.models.local.worker"],
+            [str(envs / MODEL / "bin" / "python"), "-m", "vmevalkit.workers.worker"],
             input=encode(load) + encode(request) + encode(Shutdown()),
             capture_output=True,
             env=env,

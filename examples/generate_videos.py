@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Run video models over the task dataset. All logic lives in ``vmevalkit.cli``.
+"""Run video models over the task dataset. All logic lives in ``vmevalkit.cli.main``.
 
 python examples/generate_videos.py --model oracle-solution static-first-frame
 python examples/generate_videos.py --list-models
@@ -7,7 +7,7 @@ python examples/generate_videos.py --list-models
 
 import sys
 
-from vmevalkit.cli import generate_main
+from vmevalkit.cli.main import generate_main
 
 if __name__ == "__main__":
     sys.exit(generate_main())

@@ -16,7 +16,10 @@ import pytest
 from fakes.server import FakeServer, Fault, Request, Response
 from PIL import Image
 
-from vmevalkit.models.api.http import (
+from vmevalkit.models.api.inputs import closest_aspect_ratio, prepare_image
+from vmevalkit.models.api.jobs import AmbiguousSubmission, decodable_video, poll_delay, run_job
+from vmevalkit.models.api.provider import ApiProvider, JobStatus, VideoRequest
+from vmevalkit.utils.http import (
     ApiHttp,
     HttpCall,
     HttpStatusError,
@@ -25,9 +28,6 @@ from vmevalkit.models.api.http import (
     TransientHttpError,
     parse_retry_after,
 )
-from vmevalkit.models.api.inputs import closest_aspect_ratio, prepare_image
-from vmevalkit.models.api.jobs import AmbiguousSubmission, poll_delay, run_job
-from vmevalkit.models.api.provider import ApiProvider, JobStatus, VideoRequest
 
 KEY = "layer-test-key-123456789"
 
@@ -165,12 +165,20 @@ def test_keys_go_only_to_the_providers_own_host(server: Echo, video: bytes) -> N
 def test_download_is_validated_and_atomic(server: Echo, tmp_path: Path) -> None:
     server.inject("video", Fault.truncate(), Fault.http(500))
     dest = tmp_path / "v" / "out.mp4"
-    info = run(with_http(server.base_url, lambda http: http.download(HttpCall("GET", "/video.mp4"), dest)))
+    info = run(
+        with_http(
+            server.base_url, lambda http: http.download(HttpCall("GET", "/video.mp4"), dest, decodable_video(dest))
+        )
+    )
     assert info.frame_count == 8 and dest.read_bytes() == server.video_bytes
     assert [s for n, s, _ in server.log if n == "video"] == ["200 truncated", "500", "200"]
     bad = tmp_path / "bad.mp4"
     with pytest.raises(TransientHttpError, match="not a decodable video"):
-        run(with_http(server.base_url, lambda http: http.download(HttpCall("GET", "/not-a-video"), bad)))
+        run(
+            with_http(
+                server.base_url, lambda http: http.download(HttpCall("GET", "/not-a-video"), bad, decodable_video(bad))
+            )
+        )
     assert not bad.exists() and not list(tmp_path.rglob(".*tmp-*"))
 
 

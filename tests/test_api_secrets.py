@@ -22,10 +22,10 @@ from fakes.harness import assert_no_secret, records, run_cli
 from fakes.server import FakeServer, Fault, Request, Response
 from PIL import Image
 
-from vmevalkit.models.api.http import ApiHttp, HttpCall
 from vmevalkit.models.api.jobs import JobTimeout
 from vmevalkit.models.api.provider import ApiProvider, JobStatus, ProviderJobFailed, VideoRequest
 from vmevalkit.models.api.wrapper import ApiModelWrapper, failure_from
+from vmevalkit.utils.http import ApiHttp, HttpCall
 
 
 @pytest.fixture(params=sorted(FAMILIES))

@@ -124,7 +124,7 @@ def test_build_wrapper_passes_args_to_the_service() -> None:
 def test_help_and_list_models_import_no_model_code(argv: list[str]) -> None:
     code = (
         "import sys, json\n"
-        "from vmevalkit.cli import generate_main\n"
+        "from vmevalkit.cli.main import generate_main\n"
         "try:\n    generate_main(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
         "print('MODULES=' + json.dumps(sorted(sys.modules)))\n"
     )
@@ -134,12 +134,14 @@ def test_help_and_list_models_import_no_model_code(argv: list[str]) -> None:
     assert "static-first-frame" in out.stdout or "--model" in out.stdout
     loaded = set(json.loads(out.stdout.split("MODULES=")[1]))
     assert "torch" not in loaded and "av" not in loaded and "numpy" not in loaded
-    # Knowing whether a local model is installed (venv, verified weights) is not model code.
+    # Knowing whether a local model is installed (venv, verified weights) is not model code, nor is the schema of
+    # the catalog's constraints.
     install_state = {
         "vmevalkit.models",
-        "vmevalkit.models.local",
-        "vmevalkit.models.local.installation",
-        "vmevalkit.models.local.weights",
+        "vmevalkit.models.constraints",
+        "vmevalkit.workers",
+        "vmevalkit.workers.installation",
+        "vmevalkit.workers.weights",
     }
     assert not {
         m

@@ -96,7 +96,7 @@ def test_list_models_and_console_script(tmp_path: Path) -> None:
     listed = run_generate("--list-models", cwd=tmp_path)
     assert listed.returncode == 0 and "oracle-solution" in listed.stdout and "static-first-frame" in listed.stdout
     models = subprocess.run(
-        [sys.executable, "-m", "vmevalkit.cli", "models", "--json", "--kind", "builtin"],
+        [sys.executable, "-m", "vmevalkit", "models", "--json", "--kind", "builtin"],
         cwd=tmp_path,
         env=cli_env(),
         capture_output=True,
@@ -118,7 +118,11 @@ def test_list_models_and_console_script(tmp_path: Path) -> None:
 def test_tasks_build_and_list(tmp_path: Path) -> None:
     def vmevalkit(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "vmevalkit.cli", *args], cwd=tmp_path, env=cli_env(), capture_output=True, text=True
+            [sys.executable, "-m", "vmevalkit.cli.main", *args],
+            cwd=tmp_path,
+            env=cli_env(),
+            capture_output=True,
+            text=True,
         )
 
     built = vmevalkit("tasks", "build", "--questions-dir", "q", "--domain", "maze", "--per-domain", "3", "--seed", "5")

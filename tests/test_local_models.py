@@ -19,7 +19,7 @@ from conftest import PLUGINS, REPO, ModelVenv, make_fake_venv, run_generate
 
 from vmevalkit.runner.MODEL_CATALOG import AVAILABLE_MODELS
 from vmevalkit.runner.records import read_record
-from vmevalkit.scoring.SCORER_CATALOG import AVAILABLE_SCORERS
+from vmevalkit.runner.SCORER_CATALOG import AVAILABLE_SCORERS
 from vmevalkit.video import probe_video, read_frames
 
 LOCAL = {name: entry for name, entry in AVAILABLE_MODELS.items() if entry["kind"] == "local"}
@@ -43,11 +43,11 @@ def test_every_local_model_and_scorer_has_an_installer_with_exact_pins() -> None
 
 
 def test_docs_models_table_matches_the_catalog() -> None:
-    from vmevalkit.models.local.status import models_table
+    from vmevalkit.cli.local_status import models_table
 
     docs = (REPO / "docs" / "LOCAL_MODELS.md").read_text()
     table = docs.split("a test keeps it current -->\n", 1)[1].split("\n<!-- /models-table -->", 1)[0]
-    assert table == models_table(), "regenerate it: python -m vmevalkit.models.local.status --markdown-table"
+    assert table == models_table(), "regenerate it: python -m vmevalkit.cli.local_status --markdown-table"
     for name in LOCAL:
         assert f"`{name}`" in table
 
@@ -94,7 +94,7 @@ def test_every_family_loads_its_tiny_checkpoint_with_the_production_class(
     model_venv: ModelVenv, tmp_path: Path, service: str
 ) -> None:
     done = subprocess.run(
-        [str(model_venv.python), "-m", "vmevalkit.models.local.tiny", service, str(tmp_path / "tiny"), "--check"],
+        [str(model_venv.python), "-m", "vmevalkit.workers.tiny", service, str(tmp_path / "tiny"), "--check"],
         env={"PYTHONPATH": str(REPO), "HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin"},
         capture_output=True,
         text=True,
@@ -115,8 +115,8 @@ def test_every_family_loads_its_tiny_checkpoint_with_the_production_class(
 
 def _tiny_settings(model_venv: ModelVenv, service: str) -> dict:
     code = (
-        "import json, sys; from vmevalkit.models.local.tiny import family_class;"
-        "print(json.dumps(family_class(sys.argv[1]).tiny_settings))"
+        "import json, sys; from vmevalkit.workers.tiny import service_class;"
+        "print(json.dumps(service_class(sys.argv[1]).tiny_settings))"
     )
     out = subprocess.run(
         [str(model_venv.python), "-c", code, service], env={"PYTHONPATH": str(REPO)}, capture_output=True, text=True

@@ -249,7 +249,7 @@ def test_not_installed_or_bad_checkpoint_is_refused_with_the_fix(
 
 
 def test_the_worker_refuses_a_job_of_the_other_kind(tmp_path: Path) -> None:
-    from vmevalkit.models.local.protocol import FROM_WORKER, Generate, Load, Score, Shutdown, encode
+    from vmevalkit.workers.protocol import FROM_WORKER, Generate, Load, Score, Shutdown, encode
 
     checkpoint = tmp_path / "ckpt"
     checkpoint.mkdir()
@@ -265,7 +265,7 @@ def test_the_worker_refuses_a_job_of_the_other_kind(tmp_path: Path) -> None:
     from conftest import PLUGINS
 
     out = subprocess.run(
-        [sys.executable, "-m", "vmevalkit.models.local.worker"],
+        [sys.executable, "-m", "vmevalkit.workers.worker"],
         input=b"".join(encode(m) for m in lines),
         capture_output=True,
         env={**os.environ, "PYTHONPATH": os.pathsep.join([str(PLUGINS), str(REPO)])},

@@ -18,13 +18,20 @@ import pytest
 from conftest import REPO, ModelVenv, cli_env, make_fake_venv
 
 from vmevalkit.runner.inference import InferenceRunner
+from vmevalkit.runner.SCORER_CATALOG import AVAILABLE_SCORERS
 from vmevalkit.scoring.catalog import all_scorers
-from vmevalkit.scoring.local.tiny import family_class
 from vmevalkit.scoring.runner import load_catalog_scorer, read_score
-from vmevalkit.scoring.SCORER_CATALOG import AVAILABLE_SCORERS
 from vmevalkit.tasks.loader import load_tasks
 
 LOCAL_SCORERS = sorted(name for name, entry in AVAILABLE_SCORERS.items() if entry["kind"] == "local")
+
+
+def family_class(name: str) -> type:
+    """The scorer model class of a shipped local scorer."""
+    from vmevalkit.utils.imports import load_object
+
+    cls: type = load_object(AVAILABLE_SCORERS[name]["service_class"])
+    return cls
 
 
 def test_install_validates_the_scorer_venv_on_a_tiny_checkpoint(scorer_venv: ModelVenv) -> None:
@@ -57,9 +64,9 @@ def test_every_local_scorer_pins_the_same_packages() -> None:
 
 
 def test_every_local_scorer_entry_names_a_family_a_wrapper_and_pinned_weights() -> None:
-    from vmevalkit.models.local.weights import get_pin
     from vmevalkit.scoring.local.model import LocalScorerModel
     from vmevalkit.utils.imports import load_object
+    from vmevalkit.workers.weights import get_pin
 
     assert {"clip-score", "videoscore", "videoreward", "vlm-judge-qwen"} <= set(LOCAL_SCORERS)
     for name in LOCAL_SCORERS:
@@ -102,7 +109,7 @@ def test_score_cli_runs_each_local_scorer_on_its_tiny_checkpoint(
 ) -> None:
     checkpoint = tmp_path / "tiny"
     built = subprocess.run(
-        [str(scorer_venv.python), "-m", "vmevalkit.models.local.tiny", name, str(checkpoint)],
+        [str(scorer_venv.python), "-m", "vmevalkit.cli.local_tiny", name, str(checkpoint)],
         env={"PYTHONPATH": str(REPO), "HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin"},
         capture_output=True,
         text=True,

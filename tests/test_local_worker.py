@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 from conftest import PLUGINS, make_fake_venv, run_generate
 
-from vmevalkit.models.local.protocol import FROM_WORKER, PROTOCOL_VERSION, Fatal, Load, Ready, encode
-from vmevalkit.models.local.worker import serve
 from vmevalkit.runner.records import read_record
+from vmevalkit.workers.protocol import FROM_WORKER, PROTOCOL_VERSION, Fatal, Load, Ready, encode
+from vmevalkit.workers.worker import serve
 
 MODEL = "test-local"
 
@@ -257,7 +257,7 @@ def test_worker_keeps_stdout_for_the_protocol(tmp_path: Path, local_env: dict[st
     )
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(PLUGINS), *sys.path])}
     proc = subprocess.run(
-        [sys.executable, "-m", "vmevalkit.models.local.worker"],
+        [sys.executable, "-m", "vmevalkit.workers.worker"],
         input=encode(load),
         capture_output=True,
         env=env,
@@ -269,7 +269,7 @@ def test_worker_keeps_stdout_for_the_protocol(tmp_path: Path, local_env: dict[st
 
 
 def test_a_run_refuses_pinned_weights_that_fail_verification(tmp_path: Path, local_env: dict[str, str]) -> None:
-    from vmevalkit.models.local import weights
+    from vmevalkit.workers import weights
 
     weights_dir = tmp_path / "weights"
     pin = weights.get_pin("ltx-video")

@@ -18,13 +18,13 @@ from fakes.harness import api_env, assert_no_secret
 from fakes.openai_chat import KEY, FakeOpenAIChat, verdict
 from fakes.server import Fault
 
-from vmevalkit.models.api.http import ApiError
 from vmevalkit.runner.inference import InferenceRunner
 from vmevalkit.scoring.base import ScoreBatch, ScoreItem
 from vmevalkit.scoring.runner import ScoringRunner, find_generations, items_for, read_score, score_path
 from vmevalkit.scoring.vlm_judge import GeminiJudge, OpenAIJudge, read_cache_entry, write_cache_entry
 from vmevalkit.settings import get_settings
 from vmevalkit.tasks.loader import load_tasks
+from vmevalkit.utils.http import ApiError
 
 OTHER_SECRET = "tok-other-service-5f2c9a7e41d8b3"  # in a secret-named variable the judge itself never uses
 PLUGIN_SECRET = "plugin-secret-9d8c7b6a5f4e3d2c"

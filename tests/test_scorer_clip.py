@@ -1,5 +1,5 @@
 """CLIP / X-CLIP scorers: the pure-Python parts here, the production setup()/score() on tiny checkpoints in the
-scorer venv (``python -m vmevalkit.scoring.local.tiny ... --check`` and one script for the edge cases)."""
+scorer venv (``python -m vmevalkit.workers.tiny ... --check`` and one script for the edge cases)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from conftest import ModelVenv, tiny_scorer_check, venv_code_env
 
+from vmevalkit.runner.SCORER_CATALOG import LOCAL_SCORERS
 from vmevalkit.scoring.local.clip import (
     CLIP_PREPROCESSOR,
     XCLIP_PREPROCESSOR,
@@ -23,7 +24,6 @@ from vmevalkit.scoring.local.clip import (
     frame_consistency,
     stretch_indices,
 )
-from vmevalkit.scoring.SCORER_CATALOG import LOCAL_SCORERS
 
 MODULE = "vmevalkit.scoring.local.clip"
 # The files the production loader reads, named as in openai/clip-vit-large-patch14 and microsoft/xclip-base-patch32.

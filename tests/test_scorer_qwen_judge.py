@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 from conftest import ModelVenv, tiny_scorer_check, venv_code_env
 
+from vmevalkit.runner.SCORER_CATALOG import LOCAL_SCORERS
 from vmevalkit.scoring.base import PUBLIC_INPUTS
 from vmevalkit.scoring.judge_rubric import DIMENSIONS, REPAIR_REQUEST, rubric_for
 from vmevalkit.scoring.local import qwen_vl_text, videoreward
@@ -32,7 +33,6 @@ from vmevalkit.scoring.local.qwen_judge import (
     read_chat_template,
     user_content,
 )
-from vmevalkit.scoring.SCORER_CATALOG import LOCAL_SCORERS
 
 SERVICE = "vmevalkit.scoring.local.qwen_judge:QwenVLJudge"
 GOOD = {"task_success": 1, "end_state": 0.75, "process": 0.5, "rationale": "The dot walks to the red square."}
@@ -192,7 +192,7 @@ SCRIPTED = textwrap.dedent(
     from pathlib import Path
     from vmevalkit.scoring.base import ScoreItem
     from vmevalkit.scoring.local.qwen_judge import QwenVLJudge
-    from vmevalkit.scoring.local.tiny import check, sample_items
+    from vmevalkit.scoring.local.tiny import sample_items
 
     root = Path(sys.argv[1])
     good, bad = root / "good", root / "bad"

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from conftest import ModelVenv, tiny_scorer_check, venv_code_env
 
+from vmevalkit.runner.SCORER_CATALOG import LOCAL_SCORERS
 from vmevalkit.scoring.local.videoreward import (
     DETAILED_PROMPT_WITH_SPECIAL_TOKEN,
     DIMENSIONS,
@@ -29,7 +30,6 @@ from vmevalkit.scoring.local.videoreward import (
     normalise,
     smart_resize,
 )
-from vmevalkit.scoring.SCORER_CATALOG import LOCAL_SCORERS
 
 SERVICE = "vmevalkit.scoring.local.videoreward:VideoReward"
 

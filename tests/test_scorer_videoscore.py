@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from conftest import ModelVenv, tiny_scorer_check, venv_code_env
 
+from vmevalkit.runner.SCORER_CATALOG import LOCAL_SCORERS
 from vmevalkit.scoring.local.videoscore import (
     DIMENSIONS,
     MAX_FRAMES,
@@ -21,7 +22,6 @@ from vmevalkit.scoring.local.videoscore import (
     build_query,
     frame_indices,
 )
-from vmevalkit.scoring.SCORER_CATALOG import LOCAL_SCORERS
 
 SERVICE = "vmevalkit.scoring.local.videoscore:VideoScore"
 

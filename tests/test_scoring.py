@@ -539,7 +539,7 @@ def test_cli_usage_errors_exit_2_and_write_nothing(
 def test_help_and_list_scorers_import_no_scoring_code() -> None:
     code = (
         "import sys, json\n"
-        "from vmevalkit.cli import main\n"
+        "from vmevalkit.cli.main import main\n"
         "for argv in (['--help'], ['score', '--help'], ['score', '--list-scorers']):\n"
         "    try:\n        main(argv)\n    except SystemExit:\n        pass\n"
         "print('MODULES=' + json.dumps(sorted(sys.modules)))\n"

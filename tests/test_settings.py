@@ -85,7 +85,7 @@ def test_env_example_names_every_providers_base_url_and_keys() -> None:
 
 
 def test_prices_follow_resolution() -> None:
-    from vmevalkit.runner.constraints import Price
+    from vmevalkit.models.constraints import Price
 
     price = Price(usd_per_second=0.1, usd_per_second_by_resolution={"1080p": 0.3})
     assert price.estimate(5) == pytest.approx(0.5)

@@ -18,10 +18,10 @@ import pytest
 from fakes.server import FakeServer, Fault, Request, Response
 from PIL import Image
 
-from vmevalkit.models.api.http import ApiHttp, HttpCall, HttpStatusError, NotSent, RetryPolicy, TransientHttpError
 from vmevalkit.models.api.inputs import prepare_image
 from vmevalkit.models.api.jobs import AmbiguousSubmission, run_job
 from vmevalkit.models.api.provider import ApiProvider, JobStatus, SubmitAttempt, VideoRequest
+from vmevalkit.utils.http import ApiHttp, HttpCall, HttpStatusError, NotSent, RetryPolicy, TransientHttpError
 
 
 class Jobs(FakeServer):

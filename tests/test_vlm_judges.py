@@ -24,8 +24,6 @@ from fakes.openai_chat import KEY, FakeOpenAIChat, decode_image, verdict
 from fakes.server import Fault
 from PIL import Image
 
-from vmevalkit.models.api.http import ApiError, HttpStatusError
-from vmevalkit.models.api.provider import MissingKeyError
 from vmevalkit.runner.inference import InferenceRunner
 from vmevalkit.scoring.base import PUBLIC_INPUTS, ScoreItem, ScorerContractError, checked_scores
 from vmevalkit.scoring.runner import ScoringRunner, find_generations, items_for, load_catalog_scorer
@@ -39,6 +37,7 @@ from vmevalkit.scoring.vlm_judge import (
 )
 from vmevalkit.settings import get_settings
 from vmevalkit.tasks.loader import load_tasks
+from vmevalkit.utils.http import ApiError, HttpStatusError, MissingKeyError
 from vmevalkit.video import write_video
 
 GOOD = verdict(1, 1.0, 0.75, "The dot walks the corridors to the red square.")
@@ -602,7 +601,7 @@ def test_runner_records_a_failed_judge_request_and_redoes_it(fast: None, questio
 
 
 def test_catalog_lists_the_judges_as_api_scorers() -> None:
-    from vmevalkit.scoring.SCORER_CATALOG import AVAILABLE_SCORERS
+    from vmevalkit.runner.SCORER_CATALOG import AVAILABLE_SCORERS
 
     for name in ("vlm-judge-openai", "vlm-judge-gemini"):
         assert AVAILABLE_SCORERS[name]["kind"] == "api" and AVAILABLE_SCORERS[name]["role"] == "scorer"

@@ -1,4 +1,4 @@
-"""Checkpoint registry, lock files, verification and download (vmevalkit/models/local/weights.py).
+"""Checkpoint registry, lock files, verification and download (vmevalkit/workers/weights.py).
 
 The registry, verification, stamps and print-pins run here in the main environment. Downloads need
 huggingface_hub, which only model virtualenvs have: those tests run the ``weights`` command line in the
@@ -24,8 +24,8 @@ import tomllib
 from conftest import REPO, ModelVenv
 from fakes.hf_hub import FakeHub, Fault
 
-from vmevalkit.models.local import weights
-from vmevalkit.models.local.weights import (
+from vmevalkit.workers import weights
+from vmevalkit.workers.weights import (
     LOCK_FILE,
     PARTIAL_DIR,
     STAMP_FILE,
@@ -399,7 +399,7 @@ def test_status_summarises_an_install(tmp_path: Path) -> None:
 def main_env_cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {"PATH": os.environ["PATH"], "PYTHONPATH": str(REPO), "HOME": str(tmp_path)}
     return subprocess.run(
-        [sys.executable, "-m", "vmevalkit.models.local.weights", *args],
+        [sys.executable, "-m", "vmevalkit.workers.weights", *args],
         cwd=tmp_path,
         env=env,
         capture_output=True,
@@ -469,7 +469,7 @@ class Installer:
 
     def argv(self, registry: Path, *args: str, weights_dir: Path | None = None) -> list[str]:
         wdir = weights_dir or self.weights_dir
-        module = ["-m", "vmevalkit.models.local.weights", "--weights-dir", str(wdir), "--registry", str(registry)]
+        module = ["-m", "vmevalkit.workers.weights", "--weights-dir", str(wdir), "--registry", str(registry)]
         return [self.python, *module, *args]
 
     def run(self, registry: Path, *args: str, weights_dir: Path | None = None, **env: str) -> Any:
@@ -737,7 +737,7 @@ def test_explicit_endpoint_and_token_win_over_the_environment(
     registry = write_registry(tmp_path / "registry.toml", registry_table(repo_id="acme/gated-video", revision=pinned))
     nowhere = "http://127.0.0.1:9"  # nothing listens there
     code = (
-        "import sys; from pathlib import Path; from vmevalkit.models.local.weights import fetch; "
+        "import sys; from pathlib import Path; from vmevalkit.workers.weights import fetch; "
         "lock = fetch('tiny', Path(sys.argv[1]), endpoint=sys.argv[2], token=sys.argv[3], registry=Path(sys.argv[4])); "
         "print(lock.commit)"
     )

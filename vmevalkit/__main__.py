@@ -2,6 +2,6 @@
 
 import sys
 
-from vmevalkit.cli import main
+from vmevalkit.cli.main import main
 
 sys.exit(main())

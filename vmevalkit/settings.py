@@ -23,22 +23,19 @@ from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from pydantic_settings import SettingsError as _SourceError
 
+from vmevalkit.utils.dotenv import DEFAULT_ENV_FILE, SettingsError, _dotenv_values, dotenv_values
 from vmevalkit.utils.redact import SECRET_NAME
+
+__all__ = ["Settings", "SettingsError", "dotenv_values", "get_settings"]
 
 # Values longer than this are shortened in error messages.
 _SHOWN_VALUE_CHARS = 80
 
 
-class SettingsError(ValueError):
-    """Settings that cannot be used. The message is one line: each bad variable by its environment name,
-    the value given (hidden for secret-named variables) and what it expects; or the ``.env`` file that is
-    not UTF-8, with the byte offset."""
-
-
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="VMEVALKIT_",
-        env_file=".env",
+        env_file=DEFAULT_ENV_FILE,
         env_file_encoding="utf-8-sig",  # UTF-8, with or without a byte order mark
         extra="ignore",
         allow_inf_nan=False,  # every float setting: inf and nan are refused
@@ -127,54 +124,6 @@ class Settings(BaseSettings):
 
     def has_secret(self, name: str) -> bool:
         return self.secret(name) is not None
-
-
-def dotenv_values(env_file: object = None) -> dict[str, str]:
-    """The variables of ``.env`` (or ``env_file``), parsed once per modification of the file.
-
-    Raises SettingsError when the file is not UTF-8 or cannot be read."""
-    if env_file is None:
-        env_file = Settings.model_config.get("env_file")
-    return _dotenv_values(env_file)
-
-
-def _dotenv_values(env_file: object) -> dict[str, str]:
-    path = Path(str(env_file)) if env_file else None
-    if path is None or not path.is_file():
-        return {}
-    return _parse_dotenv(path, path.stat().st_mtime_ns)
-
-
-@lru_cache(maxsize=4)
-def _parse_dotenv(path: Path, mtime_ns: int) -> dict[str, str]:
-    # Cached per modification time: keys are looked up per request, the file read once.
-    values: dict[str, str] = {}
-    for raw in _read_dotenv(path).splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#") or "=" not in line:
-            continue
-        key, _, value = line.removeprefix("export ").partition("=")
-        value = value.strip()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-            value = value[1:-1]
-        values[key.strip()] = value
-    return values
-
-
-def _read_dotenv(path: Path) -> str:
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise SettingsError(f"cannot read {path}: {exc.strerror or exc}") from None
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise SettingsError(
-            f"{path} is not UTF-8 text: byte 0x{data[exc.start]:02x} at byte offset {exc.start} (line {line}) "
-            "cannot be decoded; re-save the file as UTF-8"
-        ) from None
-    return text.removeprefix("\ufeff")  # a byte order mark, as some editors write
 
 
 def _env_files(env_file: object) -> list[object]:

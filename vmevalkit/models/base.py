@@ -12,15 +12,41 @@ import time
 import traceback
 from abc import ABC, abstractmethod
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from vmevalkit.runner.constraints import DEFAULT_DURATION_SECONDS
+from vmevalkit.models.constraints import DEFAULT_DURATION_SECONDS
+
+if TYPE_CHECKING:
+    from vmevalkit.models.constraints import ModelConstraints
 
 DEFAULT_SEED = 42
 
 GenerationStatus = Literal["completed", "failed"]
+
+
+class ModelEntry(Protocol):
+    """What models read of their catalog entry (``vmevalkit.runner.registry.CatalogEntry`` is one): the
+    models layer names the shape it needs instead of importing the runner's registry."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def model(self) -> str: ...
+
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def service_class(self) -> str: ...
+
+    @property
+    def args(self) -> dict[str, Any]: ...
+
+    @property
+    def constraints(self) -> ModelConstraints | None: ...
 
 
 class GenerationResult(BaseModel):
@@ -58,7 +84,7 @@ class ModelWrapper(ABC):
         model: str,
         service: Any,
         output_dir: str | Path = "data/outputs/adhoc",
-        catalog_entry: Any = None,
+        catalog_entry: ModelEntry | None = None,
         **options: Any,
     ) -> None:
         self.model = model  # the provider's model id

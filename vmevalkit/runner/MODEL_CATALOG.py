@@ -1156,7 +1156,7 @@ REPLICATE_MODELS: dict[str, dict[str, Any]] = {
 
 # Open-source generators (kind "local"): each runs in its own virtualenv envs/<name>/, built by
 # `bash setup/install_model.sh <name>`, served by a long-lived worker that loads the pipeline once.
-# args: checkpoint (key in vmevalkit/models/local/checkpoints.toml), default height/width,
+# args: checkpoint (key in vmevalkit/workers/checkpoints.toml), default height/width,
 # num_frames (max_frames), fps, steps, guidance_scale, min_gpu_memory_gb (below it, the listed
 # savers are enabled), plus family-specific pipeline arguments.
 # Stable Video Diffusion (Stability AI), diffusers StableVideoDiffusionPipeline; vmevalkit/models/local/svd.py.

@@ -32,8 +32,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 from vmevalkit.models.base import DEFAULT_SEED, GenerationResult
-from vmevalkit.runner.constraints import resolve_request
-from vmevalkit.runner.executors import Executor, GenerationJob, executor_for
+from vmevalkit.models.constraints import resolve_request
+from vmevalkit.models.executor import Executor, GenerationJob
+from vmevalkit.runner.executors import executor_for
 from vmevalkit.runner.records import (
     METADATA_FILE,
     Claim,
@@ -144,9 +145,8 @@ class RunSummary:
 class _BrokenExecutor(Executor):
     """Stands in for an executor that could not start: each job fails with the reason."""
 
-    def __init__(self, entry: CatalogEntry, settings: Settings, error: str) -> None:
-        super().__init__(entry, settings)
-        self.error = error
+    def __init__(self, entry: CatalogEntry, settings: Settings, error: str) -> None:  # no wrapper: it never built
+        self.entry, self.settings, self.error = entry, settings, error
 
     async def execute(self, job: GenerationJob) -> GenerationResult:
         return GenerationResult.failure(self.entry.model, self.error)
@@ -252,7 +252,7 @@ class InferenceRunner:
         """For local models, which weights make the video: part of the run id, so other weights never resume it."""
         if entry.kind != "local":
             return None
-        from vmevalkit.models.local.installation import checkpoint_identity
+        from vmevalkit.workers.installation import checkpoint_identity
 
         return checkpoint_identity(entry, self.settings)
 

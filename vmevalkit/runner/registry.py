@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from vmevalkit.runner.constraints import ModelConstraints, Price
+from vmevalkit.models.constraints import ModelConstraints, Price
 from vmevalkit.runner.MODEL_CATALOG import AVAILABLE_MODELS
 from vmevalkit.utils.imports import PluginLoadError, load_object, suggest, with_extra_catalogs
 
@@ -150,14 +150,14 @@ def readiness(
     settings: Settings | None = None,
 ) -> Readiness:
     """Whether a model can run here with these settings, and the fix when not. Imports nothing heavy."""
-    from vmevalkit.runner.constraints import ConstraintError, resolve_request
+    from vmevalkit.models.constraints import ConstraintError, resolve_request
     from vmevalkit.settings import get_settings
 
     settings = settings or get_settings()
     installed = True
     problem = None
     if entry.kind == "local":
-        from vmevalkit.models.local.installation import local_problem
+        from vmevalkit.workers.installation import local_problem
 
         if envs_dir is not None:
             settings = settings.model_copy(update={"envs_dir": envs_dir})

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from vmevalkit.scoring.SCORER_CATALOG import AVAILABLE_SCORERS
+from vmevalkit.runner.SCORER_CATALOG import AVAILABLE_SCORERS
 from vmevalkit.utils.imports import with_extra_catalogs
 
 

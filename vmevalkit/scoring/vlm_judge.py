@@ -67,8 +67,6 @@ from typing import Any, ClassVar, Literal
 import httpx
 import numpy as np
 
-from vmevalkit.models.api.http import ApiError, ApiHttp, HttpCall, HttpStatusError, ProviderLimiter, RetryPolicy
-from vmevalkit.models.api.provider import MissingKeyError
 from vmevalkit.scoring.base import PUBLIC_INPUTS, UNIT_RANGE, Range, ScoreBatch, ScoreItem, Scorer
 from vmevalkit.scoring.judge_rubric import (  # noqa: F401  (re-exported: the judges' public names)
     DIMENSIONS,
@@ -94,6 +92,15 @@ from vmevalkit.scoring.judge_rubric import (  # noqa: F401  (re-exported: the ju
 )
 from vmevalkit.settings import Settings, get_settings
 from vmevalkit.utils.atomic import atomic_write_json
+from vmevalkit.utils.http import (
+    ApiError,
+    ApiHttp,
+    HttpCall,
+    HttpStatusError,
+    MissingKeyError,
+    ProviderLimiter,
+    RetryPolicy,
+)
 from vmevalkit.utils.redact import scrub, scrub_data
 from vmevalkit.video import VideoError, probe_video
 

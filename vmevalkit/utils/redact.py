@@ -18,6 +18,8 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import quote
 
+from vmevalkit.utils.dotenv import dotenv_values
+
 # Names of variables that hold a secret: API keys, tokens, passwords.
 SECRET_NAME = re.compile(r"(^|_)(KEY|TOKEN|SECRET|PASSWORD|CREDENTIALS?)(_|$)", re.IGNORECASE)
 # Shorter values are not treated as secrets: replacing "1" or "yes" everywhere would garble text, not protect it.
@@ -37,8 +39,6 @@ def register_secret(value: str) -> None:
 
 def secret_values(extra: Iterable[str] = ()) -> tuple[str, ...]:
     """Every known secret value, longest first (so a key that contains another is masked whole)."""
-    from vmevalkit.settings import dotenv_values
-
     found = set(extra)
     try:
         dotenv = dotenv_values()

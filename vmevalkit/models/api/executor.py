@@ -12,12 +12,11 @@ import weakref
 
 import httpx
 
-from vmevalkit.models.api.http import ApiHttp, ProviderLimiter
 from vmevalkit.models.api.wrapper import ApiModelWrapper, failure_from, new_client
-from vmevalkit.models.base import GenerationResult
-from vmevalkit.runner.executors import Executor, GenerationJob
-from vmevalkit.runner.registry import CatalogEntry, build_wrapper
+from vmevalkit.models.base import GenerationResult, ModelEntry, ModelWrapper
+from vmevalkit.models.executor import Executor, GenerationJob
 from vmevalkit.settings import Settings
+from vmevalkit.utils.http import ApiHttp, ProviderLimiter
 
 # asyncio primitives belong to one event loop: limiters are kept per loop.
 _LIMITERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, ProviderLimiter]] = (
@@ -33,12 +32,12 @@ def provider_limiter(provider: str, max_in_flight: int) -> ProviderLimiter:
 
 
 class ApiExecutor(Executor):
-    def __init__(self, entry: CatalogEntry, settings: Settings) -> None:
-        super().__init__(entry, settings)
-        wrapper = build_wrapper(entry.name)
+    wrapper: ApiModelWrapper
+
+    def __init__(self, entry: ModelEntry, settings: Settings, wrapper: ModelWrapper) -> None:
         if not isinstance(wrapper, ApiModelWrapper):
             raise TypeError(f"model '{entry.name}' is of kind 'api' but its wrapper is not an ApiModelWrapper")
-        self.wrapper = wrapper
+        super().__init__(entry, settings, wrapper)
         self._client: httpx.AsyncClient | None = None
         self._http: ApiHttp | None = None
         self._limiter: ProviderLimiter | None = None

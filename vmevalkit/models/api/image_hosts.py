@@ -14,9 +14,9 @@ import uuid
 from abc import ABC, abstractmethod
 from typing import Any
 
-from vmevalkit.models.api.http import ApiError
 from vmevalkit.models.api.inputs import PreparedImage
 from vmevalkit.settings import Settings
+from vmevalkit.utils.http import ApiError
 from vmevalkit.utils.imports import load_object
 
 

@@ -47,15 +47,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
 
-from vmevalkit.models.api.http import (
-    ApiError,
-    ApiHttp,
-    HttpCall,
-    HttpStatusError,
-    NotSent,
-    TransientHttpError,
-    parse_retry_after,
-)
 from vmevalkit.models.api.provider import (
     ApiProvider,
     Found,
@@ -65,7 +56,17 @@ from vmevalkit.models.api.provider import (
     VideoRequest,
     epoch,
 )
-from vmevalkit.video import VideoInfo
+from vmevalkit.utils.http import (
+    ApiError,
+    ApiHttp,
+    BadDownload,
+    HttpCall,
+    HttpStatusError,
+    NotSent,
+    TransientHttpError,
+    parse_retry_after,
+)
+from vmevalkit.video import VideoError, VideoInfo, probe_video
 
 # Looks for a job with a lost submit answer, a poll interval apart: a list may show a new job late.
 RECOVERY_LOOKUPS = 3
@@ -164,8 +165,23 @@ async def run_job(
 
     # Download right away: result URLs expire.
     call = await provider.video_call(http, job_id, status)
-    video = await http.download(call, dest)
+    video = await http.download(call, dest, decodable_video(dest))
     return JobOutcome(job_id=job_id, video=video, status=status, resumed=resumed, polls=polls)
+
+
+def decodable_video(dest: Path) -> Callable[[Path], VideoInfo]:
+    """The download check of a result video: it decodes in full and has frames (recorded under ``dest``)."""
+
+    def check(tmp: Path) -> VideoInfo:
+        try:
+            info = probe_video(tmp)
+        except VideoError as exc:
+            raise BadDownload(f"is not a decodable video ({exc})") from None
+        if info.frame_count == 0:
+            raise BadDownload("is a video with no frames")
+        return info.model_copy(update={"path": str(dest)})
+
+    return check
 
 
 def submit_failure(provider: ApiProvider, exc: BaseException) -> SubmitFailure:

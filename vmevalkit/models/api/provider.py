@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar, Literal
 
-from vmevalkit.models.api.http import ApiError, HttpCall
 from vmevalkit.models.api.inputs import PreparedImage
 from vmevalkit.settings import Settings, get_settings
+from vmevalkit.utils.http import ApiError, HttpCall, MissingKeyError
 
 JobState = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 # What a lookup for a job with a lost submit answer found: the job, proof that none exists, or neither.
@@ -32,10 +32,6 @@ Found = Literal["found", "absent", "unknown"]
 NOT_CREATED = frozenset({400, 401, 402, 403, 404, 405, 411, 413, 414, 415, 422, 429, 431})
 # A provider's clock and ours may disagree: a job made by our submit may carry an earlier time.
 CLOCK_SKEW_S = 300.0
-
-
-class MissingKeyError(ApiError):
-    """A key the provider needs is not set. The message names it, never a value."""
 
 
 class ProviderJobFailed(ApiError):

@@ -11,14 +11,14 @@ from typing import Any
 import httpx
 from PIL import Image
 
-from vmevalkit.models.api.http import ApiError, ApiHttp, ProviderLimiter, RetryPolicy
 from vmevalkit.models.api.image_hosts import get_image_host
 from vmevalkit.models.api.inputs import closest_aspect_ratio, prepare_image
 from vmevalkit.models.api.jobs import run_job
 from vmevalkit.models.api.provider import ApiProvider, VideoRequest, run_coroutine
 from vmevalkit.models.base import GenerationResult, ModelWrapper
-from vmevalkit.runner.constraints import ModelConstraints
+from vmevalkit.models.constraints import ModelConstraints
 from vmevalkit.settings import Settings, get_settings
+from vmevalkit.utils.http import ApiError, ApiHttp, ProviderLimiter, RetryPolicy
 from vmevalkit.utils.redact import scrub
 
 RESOLUTION_SHORT_SIDE = {"480p": 480, "540p": 540, "720p": 720, "768p": 768, "1080p": 1080}

@@ -49,7 +49,7 @@ class CogVideoXImageToVideo(LocalPipeline):
             CogVideoXTransformer3DModel,
         )
 
-        from vmevalkit.models.local.tiny_text import t5_encoder, t5_tokenizer
+        from vmevalkit.workers.tiny_text import t5_encoder, t5_tokenizer
 
         tokenizer = t5_tokenizer()
         torch.manual_seed(0)

@@ -112,7 +112,7 @@ class HunyuanVideoImageToVideo(LocalPipeline):
             LlavaForConditionalGeneration,
         )
 
-        from vmevalkit.models.local.tiny_text import clip_tokenizer, llama_tokenizer
+        from vmevalkit.workers.tiny_text import clip_tokenizer, llama_tokenizer
 
         # The production call uses the pipeline's default chat template, which hard-codes where
         # the image tokens go (positions 5..581, 576 of them). So the tiny tokenizer keeps the

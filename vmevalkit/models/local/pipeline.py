@@ -1,7 +1,8 @@
 """The base class of every local model family: a cog-style predictor around one diffusers pipeline.
 
-It runs inside the model's own virtualenv (``envs/<model>/``), in the worker process:
-``setup()`` loads the pipeline once, ``predict()`` serves many jobs. torch and diffusers
+It runs inside the model's own virtualenv (``envs/<model>/``), in the worker process, as a
+``WorkerService`` (``vmevalkit.workers.service``): ``setup_worker`` -> ``setup()`` loads the pipeline
+once, ``handle(Generate)`` -> ``predict()`` serves many jobs and writes each video. torch and diffusers
 are imported inside methods so the main environment can name these classes by dotted path
 without having either installed.
 
@@ -19,6 +20,22 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
+
+from vmevalkit.workers.protocol import Generate, Load, Result
+from vmevalkit.workers.service import Loaded, ProgressCallback, WorkerService
+
+GIB = 2**30
+# Constructor keywords of every tiny checkpoint, before a family's own ``tiny_settings``.
+TINY_DEFAULTS: dict[str, Any] = {
+    "checkpoint": "tiny",
+    "height": 32,
+    "width": 32,
+    "num_frames": 9,
+    "fps": 8,
+    "steps": 2,
+    "guidance_scale": 1.0,
+    "min_gpu_memory_gb": 0,
+}
 
 # Memory savers a model may enable when the GPU is smaller than its ``min_gpu_memory_gb``.
 SAVERS = ("model_cpu_offload", "sequential_cpu_offload", "vae_tiling", "vae_slicing")
@@ -42,11 +59,14 @@ class PipelineRequest:
     extra: dict[str, Any] = field(default_factory=dict)  # family-specific catalog args
 
 
-class LocalPipeline:
+class LocalPipeline(WorkerService):
     """Service for one local model. Catalog ``args`` become constructor keywords.
 
     Subclasses set the class attributes and implement ``build_tiny``.
     """
+
+    request_type: ClassVar[type[Generate]] = Generate
+    checkpoint_marker: ClassVar[str] = "model_index.json"  # a diffusers pipeline folder
 
     family: ClassVar[str] = ""
     pipeline_class: ClassVar[str] = ""  # diffusers class name, e.g. "LTXImageToVideoPipeline"
@@ -110,6 +130,62 @@ class LocalPipeline:
         width = max(m, round(math.sqrt(area * aspect) / m) * m)
         height = max(m, round(math.sqrt(area / aspect) / m) * m)
         return width, height
+
+    # ---- the worker contract (vmevalkit.workers.service) ----
+
+    def setup_worker(self, load: Load, device: str, gpu_memory_bytes: int | None) -> Loaded:
+        savers = load.savers
+        if savers is None:  # the model's own savers, only when its GPU is too small to hold it whole
+            small = gpu_memory_bytes is not None and gpu_memory_bytes < self.min_gpu_memory_gb * GIB
+            savers = list(self.savers) if small else []
+        self.setup(Path(load.checkpoint_dir), device, savers)
+        dtype = getattr(self.pipe, "dtype", None)
+        return Loaded(dtype=str(dtype).removeprefix("torch.") if dtype is not None else "none", savers=list(savers))
+
+    def handle(self, request: Generate, progress: ProgressCallback) -> Result:
+        import hashlib
+        import time
+
+        from PIL import Image
+
+        from vmevalkit.video import write_video
+
+        started = time.monotonic()
+        with Image.open(request.image_path) as image:
+            image.load()
+            frames = self.predict(
+                image,
+                request.prompt,
+                seed=request.seed,
+                num_frames=request.num_frames,
+                height=request.height,
+                width=request.width,
+                steps=request.steps,
+                guidance_scale=request.guidance_scale,
+                negative_prompt=request.negative_prompt,
+                on_step=progress,
+            )
+        info = write_video(frames, request.output_path, fps=request.fps)
+        return Result(
+            id=request.id,
+            ok=True,
+            video_path=info.path,
+            frames=info.frame_count,
+            height=info.height,
+            width=info.width,
+            fps=request.fps,
+            generate_seconds=round(time.monotonic() - started, 4),
+            prompt_sha256=hashlib.sha256(request.prompt.encode("utf-8")).hexdigest(),
+        )
+
+    def out_of_memory(self, device: str, gpu_memory_bytes: int | None) -> str:
+        total = f"{gpu_memory_bytes / GIB:.0f} GiB" if gpu_memory_bytes else "unknown size"
+        savers = ",".join(self.savers or ("model_cpu_offload", "vae_tiling"))
+        return (
+            f"CUDA out of memory on {device} ({total}); this model wants about "
+            f"{self.min_gpu_memory_gb:g} GiB. Enable memory savers with VMEVALKIT_LOCAL_SAVERS={savers}, "
+            "or make shorter videos (--duration)"
+        )
 
     # ---- loading (in the worker, once) ----
 
@@ -213,6 +289,30 @@ class LocalPipeline:
     def build_tiny(cls, out_dir: Path) -> None:
         """Write a tiny random-weight checkpoint of this family to ``out_dir`` with ``save_pretrained``."""
         raise NotImplementedError(f"{cls.__name__} has no tiny checkpoint builder")
+
+    @classmethod
+    def check_tiny(cls, checkpoint_dir: Path, args: dict[str, Any]) -> dict[str, Any]:
+        """Generate a few frames on the CPU from a tiny checkpoint (``args`` are not used: the tiny settings are)."""
+        from PIL import Image
+
+        settings = {**TINY_DEFAULTS, **cls.tiny_settings}
+        service = cls("tiny", **settings)
+        service.setup(checkpoint_dir, "cpu")
+        frames = service.predict(
+            Image.new("RGB", (64, 64), (200, 30, 30)),
+            "a tiny test",
+            seed=0,
+            num_frames=settings["num_frames"],
+            height=settings["height"],
+            width=settings["width"],
+        )
+        first = frames[0]
+        return {
+            "frames": len(frames),
+            "height": int(first.shape[0]),
+            "width": int(first.shape[1]),
+            "dtype": str(first.dtype),
+        }
 
     # Frames and size to use with the tiny checkpoint (fast on CPU).
     tiny_settings: ClassVar[dict[str, Any]] = {"height": 32, "width": 32, "num_frames": 9, "steps": 2}

@@ -78,7 +78,7 @@ class WanImageToVideo(LocalPipeline):
         import diffusers
         import transformers
 
-        from vmevalkit.models.local.tiny_text import t5_tokenizer
+        from vmevalkit.workers.tiny_text import t5_tokenizer
 
         tokenizer = t5_tokenizer()
         text_encoder = transformers.UMT5EncoderModel(

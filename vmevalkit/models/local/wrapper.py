@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from vmevalkit.models.base import GenerationResult, ModelWrapper
-from vmevalkit.runner.executors import GenerationJob
+from vmevalkit.models.executor import GenerationJob
 
 
 class LocalModelWrapper(ModelWrapper):
@@ -34,7 +34,7 @@ class LocalModelWrapper(ModelWrapper):
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="vmevalkit-local", daemon=True)
         self._thread.start()
-        self._executor = LocalExecutor(self.catalog_entry, get_settings())
+        self._executor = LocalExecutor(self.catalog_entry, get_settings(), self)
         self._call(self._executor.start())
 
     def close(self) -> None:

@@ -41,11 +41,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from vmevalkit.models.api.http import HttpCall, HttpStatusError
 from vmevalkit.models.api.model_inputs import ModelInputs
 from vmevalkit.models.api.provider import ApiProvider, JobState, JobStatus, ProviderJobFailed, VideoRequest
 from vmevalkit.models.api.wrapper import ApiModelWrapper
 from vmevalkit.settings import Settings
+from vmevalkit.utils.http import HttpCall, HttpStatusError
 
 STATES: dict[str, JobState] = {
     "IN_QUEUE": "queued",  # waiting for a runner: not an error

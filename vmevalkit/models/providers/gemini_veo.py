@@ -51,10 +51,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from vmevalkit.models.api.http import HttpCall
 from vmevalkit.models.api.provider import ApiProvider, JobStatus, ProviderJobFailed, VideoRequest
 from vmevalkit.models.api.wrapper import ApiModelWrapper
 from vmevalkit.settings import Settings
+from vmevalkit.utils.http import HttpCall
 
 API = "/v1beta"
 # --param name -> Gemini API parameter, passed through when given (the SDK's negative_prompt, person_generation)

@@ -35,18 +35,17 @@ import json
 import time
 from typing import Any
 
-from vmevalkit.models.api.http import ApiError, ApiHttp, HttpCall, HttpStatusError, TransientHttpError
 from vmevalkit.models.api.provider import (
     ApiProvider,
     Found,
     JobState,
     JobStatus,
-    MissingKeyError,
     SubmitAttempt,
     VideoRequest,
 )
 from vmevalkit.models.api.wrapper import ApiModelWrapper
 from vmevalkit.settings import Settings
+from vmevalkit.utils.http import ApiError, ApiHttp, HttpCall, HttpStatusError, MissingKeyError, TransientHttpError
 from vmevalkit.utils.redact import register_secret
 
 STATES: dict[str, JobState] = {

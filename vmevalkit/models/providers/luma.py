@@ -46,7 +46,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from vmevalkit.models.api.http import ApiError, ApiHttp, HttpCall
 from vmevalkit.models.api.provider import (
     CLOCK_SKEW_S,
     ApiProvider,
@@ -60,6 +59,7 @@ from vmevalkit.models.api.provider import (
 )
 from vmevalkit.models.api.wrapper import ApiModelWrapper
 from vmevalkit.settings import Settings
+from vmevalkit.utils.http import ApiError, ApiHttp, HttpCall
 
 GENERATIONS = "/dream-machine/v1/generations"
 STATES: dict[str, JobState] = {

@@ -36,10 +36,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from vmevalkit.models.api.http import ApiError, HttpCall, TransientHttpError
 from vmevalkit.models.api.provider import ApiProvider, JobState, JobStatus, ProviderJobFailed, VideoRequest
 from vmevalkit.models.api.wrapper import ApiModelWrapper
 from vmevalkit.settings import Settings
+from vmevalkit.utils.http import ApiError, HttpCall, TransientHttpError
 
 STATES: dict[str, JobState] = {
     "Preparing": "queued",

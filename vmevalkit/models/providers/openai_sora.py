@@ -47,10 +47,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from vmevalkit.models.api.http import ApiError, HttpCall
 from vmevalkit.models.api.provider import ApiProvider, JobState, JobStatus, VideoRequest
 from vmevalkit.models.api.wrapper import ApiModelWrapper
 from vmevalkit.settings import Settings
+from vmevalkit.utils.http import ApiError, HttpCall
 
 VIDEOS = "/videos"
 STATES: dict[str, JobState] = {

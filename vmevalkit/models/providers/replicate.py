@@ -42,7 +42,6 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from vmevalkit.models.api.http import ApiHttp, HttpCall
 from vmevalkit.models.api.model_inputs import ModelInputs
 from vmevalkit.models.api.provider import (
     CLOCK_SKEW_S,
@@ -56,6 +55,7 @@ from vmevalkit.models.api.provider import (
 )
 from vmevalkit.models.api.wrapper import ApiModelWrapper
 from vmevalkit.settings import Settings
+from vmevalkit.utils.http import ApiHttp, HttpCall
 
 STATES: dict[str, JobState] = {
     "starting": "queued",  # waiting for a worker (cold boot): not an error

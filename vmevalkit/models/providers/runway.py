@@ -18,10 +18,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from vmevalkit.models.api.http import HttpCall
 from vmevalkit.models.api.provider import ApiProvider, JobState, JobStatus, VideoRequest
 from vmevalkit.models.api.wrapper import ApiModelWrapper
 from vmevalkit.settings import Settings
+from vmevalkit.utils.http import HttpCall
 
 API_VERSION = "2024-11-06"
 STATES: dict[str, JobState] = {

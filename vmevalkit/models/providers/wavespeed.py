@@ -39,11 +39,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from vmevalkit.models.api.http import ApiError, ApiHttp, HttpCall, TransientHttpError
 from vmevalkit.models.api.inputs import PreparedImage
 from vmevalkit.models.api.provider import ApiProvider, JobState, JobStatus, VideoRequest
 from vmevalkit.models.api.wrapper import ApiModelWrapper
 from vmevalkit.settings import Settings
+from vmevalkit.utils.http import ApiError, ApiHttp, HttpCall, TransientHttpError
 
 STATES: dict[str, JobState] = {
     "created": "queued",  # received and waiting for a worker

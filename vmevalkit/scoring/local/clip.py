@@ -312,7 +312,7 @@ class ClipScore(_ClipBase):
         import torch
         from transformers import CLIPConfig, CLIPModel
 
-        from vmevalkit.models.local.tiny_text import clip_tokenizer_openai_order
+        from vmevalkit.workers.tiny_text import clip_tokenizer_openai_order
 
         tokenizer = clip_tokenizer_openai_order()
         # Token ids as in the real config: bos 0, pad 1 and the legacy eos 2 (argmax pooling; the tokenizer's
@@ -441,7 +441,7 @@ class XClipScore(_ClipBase):
         import torch
         from transformers import XCLIPConfig, XCLIPModel
 
-        from vmevalkit.models.local.tiny_text import clip_tokenizer_openai_order
+        from vmevalkit.workers.tiny_text import clip_tokenizer_openai_order
 
         tokenizer = clip_tokenizer_openai_order()
         text_config = {

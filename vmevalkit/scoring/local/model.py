@@ -1,8 +1,9 @@
 """``LocalScorerModel``: a scorer that runs inside its own virtualenv, in a worker that loads it once.
 
 Like a cog predictor: ``setup(checkpoint_dir, device)`` loads the weights once, ``score(items, **kwargs)`` is called
-for many batches. The worker (``vmevalkit.models.local.worker``) builds it from the catalog entry's ``args``; the
-main environment only reads its class attributes (dimensions, inputs, version) and never imports torch.
+for many batches. It is a ``WorkerService`` (``vmevalkit.workers.service``): the worker calls ``setup_worker`` and
+``handle(Score)``, which turn protocol messages into those two calls. The worker builds it from the catalog entry's
+``args``; the main environment only reads its class attributes (dimensions, inputs, version), never imports torch.
 
 Every family also builds a tiny random-weight checkpoint in the layout of the real one (``build_tiny``), so tests
 run the production ``from_pretrained`` code on a checkpoint made here.
@@ -10,7 +11,10 @@ run the production ``from_pretrained`` code on a checkpoint made here.
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
+import json
+import math
+import time
+from abc import abstractmethod
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
@@ -19,10 +23,14 @@ import numpy as np
 from PIL import Image
 
 from vmevalkit.scoring.base import PUBLIC_INPUTS, Range, ScoreBatch, ScoreItem
+from vmevalkit.workers.protocol import Load, Score, Scores
+from vmevalkit.workers.service import Loaded, ProgressCallback, WorkerService
 
 
-class LocalScorerModel(ABC):
+class LocalScorerModel(WorkerService):
     """Base of the local scorer families. Subclasses set ``dimensions`` (and ``inputs``, ``version``...)."""
+
+    request_type: ClassVar[type[Score]] = Score
 
     version: ClassVar[str] = "1"  # bump when scores change meaning: old score files are redone
     dimensions: ClassVar[tuple[str, ...]] = ()
@@ -60,6 +68,77 @@ class LocalScorerModel(ABC):
     def dtype(self) -> str:
         """The weights' dtype, for the worker's ready message ("float32", "bfloat16"...)."""
         return "float32"
+
+    # ---- the worker contract (vmevalkit.workers.service) ----
+
+    def setup_worker(self, load: Load, device: str, gpu_memory_bytes: int | None) -> Loaded:
+        self.setup(Path(load.checkpoint_dir), device)
+        return Loaded(dtype=self.dtype)
+
+    def handle(self, request: Score, progress: ProgressCallback) -> Scores:
+        started = time.monotonic()
+        items = [
+            ScoreItem(
+                generation_dir=Path(item.generation_dir),
+                model=item.model,
+                task_id=item.task_id,
+                domain=item.domain,
+                video_path=Path(item.video_path),
+                prompt=item.prompt,
+                first_frame=Path(item.first_frame),
+                final_frame=Path(item.final_frame) if item.final_frame else None,
+                task_dir=Path(item.task_dir) if item.task_dir else None,
+            )
+            for item in request.items
+        ]
+        batch = self.score(items, **request.kwargs)
+        rows = [[float(v) for v in row] for row in batch.scores]
+        return Scores(
+            id=request.id,
+            ok=True,
+            # The shape is checked by the scoring runner (checked_scores), which names the scorer and both shapes.
+            scores=[[v if math.isfinite(v) else None for v in row] for row in rows],
+            details=[plain_details(d) for d in batch.details] or [{} for _ in items],
+            score_seconds=round(time.monotonic() - started, 4),
+        )
+
+    def out_of_memory(self, device: str, gpu_memory_bytes: int | None) -> str:
+        return f"CUDA out of memory on {device} while scoring a batch: {self.oom_hint}"
+
+    @classmethod
+    def check_tiny(cls, checkpoint_dir: Path, args: dict[str, Any]) -> dict[str, Any]:
+        """Score two small videos (a moving square, a still one) on the CPU with a tiny checkpoint.
+
+        ``args`` are the catalog entry's (its ``checkpoint`` dropped), then the family's ``tiny_args`` on top."""
+        import tempfile
+
+        from vmevalkit.scoring.local.tiny import sample_items
+
+        options = {k: v for k, v in args.items() if k != "checkpoint"}
+        scorer = cls("tiny", **{**options, **cls.tiny_args})
+        scorer.setup(checkpoint_dir, "cpu")
+        with tempfile.TemporaryDirectory(prefix="vmevalkit-tiny-scorer-") as tmp:
+            batch = scorer.score(sample_items(Path(tmp)))
+        scores = np.asarray(batch.scores, dtype=np.float64)
+        return {
+            "dimensions": list(cls.dimensions),
+            "shape": list(scores.shape),
+            "scores": [[v if math.isfinite(v) else None for v in row] for row in scores.tolist()],
+            "details": batch.details,
+            "dtype": scorer.dtype,
+        }
+
+
+def plain_details(value: Any) -> dict[str, Any]:
+    """A scorer's per-item details as plain JSON (numpy scalars and arrays turned into numbers and lists)."""
+
+    def default(obj: Any) -> Any:
+        if hasattr(obj, "tolist"):
+            return obj.tolist()
+        return str(obj)
+
+    plain = json.loads(json.dumps(value, default=default, allow_nan=True))
+    return plain if isinstance(plain, dict) else {"detail": plain}
 
 
 def int_option(value: Any, name: str, minimum: int = 1) -> int:

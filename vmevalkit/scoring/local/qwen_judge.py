@@ -391,8 +391,8 @@ class QwenVLJudge(LocalScorerModel):
         import torch
         from transformers import AddedToken, Qwen2_5_VLConfig, Qwen2_5_VLForConditionalGeneration
 
-        from vmevalkit.models.local.tiny_text import qwen2_tokenizer
         from vmevalkit.scoring.judge_rubric import DOMAIN_RUBRICS, GENERIC_RUBRIC
+        from vmevalkit.workers.tiny_text import qwen2_tokenizer
 
         out_dir = Path(out_dir)
         out_dir.mkdir(parents=True, exist_ok=True)

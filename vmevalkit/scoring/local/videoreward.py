@@ -653,7 +653,7 @@ class VideoReward(LocalScorerModel):
         import torch
         from transformers import Qwen2VLConfig, Qwen2VLForConditionalGeneration
 
-        from vmevalkit.models.local.tiny_text import qwen2_tokenizer
+        from vmevalkit.workers.tiny_text import qwen2_tokenizer
 
         step_dir = out_dir / f"checkpoint-{CHECKPOINT_STEP}"
         tokenizer_dir = step_dir / "tokenizer"

@@ -319,7 +319,7 @@ class VideoScore(LocalScorerModel):
         import torch
         from transformers import Idefics2Config, Idefics2ImageProcessorPil
 
-        from vmevalkit.models.local.tiny_text import llama_tokenizer
+        from vmevalkit.workers.tiny_text import llama_tokenizer
 
         out_dir.mkdir(parents=True, exist_ok=True)
         tokenizer = llama_tokenizer(corpus=REGRESSION_QUERY_PROMPT, special_tokens=SPECIAL_TOKENS)

@@ -21,7 +21,18 @@ from typing import Any
 
 import numpy as np
 
-from vmevalkit.models.local.executor import (
+from vmevalkit.scoring.base import ScoreBatch, ScoreItem, ScorerContractError
+from vmevalkit.scoring.local.model import LocalScorerModel
+from vmevalkit.settings import Settings, get_settings
+from vmevalkit.utils.imports import PluginLoadError, load_object
+from vmevalkit.workers.installation import (
+    CheckpointChoice,
+    checkpoint_for,
+    checkpoint_identity,
+    local_problem,
+    venv_python,
+)
+from vmevalkit.workers.process import (
     WorkerError,
     WorkerProcess,
     WorkerSlot,
@@ -29,18 +40,7 @@ from vmevalkit.models.local.executor import (
     visible_gpus,
     worker_env,
 )
-from vmevalkit.models.local.installation import (
-    CheckpointChoice,
-    checkpoint_for,
-    checkpoint_identity,
-    local_problem,
-    venv_python,
-)
-from vmevalkit.models.local.protocol import Load, Score, ScoreItemData
-from vmevalkit.scoring.base import ScoreBatch, ScoreItem, ScorerContractError
-from vmevalkit.scoring.local.model import LocalScorerModel
-from vmevalkit.settings import Settings, get_settings
-from vmevalkit.utils.imports import PluginLoadError, load_object
+from vmevalkit.workers.protocol import Load, Score, ScoreItemData
 
 # Catalog args the wrapper resolves itself; the rest are the scorer model's constructor keywords.
 RUNNER_ARGS = ("checkpoint", "checkpoint_dir")

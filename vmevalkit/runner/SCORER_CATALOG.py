@@ -8,7 +8,7 @@ Entry fields:
                  (``vmevalkit.scoring.local.wrapper:LocalScorer``); builtin and api scorers have none
   model          local scorers: the Hugging Face repo of the checkpoint
   args           constructor keywords (optional); a local scorer's ``checkpoint`` names its pinned weights in
-                 ``vmevalkit/models/local/checkpoints.toml``
+                 ``vmevalkit/workers/checkpoints.toml``
   description    one line
   family         the group it belongs to
   kind           "builtin" (in-process), "api" (HTTP judge) or "local" (own venv, worker)

@@ -149,6 +149,17 @@ TO_WORKER: TypeAdapter[Load | Generate | Score | Shutdown] = TypeAdapter(ToWorke
 FROM_WORKER: TypeAdapter[Ready | Progress | Result | Scores | Fatal] = TypeAdapter(FromWorker)
 
 
+# The answer to each kind of request: a failure of either is reported as its own answer type.
+REPLY_TYPES: dict[type[Generate] | type[Score], type[Result] | type[Scores]] = {Generate: Result, Score: Scores}
+
+
+def failure(
+    request_type: type[Generate] | type[Score], request_id: str, error: str, kind: ErrorKind
+) -> Result | Scores:
+    """The answer that reports a failed request of ``request_type``."""
+    return REPLY_TYPES[request_type](id=request_id, ok=False, error=error, error_kind=kind)
+
+
 def encode(message: _Message) -> bytes:
     """One line of UTF-8 JSON: JSON escapes every newline inside a string, so lines frame messages."""
     return message.model_dump_json().encode("utf-8") + b"\n"

@@ -16,7 +16,7 @@ files whose size or mtime changed are hashed again.
 
 Runs in the main environment for everything but ``fetch`` (stdlib + pydantic); ``fetch`` needs
 huggingface_hub, which only the model virtualenvs have, and imports it inside the download code.
-``python -m vmevalkit.models.local.weights {fetch,verify,print-pins,status}`` is what
+``python -m vmevalkit.workers.weights {fetch,verify,print-pins,status}`` is what
 ``setup/install_model.sh`` calls.
 """
 
@@ -415,7 +415,7 @@ def print_pins(weights_dir: Path, *, registry: Path | None = None) -> str:
     pins = load_registry(registry)
     lines = [
         "# Pinned checkpoint tables from the verified lock files under " + str(weights_dir) + ".",
-        "# Paste each table over the table of the same name in vmevalkit/models/local/checkpoints.toml.",
+        "# Paste each table over the table of the same name in vmevalkit/workers/checkpoints.toml.",
         "",
     ]
     found = False
@@ -798,7 +798,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     common.add_argument("--registry", type=Path, default=argparse.SUPPRESS, help="default: checkpoints.toml")
     parser = argparse.ArgumentParser(
-        prog="python -m vmevalkit.models.local.weights",
+        prog="python -m vmevalkit.workers.weights",
         description="Download, verify and pin the checkpoints of local models.",
         parents=[common],
     )

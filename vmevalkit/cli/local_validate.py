@@ -1,21 +1,26 @@
-"""``install_model.sh --validate``: one real generation on a shipped task, checked frame by frame.
+"""``install_model.sh --validate``: check an install end to end, through the real runner and worker.
 
-Runs the model through the real runner and its persistent worker, exactly as
-``examples/generate_videos.py`` would, then fails loudly if the video is wrong: not
-completed, the wrong frame count or size, or frames that are all one colour (NaNs in
-half precision decode to black frames, the classic silent failure).
+A generator: one real generation on a shipped task, exactly as ``examples/generate_videos.py`` would run it, then
+fails loudly if the video is wrong: not completed, the wrong frame count or size, or frames that are all one colour
+(NaNs in half precision decode to black frames, the classic silent failure).
 
-    python -m vmevalkit.models.local.validate ltx-video [--checkpoint DIR]
+A scorer: generates the ``oracle-solution`` and ``static-first-frame`` baselines on one shipped task (in-process, a
+second), then scores both with the installed scorer exactly as ``examples/score_videos.py`` would: its virtualenv,
+its worker, its weights. Fails loudly when a video cannot be scored, or, with real weights, when every score is NaN
+(a model that loads but answers nothing usable).
+
+    python -m vmevalkit.cli.local_validate ltx-video|clip-score [--checkpoint DIR] [--tiny]
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -23,7 +28,11 @@ import vmevalkit
 from vmevalkit.runner.registry import build_wrapper, get_entry, readiness
 from vmevalkit.settings import get_settings
 
+if TYPE_CHECKING:
+    from vmevalkit.scoring.local.model import LocalScorerModel
+
 DEFAULT_TASK = "maze_0001"
+BASELINES = ("oracle-solution", "static-first-frame")
 
 
 def shipped_questions() -> Path:
@@ -99,6 +108,68 @@ def validate(
         return problems
 
 
+def validate_scorer(
+    scorer: str, checkpoint: Path | None = None, task_id: str = DEFAULT_TASK, tiny: bool = False
+) -> list[str]:
+    """Problems found (empty: the install works). Prints the scores it got.
+
+    ``tiny``: a random checkpoint, scored with the family's small ``tiny_args`` (fewer frames, shorter replies);
+    its scores may be NaN (a random judge writes no JSON verdict), so only errors count.
+    """
+    from vmevalkit.runner.inference import InferenceRunner
+    from vmevalkit.scoring.local.wrapper import LocalScorerNotReady
+    from vmevalkit.scoring.runner import ScoringRunner, find_generations, load_catalog_scorer
+    from vmevalkit.tasks.loader import load_tasks
+
+    settings = get_settings()
+    tasks = load_tasks(shipped_questions(), task_ids=[task_id]).tasks
+    if not tasks:
+        return [f"the shipped task {task_id} was not found under {shipped_questions()}"]
+    try:
+        loaded = load_catalog_scorer(
+            scorer,
+            dict(scorer_model_class(scorer).tiny_args) if tiny else None,
+            checkpoint=str(checkpoint.absolute()) if checkpoint else None,
+        )
+    except LocalScorerNotReady as exc:
+        return [str(exc)]
+    try:
+        with tempfile.TemporaryDirectory(prefix="vmevalkit-validate-") as out:
+            runner = InferenceRunner(experiment="validate", output_dir=out, settings=settings, duration=1.0)
+            runner.run(list(BASELINES), tasks)
+            generations = find_generations(runner.experiment_dir)
+            summary = ScoringRunner(loaded, name=scorer, batch_size=len(generations)).run(generations)
+    finally:
+        loaded.close()
+    problems = []
+    for outcome in summary.outcomes:
+        record = outcome.record
+        model = outcome.generation.record.model
+        if outcome.status == "failed" or record is None:
+            problems.append(f"{model}: scoring failed: {outcome.error}")
+            continue
+        values = {k: v for k, v in record.dimensions.items()}
+        print(f"{scorer} on {model} {task_id}: " + ", ".join(f"{k}={_show(v)}" for k, v in values.items()))
+        if not tiny and all(v is None or not math.isfinite(v) for v in values.values()):
+            problems.append(f"{model}: every dimension is NaN: {record.details}")
+    return problems
+
+
+def _show(value: float | None) -> str:
+    return "NaN" if value is None else f"{value:.4g}"
+
+
+def scorer_model_class(name: str) -> type[LocalScorerModel]:
+    from vmevalkit.scoring.local.model import LocalScorerModel
+    from vmevalkit.scoring.runner import get_scorer_entry
+    from vmevalkit.utils.imports import load_object
+
+    cls = load_object(get_scorer_entry(name).service_class)
+    if not (isinstance(cls, type) and issubclass(cls, LocalScorerModel)):
+        raise TypeError(f"scorer '{name}' is not a local scorer")
+    return cls
+
+
 def is_local_scorer(name: str) -> bool:
     from vmevalkit.scoring.catalog import all_scorers  # the lab's extra scorer catalogs too
 
@@ -114,9 +185,7 @@ def image_size(path: Path) -> tuple[int, int]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m vmevalkit.models.local.validate", description=__doc__.split("\n")[0]
-    )
+    parser = argparse.ArgumentParser(prog="python -m vmevalkit.cli.local_validate", description=__doc__.split("\n")[0])
     parser.add_argument("model")
     parser.add_argument("--checkpoint", type=Path, help="a checkpoint folder to run instead of the pinned weights")
     parser.add_argument("--task-id", default=DEFAULT_TASK)
@@ -124,8 +193,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--tiny", action="store_true", help="the checkpoint is tiny: use its small test size")
     args = parser.parse_args(argv)
     if is_local_scorer(args.model):  # install_model.sh validates scorers too
-        from vmevalkit.scoring.local.validate import validate as validate_scorer
-
         problems = validate_scorer(args.model, args.checkpoint, args.task_id, args.tiny)
     else:
         problems = validate(args.model, args.checkpoint, args.task_id, args.duration, args.tiny)

@@ -60,7 +60,7 @@ def _add_generate_arguments(p: argparse.ArgumentParser) -> None:
         default=[],
         metavar="[MODEL=]DIR",
         help="run a local model from this diffusers checkpoint folder instead of its pinned weights "
-        "(e.g. a tiny one from 'python -m vmevalkit.models.local.tiny'); MODEL= when several local models run",
+        "(e.g. a tiny one from 'python -m vmevalkit.workers.tiny'); MODEL= when several local models run",
     )
     p.add_argument("--retry-failed", action="store_true", help="run again the generations whose last attempt failed")
     p.add_argument(
@@ -371,7 +371,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
     from rich.console import Console
 
-    from vmevalkit.runner.constraints import accepted_params
+    from vmevalkit.models.constraints import accepted_params
     from vmevalkit.runner.registry import ModelLoadError, UnknownModelError, get_entry, preflight, readiness
     from vmevalkit.settings import get_settings
     from vmevalkit.tasks.loader import TaskSelectionError, load_tasks

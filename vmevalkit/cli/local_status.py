@@ -1,6 +1,6 @@
 """``install_model.sh --list``: every local model and local scorer, whether its venv and weights are in place.
 
-python -m vmevalkit.models.local.status [--json]
+python -m vmevalkit.cli.local_status [--json] [--markdown-table]
 """
 
 from __future__ import annotations
@@ -13,9 +13,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from vmevalkit.models.local.installation import INSTALL_STAMP, LocalEntry, checkpoint_for, local_problem
 from vmevalkit.runner.registry import get_entry, model_names
 from vmevalkit.settings import get_settings
+from vmevalkit.utils.imports import load_object
+from vmevalkit.workers.installation import INSTALL_STAMP, LocalEntry, checkpoint_for, local_problem
 
 
 def folder_size(path: Path) -> int:
@@ -45,11 +46,10 @@ def model_status(name: str) -> dict[str, Any]:
 
 
 def scorer_status(name: str) -> dict[str, Any]:
-    from vmevalkit.scoring.local.tiny import family_class
     from vmevalkit.scoring.runner import get_scorer_entry
 
     entry = get_scorer_entry(name)
-    return entry_status(entry, marker=family_class(entry.service_class).checkpoint_marker, what="Scorer")
+    return entry_status(entry, marker=load_object(entry.service_class).checkpoint_marker, what="Scorer")
 
 
 def entry_status(entry: LocalEntry, marker: str = "model_index.json", what: str = "Model") -> dict[str, Any]:
@@ -85,9 +85,8 @@ def entry_status(entry: LocalEntry, marker: str = "model_index.json", what: str 
 
 def models_table() -> str:
     """The models table of docs/LOCAL_MODELS.md, from the catalog and the checkpoint registry (kept equal by a test)."""
-    from vmevalkit.models.local.tiny import family_class
-    from vmevalkit.models.local.weights import get_pin
     from vmevalkit.runner.MODEL_CATALOG import AVAILABLE_MODELS
+    from vmevalkit.workers.weights import get_pin
 
     lines = [
         "| model | Hugging Face repo (revision) | diffusers pipeline | default size | frames @ fps | steps | guidance "
@@ -97,7 +96,7 @@ def models_table() -> str:
     for name, raw in AVAILABLE_MODELS.items():
         if raw["kind"] != "local":
             continue
-        args, cls = raw["args"], family_class(raw["service_class"])
+        args, cls = raw["args"], load_object(raw["service_class"])
         pin = get_pin(args["checkpoint"])
         revision = f"`{pin.revision[:7]}`" if pin.pinned else "unpinned: locked at first install"
         size = f"{args['width']}x{args['height']}" + (" (fixed)" if cls.fixed_size else "")
@@ -113,7 +112,7 @@ def models_table() -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m vmevalkit.models.local.status", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m vmevalkit.cli.local_status", description=__doc__.split("\n")[0])
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--markdown-table", action="store_true", help="print the models table of the docs")
     args = parser.parse_args(argv)

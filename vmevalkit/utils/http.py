@@ -26,16 +26,17 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception
 
 from vmevalkit.utils.atomic import atomic_path
 from vmevalkit.utils.redact import scrub, scrub_data
-from vmevalkit.video import VideoError, VideoInfo, probe_video
 
 MAX_REDIRECTS = 5
+
+T = TypeVar("T")
 
 # (field name, (filename, bytes, content type)) — httpx's multipart "files" shape
 MultipartFile = tuple[str, tuple[str, bytes, str]]
@@ -59,6 +60,14 @@ class ApiError(RuntimeError):
     """Base of every error the API layer raises. Messages never contain secrets."""
 
     permanent = True
+
+
+class MissingKeyError(ApiError):
+    """A key the provider needs is not set. The message names it, never a value."""
+
+
+class BadDownload(Exception):
+    """Raised by a download's ``check``: the file is complete but not what was asked for (says why)."""
 
 
 class TransientHttpError(ApiError):
@@ -349,14 +358,16 @@ class ApiHttp:
                 f"{self.provider}: response is not JSON: {self.scrub(_excerpt(response))}"
             ) from None
 
-    async def download(self, call: HttpCall, dest: Path) -> VideoInfo:
-        """Stream a video into ``dest`` atomically; it must be complete and decodable."""
+    async def download(self, call: HttpCall, dest: Path, check: Callable[[Path], T]) -> T:
+        """Stream a file into ``dest`` atomically; ``check`` (run in a worker thread, before the file is moved
+        into place) reads the complete file and returns what it found, or raises ``BadDownload``: a file that
+        is cut short or fails the check is downloaded again, and never left at ``dest``."""
         async for attempt in self._retrying():
             with attempt:
-                return await self._download_once(call, dest)
+                return await self._download_once(call, dest, check)
         raise AssertionError("unreachable")  # pragma: no cover - tenacity re-raises
 
-    async def _download_once(self, call: HttpCall, dest: Path) -> VideoInfo:
+    async def _download_once(self, call: HttpCall, dest: Path, check: Callable[[Path], T]) -> T:
         response = await self._attempt(call, stream=True)
         with atomic_path(dest) as tmp:
             received = 0
@@ -373,9 +384,6 @@ class ApiHttp:
             if expected is not None and expected.isdigit() and received != int(expected):
                 raise TransientHttpError(f"{self.provider}: download truncated ({received} of {expected} bytes)")
             try:
-                info = await asyncio.to_thread(probe_video, tmp)  # a full decode: off the event loop
-            except VideoError as exc:
-                raise TransientHttpError(f"{self.provider}: downloaded file is not a decodable video ({exc})") from None
-            if info.frame_count == 0:
-                raise TransientHttpError(f"{self.provider}: downloaded video has no frames")
-        return info.model_copy(update={"path": str(dest)})
+                return await asyncio.to_thread(check, tmp)  # e.g. a full video decode: off the event loop
+            except BadDownload as exc:
+                raise TransientHttpError(f"{self.provider}: downloaded file {exc}") from None

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from vmevalkit.settings import Settings
 
 if TYPE_CHECKING:
-    from vmevalkit.models.local.weights import Lock
+    from vmevalkit.workers.weights import Lock
 
 # Written by setup/lib/common.sh as the last step of a venv install: a venv without it is half-built.
 INSTALL_STAMP = ".vmevalkit-install.json"
@@ -59,7 +59,7 @@ def checkpoint_for(entry: LocalEntry, settings: Settings) -> CheckpointChoice:
     checkpoint_id = entry.args.get("checkpoint")
     if not checkpoint_id:
         raise ValueError(f"model '{entry.name}' names no checkpoint: give it one with --checkpoint DIR")
-    from vmevalkit.models.local.weights import checkpoint_dir
+    from vmevalkit.workers.weights import checkpoint_dir
 
     return CheckpointChoice(checkpoint_dir(str(checkpoint_id), settings.weights_dir).absolute(), str(checkpoint_id))
 
@@ -77,7 +77,7 @@ def pinned_lock(choice: CheckpointChoice) -> Lock | None:
     """The lock file of pinned weights (None for a checkpoint folder, or a missing or unreadable lock)."""
     if not choice.pinned:
         return None
-    from vmevalkit.models.local.weights import read_lock
+    from vmevalkit.workers.weights import read_lock
 
     try:
         return read_lock(choice.path)
@@ -107,7 +107,7 @@ def local_problem(
                 f"point --checkpoint at a {kind} checkpoint folder"
             )
         return None
-    from vmevalkit.models.local.weights import verify
+    from vmevalkit.workers.weights import verify
 
     problems = verify(str(choice.checkpoint_id), settings.weights_dir)
     return problems[0] if problems else None
