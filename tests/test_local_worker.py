@@ -295,3 +295,33 @@ def test_a_run_refuses_pinned_weights_that_fail_verification(tmp_path: Path, loc
     assert refused.returncode == 2
     assert "weights for 'ltx-video' failed verification: model_index.json sha256 mismatch" in refused.stderr
     assert "run bash setup/install_model.sh ltx-video" in refused.stderr
+
+
+def test_the_workers_progress_reaches_the_runner_as_events_that_do_not_count(
+    tmp_path: Path, local_env: dict[str, str], questions: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The worker sends Progress(step, total) per denoising step; the runner hands each one on as a "progress" event
+    of the job it belongs to (the CLI shows them), and the summary counts only finished work."""
+    from vmevalkit.runner.inference import InferenceRunner, RunEvent
+    from vmevalkit.settings import get_settings
+    from vmevalkit.tasks.loader import load_tasks
+
+    for name, value in local_env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.syspath_prepend(str(PLUGINS))
+    monkeypatch.setenv("PYTHONPATH", str(PLUGINS))  # the worker imports the probe pipeline too
+    get_settings.cache_clear()
+    events: list[RunEvent] = []
+    runner = InferenceRunner(experiment="progress", output_dir=tmp_path / "out", on_event=events.append)
+    tasks = load_tasks(questions, task_ids=["maze_0001", "sudoku_0001"]).tasks
+    summary = runner.run([MODEL], tasks)
+    assert summary.models[MODEL].completed == 2 and summary.models[MODEL].failed == 0
+    progress = [e for e in events if e.kind == "progress"]
+    for task_id in ("maze_0001", "sudoku_0001"):
+        steps = [(e.step, e.total) for e in progress if e.task_id == task_id]
+        # The probe pipeline reports one step per frame: 6 frames (0.75 s at 8 fps).
+        assert steps == [(i, 6) for i in range(1, 7)], steps
+        started = next(i for i, e in enumerate(events) if e.kind == "started" and e.task_id == task_id)
+        finished = next(i for i, e in enumerate(events) if e.kind == "completed" and e.task_id == task_id)
+        mine = [i for i, e in enumerate(events) if e.kind == "progress" and e.task_id == task_id]
+        assert all(started < i < finished for i in mine)

@@ -42,6 +42,8 @@ class GenerationJob:
     provider_state: dict[str, Any] = field(default_factory=dict)
     # Persist provider state (atomically, into metadata.json) the moment it exists.
     save_state: Callable[[dict[str, Any]], None] = lambda state: None
+    # progress(step, total) while the model works, where it says (a local pipeline's denoising steps).
+    on_progress: Callable[[int, int], None] = lambda step, total: None
 
 
 class Executor(ABC):

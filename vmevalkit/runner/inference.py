@@ -55,7 +55,7 @@ from vmevalkit.utils.redact import scrub, scrub_data
 from vmevalkit.video import VideoError, VideoInfo, probe_video
 
 EventKind = Literal[
-    "skipped_done", "skipped_failed", "skipped_budget", "busy", "redo", "started", "completed", "failed"
+    "skipped_done", "skipped_failed", "skipped_budget", "busy", "redo", "started", "completed", "failed", "progress"
 ]
 QUESTION_FILES = (FIRST_FRAME, PROMPT, METADATA, FINAL_FRAME)
 # A disk that is full or read-only fails every later write too: the run stops starting generations.
@@ -84,6 +84,9 @@ class RunEvent:
     run_dir: Path
     error: str | None = None  # for "failed", why; for "redo", why a completed one is redone; for "busy", who holds it
     cost_usd: float = 0.0  # estimated list price of a job started now
+    # For "progress" (a running job, not counted in the summary): step ``step`` of ``total``.
+    step: int = 0
+    total: int = 0
 
 
 @dataclass
@@ -102,6 +105,8 @@ class ModelSummary:
     held: list[tuple[str, str]] = field(default_factory=list)  # (task_id, holder) of the busy ones
 
     def count(self, event: RunEvent) -> None:
+        if event.kind == "progress":
+            return
         if event.kind == "started":
             self.estimated_cost_usd += event.cost_usd
         else:
@@ -480,6 +485,9 @@ class InferenceRunner:
             ground_truth_task=spec.task if executor.requires_ground_truth else None,
             provider_state=dict(record.provider_state),
             save_state=save_state,
+            on_progress=lambda step, total: self.on_event(
+                RunEvent("progress", spec.entry.name, spec.task.task_id, run_dir, step=step, total=total)
+            ),
         )
         # Executors that poll remote jobs keep their own deadline (they cancel the job on the provider).
         timeout = None if executor.manages_own_timeout else self.settings.job_timeout_s

@@ -98,7 +98,9 @@ class LocalExecutor(Executor):
             return GenerationResult.failure(model, f"the model could not be loaded: {exc}")
         request = self._request(job, worker)
         try:
-            result = await worker.run(request, self.settings.local_job_timeout_s, lambda progress: None)
+            result = await worker.run(
+                request, self.settings.local_job_timeout_s, lambda p: job.on_progress(p.step, p.total)
+            )
         except WorkerError as exc:
             await worker.kill()
             return GenerationResult.failure(model, str(exc), generation_id=request.id, metadata=self._metadata(worker))
