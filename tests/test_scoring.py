@@ -15,8 +15,8 @@ import pytest
 import vmk_test_scorers
 from conftest import REPO, cli_env, run_generate
 
+from vmevalkit.runner import SCORER_CATALOG
 from vmevalkit.runner.inference import InferenceRunner
-from vmevalkit.scoring import SCORER_CATALOG
 from vmevalkit.scoring.base import PUBLIC_INPUTS, ScoreItem, ScorerContractError, build_scorer, load_scorer_class
 from vmevalkit.scoring.frame_match import PSNR_CAP_DB, FrameMatch, fit_to, luma, psnr, ssim
 from vmevalkit.scoring.runner import (
