@@ -181,7 +181,7 @@ def test_catalog_local_entries_name_registry_checkpoints() -> None:
 def test_registry_is_package_data() -> None:
     assert weights.DEFAULT_REGISTRY.name == "checkpoints.toml"
     text = (REPO / "pyproject.toml").read_text()
-    assert '"vmevalkit.models.local" = ["*.toml"]' in text
+    assert '"vmevalkit.workers" = ["*.toml"]' in text
 
 
 # ---- registry parsing ------------------------------------------------------------------------------
