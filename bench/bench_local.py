@@ -114,7 +114,7 @@ def run_naive(tasks: list, envs: Path, tiny: Path, out: Path, params: dict, dura
             fps=service.fps,
             steps=params["steps"],
         )
-        load = Load(service=entry.service_class, model=entry.model, args=args, checkpoint_dir=str(tiny), device="cpu")
+        load = Load(service=entry.service, model=entry.model, args=args, checkpoint_dir=str(tiny), device="cpu")
         done = subprocess.run(
             [str(envs / MODEL / "bin" / "python"), "-m", "vmevalkit.workers.worker"],
             input=encode(load) + encode(request) + encode(Shutdown()),

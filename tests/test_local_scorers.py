@@ -15,11 +15,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import REPO, VENV_SCORER, ModelVenv, cli_env, make_fake_venv, pins, stack_of
+from conftest import REPO, ModelVenv, cli_env, make_fake_venv
 
 from vmevalkit.runner.inference import InferenceRunner
+from vmevalkit.runner.registry import all_scorers
 from vmevalkit.runner.SCORER_CATALOG import AVAILABLE_SCORERS
-from vmevalkit.scoring.catalog import all_scorers
 from vmevalkit.scoring.runner import load_catalog_scorer, read_score
 from vmevalkit.tasks.loader import load_tasks
 
@@ -30,7 +30,7 @@ def family_class(name: str) -> type:
     """The scorer model class of a shipped local scorer."""
     from vmevalkit.utils.imports import load_object
 
-    cls: type = load_object(AVAILABLE_SCORERS[name]["service_class"])
+    cls: type = load_object(AVAILABLE_SCORERS[name]["service"])
     return cls
 
 
@@ -58,9 +58,9 @@ def test_install_validates_the_scorer_venv_on_a_tiny_checkpoint(scorer_venv: Mod
 
 
 def test_every_local_scorer_pins_the_same_packages() -> None:
-    # One stack and no setup of its own: what lets one scorer venv stand for all.
+    from test_local_models import pins
+
     assert len({tuple(pins(name)) for name in LOCAL_SCORERS}) == 1, "one scorer venv must stand for all"
-    assert {stack_of(name) for name in LOCAL_SCORERS} == {stack_of(VENV_SCORER)}
 
 
 def test_every_local_scorer_entry_names_a_family_a_wrapper_and_pinned_weights() -> None:
@@ -73,7 +73,7 @@ def test_every_local_scorer_entry_names_a_family_a_wrapper_and_pinned_weights() 
         entry = AVAILABLE_SCORERS[name]
         cls = family_class(name)
         assert issubclass(cls, LocalScorerModel) and cls.dimensions, name
-        assert load_object(entry["wrapper_class"]).__name__ == "LocalScorer"
+        assert load_object(entry["wrapper"]).__name__ == "LocalScorer"
         pin = get_pin(entry["args"]["checkpoint"])
         assert pin.repo_id == entry["model"], f"{name}: the catalog and checkpoints.toml name the same repo"
 

@@ -17,13 +17,13 @@ from conftest import REPO, cli_env, run_generate
 
 from vmevalkit.runner import SCORER_CATALOG
 from vmevalkit.runner.inference import InferenceRunner
+from vmevalkit.runner.registry import UnknownScorerError
 from vmevalkit.scoring.base import PUBLIC_INPUTS, ScoreItem, ScorerContractError, build_scorer, load_scorer_class
 from vmevalkit.scoring.frame_match import PSNR_CAP_DB, FrameMatch, fit_to, luma, psnr, ssim
 from vmevalkit.scoring.runner import (
     GenerationSelectionError,
     ScoreRecord,
     ScoringRunner,
-    UnknownScorerError,
     find_generations,
     items_for,
     load_catalog_scorer,
@@ -58,7 +58,7 @@ def score_files(root: Path) -> list[Path]:
 
 
 def test_scorer_catalog_is_pure_data_and_every_entry_loads() -> None:
-    tree = ast.parse((REPO / "vmevalkit" / "scoring" / "SCORER_CATALOG.py").read_text())
+    tree = ast.parse((REPO / "vmevalkit" / "runner" / "SCORER_CATALOG.py").read_text())
     for node in ast.walk(tree):
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             assert getattr(node, "module", None) in ("typing", "__future__") or [a.name for a in node.names] == [
@@ -67,7 +67,7 @@ def test_scorer_catalog_is_pure_data_and_every_entry_loads() -> None:
         assert not isinstance(node, (ast.Call, ast.Lambda, ast.FunctionDef, ast.ClassDef)), node.lineno
     assert "frame-match" in SCORER_CATALOG.AVAILABLE_SCORERS
     for name, entry in SCORER_CATALOG.AVAILABLE_SCORERS.items():
-        assert entry["role"] == "scorer" and entry["kind"] in ("builtin", "api", "local") and entry["description"]
+        assert entry["kind"] in ("builtin", "api", "local") and entry["description"]
         if entry["kind"] == "local":
             continue  # they need their venv and weights: tests/test_local_scorers.py loads them
         scorer = load_catalog_scorer(name)

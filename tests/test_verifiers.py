@@ -322,8 +322,8 @@ def test_unscorable_items_get_nan_and_a_reason_and_the_batch_goes_on(questions: 
 
 def test_task_verifier_is_a_catalog_scorer_that_keeps_the_contract() -> None:
     entry = AVAILABLE_SCORERS["task-verifier"]
-    assert entry["kind"] == "builtin" and entry["role"] == "scorer"
-    scorer = build_scorer(load_scorer_class(entry["service_class"]), entry.get("args"))
+    assert entry["kind"] == "builtin" and "wrapper" not in entry  # the service is the scorer
+    scorer = build_scorer(load_scorer_class(entry["service"]), entry.get("args"))
     assert isinstance(scorer, TaskVerifier) and scorer.name == "task-verifier"
     assert scorer.dimensions == ("task_success", "end_state", "process")
     assert scorer.pass_dimension == "task_success" and "final_frame" not in scorer.inputs

@@ -604,4 +604,4 @@ def test_catalog_lists_the_judges_as_api_scorers() -> None:
     from vmevalkit.runner.SCORER_CATALOG import AVAILABLE_SCORERS
 
     for name in ("vlm-judge-openai", "vlm-judge-gemini"):
-        assert AVAILABLE_SCORERS[name]["kind"] == "api" and AVAILABLE_SCORERS[name]["role"] == "scorer"
+        assert AVAILABLE_SCORERS[name]["kind"] == "api" and "wrapper" not in AVAILABLE_SCORERS[name]  # in-process

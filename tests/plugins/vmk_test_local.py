@@ -183,7 +183,8 @@ class ProbeScorer(LocalScorerModel):
         (out_dir / "config.json").write_text(json.dumps({"model_type": "probe"}))
 
 
-# A scorer catalog in the real format (VMEVALKIT_EXTRA_SCORER_CATALOGS=vmk_test_local:SCORERS).
+# A scorer catalog (VMEVALKIT_EXTRA_SCORER_CATALOGS=vmk_test_local:SCORERS) in the first shape (wrapper_class,
+# service_class, role), which the registry still reads: the local scorer worker tests run it end to end.
 SCORERS: dict[str, dict[str, Any]] = {
     "test-local-scorer": {
         "wrapper_class": "vmevalkit.scoring.local.wrapper:LocalScorer",

@@ -30,9 +30,8 @@ STATIC = "vmevalkit.models.baselines:StaticFirstFrameService"
 
 def _entry(wrapper_class: str, description: str) -> dict[str, Any]:
     return {
-        "wrapper_module": "vmk_test_models",
-        "wrapper_class": wrapper_class,
-        "service_class": STATIC,
+        "wrapper": f"vmk_test_models:{wrapper_class}",
+        "service": STATIC,
         "model": wrapper_class.lower(),
         "args": {"fps": 8},
         "description": description,
@@ -51,6 +50,8 @@ MODELS = {
     "test-gated": _entry("GatedWrapper", "waits for a gate, then writes a static video"),
     "test-echo": _entry("EchoWrapper", "fails with an error (and metadata) that echo a variable's value"),
     # A local model without torch: its worker runs vmk_test_local.ProbePipeline (see tests/test_local_worker.py).
+    # Written in the catalog's first shape (wrapper_module + wrapper_class, service_class), which a lab's extra
+    # catalog may still use: every local worker test runs it through the registry's normalisation.
     "test-local": {
         "wrapper_module": "vmevalkit.models.local.wrapper",
         "wrapper_class": "LocalModelWrapper",
@@ -81,7 +82,7 @@ MODELS = {
     # LTX-Video's production class, recording the prompt its pipeline receives (tests/test_local_models.py).
     "test-ltx-recording": {
         **AVAILABLE_MODELS["ltx-video"],
-        "service_class": "vmk_test_local:RecordingLTX",
+        "service": "vmk_test_local:RecordingLTX",
         "family": "tests",
     },
 }

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from vmevalkit.runner.registry import get_entry, model_names
+from vmevalkit.runner.registry import all_scorers, get_entry, get_scorer_entry, model_names
 from vmevalkit.settings import get_settings
 from vmevalkit.utils.imports import load_object
 from vmevalkit.workers.installation import INSTALL_STAMP, LocalEntry, checkpoint_for, local_problem
@@ -46,10 +46,8 @@ def model_status(name: str) -> dict[str, Any]:
 
 
 def scorer_status(name: str) -> dict[str, Any]:
-    from vmevalkit.scoring.runner import get_scorer_entry
-
     entry = get_scorer_entry(name)
-    return entry_status(entry, marker=load_object(entry.service_class).checkpoint_marker, what="Scorer")
+    return entry_status(entry, marker=load_object(entry.service).checkpoint_marker, what="Scorer")
 
 
 def entry_status(entry: LocalEntry, marker: str = "model_index.json", what: str = "Model") -> dict[str, Any]:
@@ -96,7 +94,7 @@ def models_table() -> str:
     for name, raw in AVAILABLE_MODELS.items():
         if raw["kind"] != "local":
             continue
-        args, cls = raw["args"], load_object(raw["service_class"])
+        args, cls = raw["args"], load_object(raw["service"])
         pin = get_pin(args["checkpoint"])
         revision = f"`{pin.revision[:7]}`" if pin.pinned else "unpinned: locked at first install"
         size = f"{args['width']}x{args['height']}" + (" (fixed)" if cls.fixed_size else "")
@@ -119,8 +117,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.markdown_table:
         print(models_table())
         return 0
-    from vmevalkit.scoring.catalog import all_scorers
-
     rows = [model_status(name) for name in model_names() if get_entry(name).kind == "local"]
     rows += [scorer_status(name) for name, raw in all_scorers().items() if raw.get("kind") == "local"]
     if args.json:

@@ -5,7 +5,7 @@ Runs inside the model's or scorer's virtualenv (the package from the checkout on
     envs/<name>/bin/python -m vmevalkit.cli.local_tiny ltx-video OUT_DIR [--check]
 
 It looks the name up in the shipped catalogs (pure data, so nothing else of the main environment is needed) and
-hands the entry's ``service_class`` and ``args`` to ``vmevalkit.workers.tiny``, which works on any class path.
+hands the entry's ``service`` and ``args`` to ``vmevalkit.workers.tiny``, which works on any class path.
 """
 
 from __future__ import annotations
@@ -41,9 +41,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         entry = local_entry(args.name)
     except LookupError as exc:
         parser.error(str(exc))
-    tiny.build(entry["service_class"], args.out_dir)
+    tiny.build(entry["service"], args.out_dir)
     if args.check:
-        print(json.dumps(tiny.check(entry["service_class"], args.out_dir, entry.get("args", {})), default=str))
+        print(json.dumps(tiny.check(entry["service"], args.out_dir, entry.get("args", {})), default=str))
     return 0
 
 

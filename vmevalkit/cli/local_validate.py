@@ -160,18 +160,18 @@ def _show(value: float | None) -> str:
 
 
 def scorer_model_class(name: str) -> type[LocalScorerModel]:
+    from vmevalkit.runner.registry import get_scorer_entry
     from vmevalkit.scoring.local.model import LocalScorerModel
-    from vmevalkit.scoring.runner import get_scorer_entry
     from vmevalkit.utils.imports import load_object
 
-    cls = load_object(get_scorer_entry(name).service_class)
+    cls = load_object(get_scorer_entry(name).service)
     if not (isinstance(cls, type) and issubclass(cls, LocalScorerModel)):
         raise TypeError(f"scorer '{name}' is not a local scorer")
     return cls
 
 
 def is_local_scorer(name: str) -> bool:
-    from vmevalkit.scoring.catalog import all_scorers  # the lab's extra scorer catalogs too
+    from vmevalkit.runner.registry import all_scorers  # the lab's extra scorer catalogs too
 
     return all_scorers().get(name, {}).get("kind") == "local"
 

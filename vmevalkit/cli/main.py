@@ -596,13 +596,11 @@ def cmd_score(args: argparse.Namespace) -> int:
 
     from rich.console import Console
 
-    from vmevalkit.runner.registry import SAFE_NAME
+    from vmevalkit.runner.registry import SAFE_NAME, ScorerCatalogError, UnknownScorerError
     from vmevalkit.scoring.base import ScorerContractError, build_scorer, load_scorer_class
-    from vmevalkit.scoring.catalog import ScorerCatalogError
     from vmevalkit.scoring.local.wrapper import LocalScorerNotReady
     from vmevalkit.scoring.runner import (
         GenerationSelectionError,
-        UnknownScorerError,
         find_generations,
         load_catalog_scorer,
         scorer_name_of,
@@ -684,7 +682,7 @@ def _list_scorers() -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from vmevalkit.scoring.catalog import ScorerCatalogError, all_scorers
+    from vmevalkit.runner.registry import ScorerCatalogError, all_scorers
 
     try:
         scorers = all_scorers()

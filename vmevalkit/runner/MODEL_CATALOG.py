@@ -1,15 +1,22 @@
 """Every model VMEvalKit knows, as pure data.
 
 This module must stay importable in microseconds: literal dicts and lists only,
-no imports beyond typing, no calls. Classes are named by string and loaded by
-``vmevalkit.runner.registry`` only when a model is actually used.
+no imports beyond typing, no calls. Classes are named by "package.module:Class"
+strings and loaded by ``vmevalkit.runner.registry`` only when a model is used.
+``SCORER_CATALOG.py`` beside it has the same entry schema.
+
+Two words, in both catalogs:
+  service  the class named by an entry that does the work: here a provider's API
+           description (``ApiProvider``), a diffusers pipeline (``LocalPipeline``,
+           run by a worker in the model's own venv) or a baseline's renderer
+  wrapper  what the runner calls: a ``vmevalkit.models.base.ModelWrapper`` built
+           around the service. An entry names its kind's generic wrapper directly
+           (``API_WRAPPER``, ``LOCAL_WRAPPER``) unless it needs its own class
 
 Entry fields:
-  wrapper_module  dotted module holding the wrapper (and, by default, the service)
-  wrapper_class   a ``vmevalkit.models.base.ModelWrapper`` subclass in that module
-  service_class   the class that talks to the provider / pipeline ("Name" in
-                  wrapper_module, or "package.module:Name")
-  model           the provider's own model id
+  wrapper         "package.module:Class" of the wrapper
+  service         "package.module:Class" of the service
+  model           the provider's own model id (a local model's Hugging Face repo)
   args            keyword arguments for the service (optional)
   description     one line for ``--list-models``
   family          the group the entry belongs to
@@ -20,18 +27,33 @@ Entry fields:
                   default_resolution, fps, seed, audio, params, max_image_bytes (optional)
   price           list price: usd_per_second and/or usd_per_video (optional)
   retired         why the provider no longer serves it: it stays listed, and says so (optional)
+
+Defaults. The fields a family shares (a provider's wrapper, service, family, kind
+and keys) are written once, in ``<FAMILY>_DEFAULTS`` (``LOCAL_DEFAULTS``: the local
+kind's wrapper and kind), and each of its entries starts with ``**<FAMILY>_DEFAULTS``.
+The merge is Python's own: the entry's fields, written after it, win (a test checks
+the ``**`` always comes first). To see an entry in full:
+``python -c "from vmevalkit.runner.registry import get_entry;
+print(get_entry('kling-v2-1-pro').model_dump_json(indent=2))"``.
+
+Older catalogs named the classes ``wrapper_module`` + ``wrapper_class`` and
+``service_class`` (a name in wrapper_module, or a path); the registry still reads
+that shape in a lab's extra catalogs, but new entries are written as above.
 """
 
 from typing import Any
+
+# The generic wrappers of the "api" and "local" kinds: every provider and every local pipeline runs through them.
+API_WRAPPER = "vmevalkit.models.api.wrapper:ApiModelWrapper"
+LOCAL_WRAPPER = "vmevalkit.models.local.wrapper:LocalModelWrapper"
 
 # Baselines: no GPU, no key, no download. They bracket every leaderboard: a
 # video that never moves (the floor) and the correct solution (the ceiling);
 # a jump-cut to the answer sits between them for any scorer that judges the process.
 BASELINE_MODELS: dict[str, dict[str, Any]] = {
     "static-first-frame": {
-        "wrapper_module": "vmevalkit.models.baselines",
-        "wrapper_class": "StaticFirstFrameWrapper",
-        "service_class": "StaticFirstFrameService",
+        "wrapper": "vmevalkit.models.baselines:StaticFirstFrameWrapper",
+        "service": "vmevalkit.models.baselines:StaticFirstFrameService",
         "model": "static-first-frame",
         "args": {"fps": 16},
         "description": "Holds the first frame for the whole video: the floor any scorer must rank last",
@@ -39,9 +61,8 @@ BASELINE_MODELS: dict[str, dict[str, Any]] = {
         "kind": "builtin",
     },
     "oracle-solution": {
-        "wrapper_module": "vmevalkit.models.baselines",
-        "wrapper_class": "OracleSolutionWrapper",
-        "service_class": "OracleSolutionService",
+        "wrapper": "vmevalkit.models.baselines:OracleSolutionWrapper",
+        "service": "vmevalkit.models.baselines:OracleSolutionService",
         "model": "oracle-solution",
         "args": {"fps": 16},
         "description": "Renders the task's correct solution step by step: the ceiling a scorer must recognise",
@@ -49,9 +70,8 @@ BASELINE_MODELS: dict[str, dict[str, Any]] = {
         "kind": "builtin",
     },
     "shortcut-cut": {
-        "wrapper_module": "vmevalkit.models.baselines",
-        "wrapper_class": "ShortcutCutWrapper",
-        "service_class": "ShortcutCutService",
+        "wrapper": "vmevalkit.models.baselines:ShortcutCutWrapper",
+        "service": "vmevalkit.models.baselines:ShortcutCutService",
         "model": "shortcut-cut",
         "args": {"fps": 16},
         "description": "Holds the first frame, then cuts straight to the answer: right end, no process, "
@@ -63,16 +83,18 @@ BASELINE_MODELS: dict[str, dict[str, Any]] = {
 
 # Runway: https://docs.dev.runwayml.com/api/ ; prices from Runway's API pricing (credits at $0.01;
 # gen4_turbo and gen3a_turbo cost 5 credits per second of video).
+RUNWAY_DEFAULTS: dict[str, Any] = {
+    "wrapper": API_WRAPPER,
+    "service": "vmevalkit.models.providers.runway:RunwayService",
+    "family": "runway",
+    "kind": "api",
+    "env_keys": ["RUNWAYML_API_SECRET"],
+}
 RUNWAY_MODELS: dict[str, dict[str, Any]] = {
     "runway-gen4-turbo": {
-        "wrapper_module": "vmevalkit.models.providers.runway",
-        "wrapper_class": "RunwayWrapper",
-        "service_class": "RunwayService",
+        **RUNWAY_DEFAULTS,
         "model": "gen4_turbo",
         "description": "Runway Gen-4 Turbo image-to-video",
-        "family": "runway",
-        "kind": "api",
-        "env_keys": ["RUNWAYML_API_SECRET"],
         "constraints": {
             "durations": [5, 10],
             "default_duration": 5,
@@ -83,14 +105,9 @@ RUNWAY_MODELS: dict[str, dict[str, Any]] = {
         "price": {"usd_per_second": 0.05},
     },
     "runway-gen3a-turbo": {
-        "wrapper_module": "vmevalkit.models.providers.runway",
-        "wrapper_class": "RunwayWrapper",
-        "service_class": "RunwayService",
+        **RUNWAY_DEFAULTS,
         "model": "gen3a_turbo",
         "description": "Runway Gen-3 Alpha Turbo image-to-video (retired)",
-        "family": "runway",
-        "kind": "api",
-        "env_keys": ["RUNWAYML_API_SECRET"],
         "constraints": {
             "durations": [5, 10],
             "default_duration": 5,
@@ -107,18 +124,20 @@ RUNWAY_MODELS: dict[str, dict[str, Any]] = {
 # i.e. at 720p (1280x720, 24 fps) $0.1416/s and $0.0487/s (ray-2 5 s: $0.71; 540p is ~0.56x, 1080p ~2.25x).
 # Source: Luma's API pricing (https://lumalabs.ai/api/pricing); read here from secondary copies of it
 # (per-Mpx rates and the ray-2 540p/720p/1080p 5 s list prices $0.40/$0.71/$1.59), not the page itself.
+LUMA_DEFAULTS: dict[str, Any] = {
+    "wrapper": API_WRAPPER,
+    "service": "vmevalkit.models.providers.luma:LumaService",
+    "family": "luma",
+    "kind": "api",
+    "env_keys": ["LUMA_API_KEY"],
+}
 LUMA_MODELS: dict[str, dict[str, Any]] = {
     "luma-ray-2": {
-        "wrapper_module": "vmevalkit.models.providers.luma",
-        "wrapper_class": "LumaWrapper",
-        "service_class": "LumaService",
+        **LUMA_DEFAULTS,
         "model": "ray-2",
         "args": {"loop": False},
         "description": "Luma Ray 2 image-to-video (Dream Machine API); prompt sent verbatim, the API has no prompt "
         "enhancement; loop off; the input image must be at a URL (set VMEVALKIT_IMAGE_HOST)",
-        "family": "luma",
-        "kind": "api",
-        "env_keys": ["LUMA_API_KEY"],
         "constraints": {
             "durations": [5, 9],
             "default_duration": 5,
@@ -137,17 +156,12 @@ LUMA_MODELS: dict[str, dict[str, Any]] = {
         },
     },
     "luma-ray-flash-2": {
-        "wrapper_module": "vmevalkit.models.providers.luma",
-        "wrapper_class": "LumaWrapper",
-        "service_class": "LumaService",
+        **LUMA_DEFAULTS,
         "model": "ray-flash-2",
         "args": {"loop": False},
         "description": "Luma Ray Flash 2 image-to-video, faster and cheaper than Ray 2 (Dream Machine API); prompt "
         "sent verbatim, the API has no prompt enhancement; loop off; the input image must be at a URL "
         "(set VMEVALKIT_IMAGE_HOST)",
-        "family": "luma",
-        "kind": "api",
-        "env_keys": ["LUMA_API_KEY"],
         "constraints": {
             "durations": [5, 9],
             "default_duration": 5,
@@ -176,17 +190,19 @@ LUMA_MODELS: dict[str, dict[str, Any]] = {
 # always renders sound; OpenAI does not document the frame rate.
 # Prices per second (OpenAI's pricing and model pages): sora-2 $0.10 (720x1280/1280x720), sora-2-pro $0.30
 # at 720x1280/1280x720 and $0.50 at 1024x1792/1792x1024.
+OPENAI_DEFAULTS: dict[str, Any] = {
+    "wrapper": API_WRAPPER,
+    "service": "vmevalkit.models.providers.openai_sora:OpenAISoraService",
+    "family": "openai",
+    "kind": "api",
+    "env_keys": ["OPENAI_API_KEY"],
+}
 OPENAI_MODELS: dict[str, dict[str, Any]] = {
     "openai-sora-2": {
-        "wrapper_module": "vmevalkit.models.providers.openai_sora",
-        "wrapper_class": "OpenAISoraWrapper",
-        "service_class": "OpenAISoraService",
+        **OPENAI_DEFAULTS,
         "model": "sora-2",
         "description": "OpenAI Sora 2 image-to-video with sound, 1280x720 or 720x1280 (Videos API; OpenAI shut its "
         "hosted API down on 2026-09-24: set OPENAI_BASE_URL to a host that still serves /videos)",
-        "family": "openai",
-        "kind": "api",
-        "env_keys": ["OPENAI_API_KEY"],
         "constraints": {
             "durations": [4, 8, 12],
             "default_duration": 4,
@@ -197,15 +213,10 @@ OPENAI_MODELS: dict[str, dict[str, Any]] = {
         "price": {"usd_per_second": 0.10},
     },
     "openai-sora-2-pro": {
-        "wrapper_module": "vmevalkit.models.providers.openai_sora",
-        "wrapper_class": "OpenAISoraWrapper",
-        "service_class": "OpenAISoraService",
+        **OPENAI_DEFAULTS,
         "model": "sora-2-pro",
         "description": "OpenAI Sora 2 Pro image-to-video with sound, 1280x720 or 720x1280 (Videos API; OpenAI shut "
         "its hosted API down on 2026-09-24: set OPENAI_BASE_URL to a host that still serves /videos)",
-        "family": "openai",
-        "kind": "api",
-        "env_keys": ["OPENAI_API_KEY"],
         "constraints": {
             "durations": [4, 8, 12],
             "default_duration": 4,
@@ -216,16 +227,11 @@ OPENAI_MODELS: dict[str, dict[str, Any]] = {
         "price": {"usd_per_second": 0.30},
     },
     "openai-sora-2-pro-hd": {
-        "wrapper_module": "vmevalkit.models.providers.openai_sora",
-        "wrapper_class": "OpenAISoraWrapper",
-        "service_class": "OpenAISoraService",
+        **OPENAI_DEFAULTS,
         "model": "sora-2-pro",
         "description": "OpenAI Sora 2 Pro image-to-video with sound at its larger sizes, 1792x1024 or 1024x1792 "
         "(Videos API; OpenAI shut its hosted API down on 2026-09-24: set OPENAI_BASE_URL to a host that "
         "still serves /videos)",
-        "family": "openai",
-        "kind": "api",
-        "env_keys": ["OPENAI_API_KEY"],
         "constraints": {
             "durations": [4, 8, 12],
             "default_duration": 4,
@@ -247,17 +253,19 @@ OPENAI_MODELS: dict[str, dict[str, Any]] = {
 # Prices per second, Gemini API pricing page (https://ai.google.dev/gemini-api/docs/pricing): Veo 2 $0.35,
 # Veo 3 $0.40 and Veo 3 Fast $0.15 (after Google's September 2025 cut), Veo 3.1 $0.40 at 720p/1080p,
 # Veo 3.1 Fast $0.10 at 720p and $0.12 at 1080p (the 2026 figures, read from a secondary copy; $0.15 at launch).
+VEO_DEFAULTS: dict[str, Any] = {
+    "wrapper": API_WRAPPER,
+    "service": "vmevalkit.models.providers.gemini_veo:GeminiVeoService",
+    "family": "veo",
+    "kind": "api",
+    "env_keys": ["GEMINI_API_KEY"],
+}
 VEO_MODELS: dict[str, dict[str, Any]] = {
     "veo-2.0-generate": {
-        "wrapper_module": "vmevalkit.models.providers.gemini_veo",
-        "wrapper_class": "GeminiVeoWrapper",
-        "service_class": "GeminiVeoService",
+        **VEO_DEFAULTS,
         "model": "veo-2.0-generate-001",
         "description": "Google Veo 2 image-to-video, silent, 720p (Gemini API; Google shut it down there on "
         "2026-06-30: set GEMINI_BASE_URL to a host that still serves it)",
-        "family": "veo",
-        "kind": "api",
-        "env_keys": ["GEMINI_API_KEY"],
         "constraints": {
             "durations": [5, 6, 8],
             "default_duration": 8,
@@ -271,15 +279,10 @@ VEO_MODELS: dict[str, dict[str, Any]] = {
         "retired": "Google shut veo-2.0-generate-001 down in the Gemini API on 2026-06-30 (Gemini API changelog)",
     },
     "veo-3.0-generate": {
-        "wrapper_module": "vmevalkit.models.providers.gemini_veo",
-        "wrapper_class": "GeminiVeoWrapper",
-        "service_class": "GeminiVeoService",
+        **VEO_DEFAULTS,
         "model": "veo-3.0-generate-001",
         "description": "Google Veo 3 image-to-video with sound (Gemini API; Google shut it down there on "
         "2026-06-30: set GEMINI_BASE_URL to a host that still serves it)",
-        "family": "veo",
-        "kind": "api",
-        "env_keys": ["GEMINI_API_KEY"],
         "constraints": {
             "durations": [4, 6, 8],
             "default_duration": 8,
@@ -295,15 +298,10 @@ VEO_MODELS: dict[str, dict[str, Any]] = {
         "retired": "Google shut veo-3.0-generate-001 down in the Gemini API on 2026-06-30 (Gemini API changelog)",
     },
     "veo-3.0-fast-generate": {
-        "wrapper_module": "vmevalkit.models.providers.gemini_veo",
-        "wrapper_class": "GeminiVeoWrapper",
-        "service_class": "GeminiVeoService",
+        **VEO_DEFAULTS,
         "model": "veo-3.0-fast-generate-001",
         "description": "Google Veo 3 Fast image-to-video with sound (Gemini API; Google shut it down there on "
         "2026-06-30: set GEMINI_BASE_URL to a host that still serves it)",
-        "family": "veo",
-        "kind": "api",
-        "env_keys": ["GEMINI_API_KEY"],
         "constraints": {
             "durations": [4, 6, 8],
             "default_duration": 8,
@@ -319,15 +317,10 @@ VEO_MODELS: dict[str, dict[str, Any]] = {
         "retired": "Google shut veo-3.0-fast-generate-001 down in the Gemini API on 2026-06-30 (Gemini API changelog)",
     },
     "veo-3.1-generate": {
-        "wrapper_module": "vmevalkit.models.providers.gemini_veo",
-        "wrapper_class": "GeminiVeoWrapper",
-        "service_class": "GeminiVeoService",
+        **VEO_DEFAULTS,
         "model": "veo-3.1-generate-preview",
         "description": "Google Veo 3.1 (preview) image-to-video with sound (Gemini API; the preview id was shut "
         "down there on 2026-10-22: set GEMINI_BASE_URL to a host that still serves it)",
-        "family": "veo",
-        "kind": "api",
-        "env_keys": ["GEMINI_API_KEY"],
         "constraints": {
             "durations": [4, 6, 8],
             "default_duration": 8,
@@ -342,15 +335,10 @@ VEO_MODELS: dict[str, dict[str, Any]] = {
         "price": {"usd_per_second": 0.40},
     },
     "veo-3.1-fast-generate": {
-        "wrapper_module": "vmevalkit.models.providers.gemini_veo",
-        "wrapper_class": "GeminiVeoWrapper",
-        "service_class": "GeminiVeoService",
+        **VEO_DEFAULTS,
         "model": "veo-3.1-fast-generate-preview",
         "description": "Google Veo 3.1 Fast (preview) image-to-video with sound (Gemini API; the preview id was "
         "shut down there on 2026-10-22: set GEMINI_BASE_URL to a host that still serves it)",
-        "family": "veo",
-        "kind": "api",
-        "env_keys": ["GEMINI_API_KEY"],
         "constraints": {
             "durations": [4, 6, 8],
             "default_duration": 8,
@@ -370,16 +358,18 @@ VEO_MODELS: dict[str, dict[str, Any]] = {
 # https://wavespeed.ai/docs/docs-api/ . WAN 2.1 renders at a fixed size, so its ratios are the pixel
 # sizes it accepts ("832:480" is sent as size "832*480"); WAN 2.2 follows the image's ratio. WAN makes
 # 16 fps video (the Wan model's native rate); Veo makes 24 fps.
+WAVESPEED_DEFAULTS: dict[str, Any] = {
+    "wrapper": API_WRAPPER,
+    "service": "vmevalkit.models.providers.wavespeed:WaveSpeedService",
+    "family": "wavespeed",
+    "kind": "api",
+    "env_keys": ["WAVESPEED_API_KEY"],
+}
 WAVESPEED_MODELS: dict[str, dict[str, Any]] = {
     "wavespeed-wan-2-1-i2v-480p": {
-        "wrapper_module": "vmevalkit.models.providers.wavespeed",
-        "wrapper_class": "WaveSpeedWrapper",
-        "service_class": "WaveSpeedService",
+        **WAVESPEED_DEFAULTS,
         "model": "wavespeed-ai/wan-2.1/i2v-480p",
         "description": "WAN 2.1 14B image-to-video at 480p on WaveSpeedAI",
-        "family": "wavespeed",
-        "kind": "api",
-        "env_keys": ["WAVESPEED_API_KEY"],
         "constraints": {
             "durations": [5, 6, 7, 8, 9, 10],
             "default_duration": 5,
@@ -394,14 +384,9 @@ WAVESPEED_MODELS: dict[str, dict[str, Any]] = {
         "price": {"usd_per_second": 0.04},
     },
     "wavespeed-wan-2-1-i2v-720p": {
-        "wrapper_module": "vmevalkit.models.providers.wavespeed",
-        "wrapper_class": "WaveSpeedWrapper",
-        "service_class": "WaveSpeedService",
+        **WAVESPEED_DEFAULTS,
         "model": "wavespeed-ai/wan-2.1/i2v-720p",
         "description": "WAN 2.1 14B image-to-video at 720p on WaveSpeedAI",
-        "family": "wavespeed",
-        "kind": "api",
-        "env_keys": ["WAVESPEED_API_KEY"],
         "constraints": {
             "durations": [5, 6, 7, 8, 9, 10],
             "default_duration": 5,
@@ -415,14 +400,9 @@ WAVESPEED_MODELS: dict[str, dict[str, Any]] = {
         "price": {"usd_per_second": 0.06},
     },
     "wavespeed-wan-2-2-i2v-480p": {
-        "wrapper_module": "vmevalkit.models.providers.wavespeed",
-        "wrapper_class": "WaveSpeedWrapper",
-        "service_class": "WaveSpeedService",
+        **WAVESPEED_DEFAULTS,
         "model": "wavespeed-ai/wan-2.2/i2v-480p",
         "description": "WAN 2.2 A14B image-to-video at 480p on WaveSpeedAI",
-        "family": "wavespeed",
-        "kind": "api",
-        "env_keys": ["WAVESPEED_API_KEY"],
         "constraints": {
             "durations": [5, 8],
             "default_duration": 5,
@@ -436,14 +416,9 @@ WAVESPEED_MODELS: dict[str, dict[str, Any]] = {
         "price": {"usd_per_second": 0.03},
     },
     "wavespeed-wan-2-2-i2v-720p": {
-        "wrapper_module": "vmevalkit.models.providers.wavespeed",
-        "wrapper_class": "WaveSpeedWrapper",
-        "service_class": "WaveSpeedService",
+        **WAVESPEED_DEFAULTS,
         "model": "wavespeed-ai/wan-2.2/i2v-720p",
         "description": "WAN 2.2 A14B image-to-video at 720p on WaveSpeedAI",
-        "family": "wavespeed",
-        "kind": "api",
-        "env_keys": ["WAVESPEED_API_KEY"],
         "constraints": {
             "durations": [5, 8],
             "default_duration": 5,
@@ -457,15 +432,10 @@ WAVESPEED_MODELS: dict[str, dict[str, Any]] = {
         "price": {"usd_per_second": 0.06},
     },
     "wavespeed-veo-3-1": {
-        "wrapper_module": "vmevalkit.models.providers.wavespeed",
-        "wrapper_class": "WaveSpeedWrapper",
-        "service_class": "WaveSpeedService",
+        **WAVESPEED_DEFAULTS,
         "model": "google/veo3.1/image-to-video",
         "args": {"generate_audio": False},  # WaveSpeed's default is true, and audio doubles the price
         "description": "Google Veo 3.1 image-to-video (silent) through WaveSpeedAI",
-        "family": "wavespeed",
-        "kind": "api",
-        "env_keys": ["WAVESPEED_API_KEY"],
         "constraints": {
             "durations": [4, 6, 8],
             "default_duration": 8,
@@ -481,15 +451,10 @@ WAVESPEED_MODELS: dict[str, dict[str, Any]] = {
         "price": {"usd_per_second": 0.2},
     },
     "wavespeed-veo-3-1-fast": {
-        "wrapper_module": "vmevalkit.models.providers.wavespeed",
-        "wrapper_class": "WaveSpeedWrapper",
-        "service_class": "WaveSpeedService",
+        **WAVESPEED_DEFAULTS,
         "model": "google/veo3.1-fast/image-to-video",
         "args": {"generate_audio": False},
         "description": "Google Veo 3.1 Fast image-to-video (silent) through WaveSpeedAI",
-        "family": "wavespeed",
-        "kind": "api",
-        "env_keys": ["WAVESPEED_API_KEY"],
         "constraints": {
             "durations": [4, 6, 8],
             "default_duration": 8,
@@ -511,18 +476,20 @@ WAVESPEED_MODELS: dict[str, dict[str, Any]] = {
 # ratios are the ones Kling renders. Kling bills resource-pack units and its price page was not in reach:
 # the USD figures are the commonly published per-clip prices, best known and unverified. kling-v2.x
 # models take no cfg_scale; master models take no mode; kling-v3 is sent without sound (its default).
+KLING_DEFAULTS: dict[str, Any] = {
+    "wrapper": API_WRAPPER,
+    "service": "vmevalkit.models.providers.kling:KlingService",
+    "family": "kling",
+    "kind": "api",
+    "env_keys": ["KLING_ACCESS_KEY", "KLING_SECRET_KEY"],
+    "env_key_alternatives": [["KLING_API_KEY"]],
+}
 KLING_MODELS: dict[str, dict[str, Any]] = {
     "kling-v1-6-std": {
-        "wrapper_module": "vmevalkit.models.providers.kling",
-        "wrapper_class": "KlingWrapper",
-        "service_class": "KlingService",
+        **KLING_DEFAULTS,
         "model": "kling-v1-6",
         "args": {"mode": "std"},
         "description": "Kling 1.6 image-to-video, standard mode (720p)",
-        "family": "kling",
-        "kind": "api",
-        "env_keys": ["KLING_ACCESS_KEY", "KLING_SECRET_KEY"],
-        "env_key_alternatives": [["KLING_API_KEY"]],
         "constraints": {
             "durations": [5, 10],
             "default_duration": 5,
@@ -537,16 +504,10 @@ KLING_MODELS: dict[str, dict[str, Any]] = {
         "price": {"usd_per_second": 0.056},
     },
     "kling-v1-6-pro": {
-        "wrapper_module": "vmevalkit.models.providers.kling",
-        "wrapper_class": "KlingWrapper",
-        "service_class": "KlingService",
+        **KLING_DEFAULTS,
         "model": "kling-v1-6",
         "args": {"mode": "pro"},
         "description": "Kling 1.6 image-to-video, professional mode (1080p)",
-        "family": "kling",
-        "kind": "api",
-        "env_keys": ["KLING_ACCESS_KEY", "KLING_SECRET_KEY"],
-        "env_key_alternatives": [["KLING_API_KEY"]],
         "constraints": {
             "durations": [5, 10],
             "default_duration": 5,
@@ -561,15 +522,9 @@ KLING_MODELS: dict[str, dict[str, Any]] = {
         "price": {"usd_per_second": 0.098},
     },
     "kling-v2-master": {
-        "wrapper_module": "vmevalkit.models.providers.kling",
-        "wrapper_class": "KlingWrapper",
-        "service_class": "KlingService",
+        **KLING_DEFAULTS,
         "model": "kling-v2-master",
         "description": "Kling 2.0 Master image-to-video (720p)",
-        "family": "kling",
-        "kind": "api",
-        "env_keys": ["KLING_ACCESS_KEY", "KLING_SECRET_KEY"],
-        "env_key_alternatives": [["KLING_API_KEY"]],
         "constraints": {
             "durations": [5, 10],
             "default_duration": 5,
@@ -584,16 +539,10 @@ KLING_MODELS: dict[str, dict[str, Any]] = {
         "price": {"usd_per_second": 0.28},
     },
     "kling-v2-1-std": {
-        "wrapper_module": "vmevalkit.models.providers.kling",
-        "wrapper_class": "KlingWrapper",
-        "service_class": "KlingService",
+        **KLING_DEFAULTS,
         "model": "kling-v2-1",
         "args": {"mode": "std"},
         "description": "Kling 2.1 image-to-video, standard mode (720p)",
-        "family": "kling",
-        "kind": "api",
-        "env_keys": ["KLING_ACCESS_KEY", "KLING_SECRET_KEY"],
-        "env_key_alternatives": [["KLING_API_KEY"]],
         "constraints": {
             "durations": [5, 10],
             "default_duration": 5,
@@ -608,16 +557,10 @@ KLING_MODELS: dict[str, dict[str, Any]] = {
         "price": {"usd_per_second": 0.056},
     },
     "kling-v2-1-pro": {
-        "wrapper_module": "vmevalkit.models.providers.kling",
-        "wrapper_class": "KlingWrapper",
-        "service_class": "KlingService",
+        **KLING_DEFAULTS,
         "model": "kling-v2-1",
         "args": {"mode": "pro"},
         "description": "Kling 2.1 image-to-video, professional mode (1080p)",
-        "family": "kling",
-        "kind": "api",
-        "env_keys": ["KLING_ACCESS_KEY", "KLING_SECRET_KEY"],
-        "env_key_alternatives": [["KLING_API_KEY"]],
         "constraints": {
             "durations": [5, 10],
             "default_duration": 5,
@@ -632,15 +575,9 @@ KLING_MODELS: dict[str, dict[str, Any]] = {
         "price": {"usd_per_second": 0.098},
     },
     "kling-v2-1-master": {
-        "wrapper_module": "vmevalkit.models.providers.kling",
-        "wrapper_class": "KlingWrapper",
-        "service_class": "KlingService",
+        **KLING_DEFAULTS,
         "model": "kling-v2-1-master",
         "description": "Kling 2.1 Master image-to-video (1080p)",
-        "family": "kling",
-        "kind": "api",
-        "env_keys": ["KLING_ACCESS_KEY", "KLING_SECRET_KEY"],
-        "env_key_alternatives": [["KLING_API_KEY"]],
         "constraints": {
             "durations": [5, 10],
             "default_duration": 5,
@@ -655,16 +592,10 @@ KLING_MODELS: dict[str, dict[str, Any]] = {
         "price": {"usd_per_second": 0.28},
     },
     "kling-v2-5-turbo-std": {
-        "wrapper_module": "vmevalkit.models.providers.kling",
-        "wrapper_class": "KlingWrapper",
-        "service_class": "KlingService",
+        **KLING_DEFAULTS,
         "model": "kling-v2-5-turbo",
         "args": {"mode": "std"},
         "description": "Kling 2.5 Turbo image-to-video, standard mode (720p)",
-        "family": "kling",
-        "kind": "api",
-        "env_keys": ["KLING_ACCESS_KEY", "KLING_SECRET_KEY"],
-        "env_key_alternatives": [["KLING_API_KEY"]],
         "constraints": {
             "durations": [5, 10],
             "default_duration": 5,
@@ -679,16 +610,10 @@ KLING_MODELS: dict[str, dict[str, Any]] = {
         "price": {"usd_per_second": 0.042},
     },
     "kling-v2-5-turbo-pro": {
-        "wrapper_module": "vmevalkit.models.providers.kling",
-        "wrapper_class": "KlingWrapper",
-        "service_class": "KlingService",
+        **KLING_DEFAULTS,
         "model": "kling-v2-5-turbo",
         "args": {"mode": "pro"},
         "description": "Kling 2.5 Turbo image-to-video, professional mode (1080p)",
-        "family": "kling",
-        "kind": "api",
-        "env_keys": ["KLING_ACCESS_KEY", "KLING_SECRET_KEY"],
-        "env_key_alternatives": [["KLING_API_KEY"]],
         "constraints": {
             "durations": [5, 10],
             "default_duration": 5,
@@ -703,16 +628,10 @@ KLING_MODELS: dict[str, dict[str, Any]] = {
         "price": {"usd_per_second": 0.07},
     },
     "kling-v3-std": {
-        "wrapper_module": "vmevalkit.models.providers.kling",
-        "wrapper_class": "KlingWrapper",
-        "service_class": "KlingService",
+        **KLING_DEFAULTS,
         "model": "kling-v3",
         "args": {"mode": "std"},
         "description": "Kling 3.0 image-to-video, standard mode (720p, 3-15 s, silent)",
-        "family": "kling",
-        "kind": "api",
-        "env_keys": ["KLING_ACCESS_KEY", "KLING_SECRET_KEY"],
-        "env_key_alternatives": [["KLING_API_KEY"]],
         "constraints": {
             "durations": [3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15],
             "default_duration": 5,
@@ -727,16 +646,10 @@ KLING_MODELS: dict[str, dict[str, Any]] = {
         "price": {"usd_per_second": 0.075},
     },
     "kling-v3-pro": {
-        "wrapper_module": "vmevalkit.models.providers.kling",
-        "wrapper_class": "KlingWrapper",
-        "service_class": "KlingService",
+        **KLING_DEFAULTS,
         "model": "kling-v3",
         "args": {"mode": "pro"},
         "description": "Kling 3.0 image-to-video, professional mode (1080p, 3-15 s, silent)",
-        "family": "kling",
-        "kind": "api",
-        "env_keys": ["KLING_ACCESS_KEY", "KLING_SECRET_KEY"],
-        "env_key_alternatives": [["KLING_API_KEY"]],
         "constraints": {
             "durations": [3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15],
             "default_duration": 5,
@@ -758,16 +671,18 @@ KLING_MODELS: dict[str, dict[str, Any]] = {
 # from secondary copies of that table, not the page itself. usd_per_second is the highest per-second rate at
 # the default resolution (the 10 s price / 10), so the estimate never undershoots; the note has the table.
 # MiniMax documents no frame rate for these models.
+MINIMAX_DEFAULTS: dict[str, Any] = {
+    "wrapper": API_WRAPPER,
+    "service": "vmevalkit.models.providers.minimax:MiniMaxService",
+    "family": "minimax",
+    "kind": "api",
+    "env_keys": ["MINIMAX_API_KEY"],
+}
 MINIMAX_MODELS: dict[str, dict[str, Any]] = {
     "minimax-hailuo-2-3": {
-        "wrapper_module": "vmevalkit.models.providers.minimax",
-        "wrapper_class": "MiniMaxWrapper",
-        "service_class": "MiniMaxService",
+        **MINIMAX_DEFAULTS,
         "model": "MiniMax-Hailuo-2.3",
         "description": "MiniMax Hailuo 2.3 image-to-video (MiniMax API); prompt optimizer off",
-        "family": "minimax",
-        "kind": "api",
-        "env_keys": ["MINIMAX_API_KEY"],
         "constraints": {
             "durations": [6, 10],
             "default_duration": 6,
@@ -781,15 +696,10 @@ MINIMAX_MODELS: dict[str, dict[str, Any]] = {
         "price": {"usd_per_second": 0.056, "note": "per video: 768P $0.28 (6 s), $0.56 (10 s); 1080P $0.49 (6 s)"},
     },
     "minimax-hailuo-2-3-fast": {
-        "wrapper_module": "vmevalkit.models.providers.minimax",
-        "wrapper_class": "MiniMaxWrapper",
-        "service_class": "MiniMaxService",
+        **MINIMAX_DEFAULTS,
         "model": "MiniMax-Hailuo-2.3-Fast",
         "description": "MiniMax Hailuo 2.3 Fast image-to-video, cheaper and quicker (MiniMax API); "
         "prompt optimizer off",
-        "family": "minimax",
-        "kind": "api",
-        "env_keys": ["MINIMAX_API_KEY"],
         "constraints": {
             "durations": [6, 10],
             "default_duration": 6,
@@ -803,14 +713,9 @@ MINIMAX_MODELS: dict[str, dict[str, Any]] = {
         "price": {"usd_per_second": 0.032, "note": "per video: 768P $0.19 (6 s), $0.32 (10 s); 1080P $0.33 (6 s)"},
     },
     "minimax-hailuo-02": {
-        "wrapper_module": "vmevalkit.models.providers.minimax",
-        "wrapper_class": "MiniMaxWrapper",
-        "service_class": "MiniMaxService",
+        **MINIMAX_DEFAULTS,
         "model": "MiniMax-Hailuo-02",
         "description": "MiniMax Hailuo 02 image-to-video (MiniMax API); prompt optimizer off",
-        "family": "minimax",
-        "kind": "api",
-        "env_keys": ["MINIMAX_API_KEY"],
         "constraints": {
             "durations": [6, 10],
             "default_duration": 6,
@@ -827,14 +732,9 @@ MINIMAX_MODELS: dict[str, dict[str, Any]] = {
         },
     },
     "minimax-i2v-01": {
-        "wrapper_module": "vmevalkit.models.providers.minimax",
-        "wrapper_class": "MiniMaxWrapper",
-        "service_class": "MiniMaxService",
+        **MINIMAX_DEFAULTS,
         "model": "I2V-01",
         "description": "MiniMax I2V-01 image-to-video, 720p 6 s (MiniMax API); prompt optimizer off",
-        "family": "minimax",
-        "kind": "api",
-        "env_keys": ["MINIMAX_API_KEY"],
         "constraints": {
             "durations": [6],
             "default_duration": 6,
@@ -850,15 +750,10 @@ MINIMAX_MODELS: dict[str, dict[str, Any]] = {
         "price": {"usd_per_second": 0.056, "note": "unverified: MiniMax publishes no 01-series price"},
     },
     "minimax-i2v-01-live": {
-        "wrapper_module": "vmevalkit.models.providers.minimax",
-        "wrapper_class": "MiniMaxWrapper",
-        "service_class": "MiniMaxService",
+        **MINIMAX_DEFAULTS,
         "model": "I2V-01-live",
         "description": "MiniMax I2V-01-live image-to-video for illustrations and animation, 720p 6 s (MiniMax API); "
         "prompt optimizer off",
-        "family": "minimax",
-        "kind": "api",
-        "env_keys": ["MINIMAX_API_KEY"],
         "constraints": {
             "durations": [6],
             "default_duration": 6,
@@ -878,17 +773,19 @@ MINIMAX_MODELS: dict[str, dict[str, Any]] = {
 # from each model's page, https://fal.ai/models/<model id>/api (llms.txt). ``args.inputs`` tells the
 # provider how the model names its fields (image field, duration as "5" or as a frame count, resolution,
 # seed); other ``args`` are sent as model inputs. Outputs follow the letterboxed image's aspect ratio.
+FAL_DEFAULTS: dict[str, Any] = {
+    "wrapper": API_WRAPPER,
+    "service": "vmevalkit.models.providers.fal:FalService",
+    "family": "fal",
+    "kind": "api",
+    "env_keys": ["FAL_KEY"],
+}
 FAL_MODELS: dict[str, dict[str, Any]] = {
     "fal-kling-v2-1-standard": {
-        "wrapper_module": "vmevalkit.models.providers.fal",
-        "wrapper_class": "FalWrapper",
-        "service_class": "FalService",
+        **FAL_DEFAULTS,
         "model": "fal-ai/kling-video/v2.1/standard/image-to-video",
         "args": {"inputs": {"image_field": "image_url", "duration_format": "string"}},
         "description": "Kling 2.1 Standard image-to-video (720p) on fal.ai",
-        "family": "fal",
-        "kind": "api",
-        "env_keys": ["FAL_KEY"],
         "constraints": {
             "durations": [5, 10],
             "default_duration": 5,
@@ -903,15 +800,10 @@ FAL_MODELS: dict[str, dict[str, Any]] = {
         "price": {"usd_per_second": 0.056},
     },
     "fal-hailuo-02-standard": {
-        "wrapper_module": "vmevalkit.models.providers.fal",
-        "wrapper_class": "FalWrapper",
-        "service_class": "FalService",
+        **FAL_DEFAULTS,
         "model": "fal-ai/minimax/hailuo-02/standard/image-to-video",
         "args": {"inputs": {"image_field": "image_url", "duration_format": "string"}, "prompt_optimizer": False},
         "description": "MiniMax Hailuo 02 Standard image-to-video (768p) on fal.ai; prompt optimizer off",
-        "family": "fal",
-        "kind": "api",
-        "env_keys": ["FAL_KEY"],
         "constraints": {
             "durations": [6, 10],
             "default_duration": 6,
@@ -925,15 +817,10 @@ FAL_MODELS: dict[str, dict[str, Any]] = {
         "price": {"usd_per_second": 0.045},
     },
     "fal-seedance-1-pro": {
-        "wrapper_module": "vmevalkit.models.providers.fal",
-        "wrapper_class": "FalWrapper",
-        "service_class": "FalService",
+        **FAL_DEFAULTS,
         "model": "fal-ai/bytedance/seedance/v1/pro/image-to-video",
         "args": {"inputs": {"duration_format": "string", "resolution_field": "resolution", "seed_field": "seed"}},
         "description": "ByteDance Seedance 1.0 Pro image-to-video on fal.ai",
-        "family": "fal",
-        "kind": "api",
-        "env_keys": ["FAL_KEY"],
         "constraints": {
             "durations": [5, 10],
             "default_duration": 5,
@@ -950,15 +837,10 @@ FAL_MODELS: dict[str, dict[str, Any]] = {
         "price": {"usd_per_second": 0.054, "note": "at 720p; billed per video token, 1080p ~2.25x"},
     },
     "fal-pixverse-v4-5": {
-        "wrapper_module": "vmevalkit.models.providers.fal",
-        "wrapper_class": "FalWrapper",
-        "service_class": "FalService",
+        **FAL_DEFAULTS,
         "model": "fal-ai/pixverse/v4.5/image-to-video",
         "args": {"inputs": {"duration_format": "string", "resolution_field": "resolution", "seed_field": "seed"}},
         "description": "PixVerse v4.5 image-to-video on fal.ai",
-        "family": "fal",
-        "kind": "api",
-        "env_keys": ["FAL_KEY"],
         "constraints": {
             "durations": [5, 8],
             "default_duration": 5,
@@ -974,17 +856,12 @@ FAL_MODELS: dict[str, dict[str, Any]] = {
         "price": {"usd_per_second": 0.04, "note": "at 720p; 360p/540p $0.03/s, 1080p $0.08/s (unverified)"},
     },
     "fal-wan-2-1-i2v": {
-        "wrapper_module": "vmevalkit.models.providers.fal",
-        "wrapper_class": "FalWrapper",
-        "service_class": "FalService",
+        **FAL_DEFAULTS,
         "model": "fal-ai/wan-i2v",
         "args": {
             "inputs": {"duration_format": "frames", "fps": 16, "resolution_field": "resolution", "seed_field": "seed"}
         },
         "description": "Wan 2.1 image-to-video (81 frames at 16 fps) on fal.ai",
-        "family": "fal",
-        "kind": "api",
-        "env_keys": ["FAL_KEY"],
         "constraints": {
             "durations": [5],
             "default_duration": 5,
@@ -1008,11 +885,16 @@ FAL_MODELS: dict[str, dict[str, Any]] = {
 # are sent as model inputs. Prices: Replicate bills these per second of output video on each model page;
 # those pages were not in the stored docs, so the figures below are the best known and marked unverified,
 # except PixVerse whose input schema states its prices.
+REPLICATE_DEFAULTS: dict[str, Any] = {
+    "wrapper": API_WRAPPER,
+    "service": "vmevalkit.models.providers.replicate:ReplicateService",
+    "family": "replicate",
+    "kind": "api",
+    "env_keys": ["REPLICATE_API_TOKEN"],
+}
 REPLICATE_MODELS: dict[str, dict[str, Any]] = {
     "replicate-kling-v2-1": {
-        "wrapper_module": "vmevalkit.models.providers.replicate",
-        "wrapper_class": "ReplicateWrapper",
-        "service_class": "ReplicateService",
+        **REPLICATE_DEFAULTS,
         "model": "kwaivgi/kling-v2.1",
         "args": {
             "inputs": {
@@ -1022,9 +904,6 @@ REPLICATE_MODELS: dict[str, dict[str, Any]] = {
             }
         },
         "description": "Kling 2.1 image-to-video on Replicate (standard mode 720p, pro mode 1080p)",
-        "family": "replicate",
-        "kind": "api",
-        "env_keys": ["REPLICATE_API_TOKEN"],
         "constraints": {
             "durations": [5, 10],
             "default_duration": 5,
@@ -1040,18 +919,13 @@ REPLICATE_MODELS: dict[str, dict[str, Any]] = {
         "price": {"usd_per_second": 0.05, "note": "standard mode (720p); pro ~$0.09/s; unverified"},
     },
     "replicate-hailuo-02": {
-        "wrapper_module": "vmevalkit.models.providers.replicate",
-        "wrapper_class": "ReplicateWrapper",
-        "service_class": "ReplicateService",
+        **REPLICATE_DEFAULTS,
         "model": "minimax/hailuo-02",
         "args": {
             "inputs": {"image_field": "first_frame_image", "resolution_field": "resolution"},
             "prompt_optimizer": False,
         },
         "description": "MiniMax Hailuo 02 image-to-video on Replicate; prompt optimizer off",
-        "family": "replicate",
-        "kind": "api",
-        "env_keys": ["REPLICATE_API_TOKEN"],
         "constraints": {
             "durations": [6, 10],
             "default_duration": 6,
@@ -1066,15 +940,10 @@ REPLICATE_MODELS: dict[str, dict[str, Any]] = {
         "price": {"usd_per_second": 0.045, "note": "at 768p; unverified"},
     },
     "replicate-seedance-1-pro": {
-        "wrapper_module": "vmevalkit.models.providers.replicate",
-        "wrapper_class": "ReplicateWrapper",
-        "service_class": "ReplicateService",
+        **REPLICATE_DEFAULTS,
         "model": "bytedance/seedance-1-pro",
         "args": {"inputs": {"image_field": "image", "resolution_field": "resolution", "seed_field": "seed"}},
         "description": "ByteDance Seedance 1.0 Pro image-to-video on Replicate",
-        "family": "replicate",
-        "kind": "api",
-        "env_keys": ["REPLICATE_API_TOKEN"],
         "constraints": {
             "durations": [2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12],
             "default_duration": 5,
@@ -1090,9 +959,7 @@ REPLICATE_MODELS: dict[str, dict[str, Any]] = {
         "price": {"usd_per_second": 0.15, "note": "at 1080p; 480p ~$0.03/s; unverified"},
     },
     "replicate-pixverse-v4-5": {
-        "wrapper_module": "vmevalkit.models.providers.replicate",
-        "wrapper_class": "ReplicateWrapper",
-        "service_class": "ReplicateService",
+        **REPLICATE_DEFAULTS,
         "model": "pixverse/pixverse-v4.5",
         "args": {
             "inputs": {
@@ -1103,9 +970,6 @@ REPLICATE_MODELS: dict[str, dict[str, Any]] = {
             }
         },
         "description": "PixVerse v4.5 image-to-video on Replicate",
-        "family": "replicate",
-        "kind": "api",
-        "env_keys": ["REPLICATE_API_TOKEN"],
         "constraints": {
             "durations": [5, 8],
             "default_duration": 5,
@@ -1121,9 +985,7 @@ REPLICATE_MODELS: dict[str, dict[str, Any]] = {
         "price": {"usd_per_second": 0.09, "note": "at 540p; 720p $0.12/s, 1080p $0.24/s"},
     },
     "replicate-wan-2-2-i2v-fast": {
-        "wrapper_module": "vmevalkit.models.providers.replicate",
-        "wrapper_class": "ReplicateWrapper",
-        "service_class": "ReplicateService",
+        **REPLICATE_DEFAULTS,
         "model": "wan-video/wan-2.2-i2v-fast",
         "args": {
             "inputs": {
@@ -1135,9 +997,6 @@ REPLICATE_MODELS: dict[str, dict[str, Any]] = {
             }
         },
         "description": "Wan 2.2 image-to-video, fast variant (16 fps), on Replicate",
-        "family": "replicate",
-        "kind": "api",
-        "env_keys": ["REPLICATE_API_TOKEN"],
         "constraints": {
             "durations": [5, 6, 7],
             "default_duration": 5,
@@ -1159,6 +1018,11 @@ REPLICATE_MODELS: dict[str, dict[str, Any]] = {
 # args: checkpoint (key in vmevalkit/workers/checkpoints.toml), default height/width,
 # num_frames (max_frames), fps, steps, guidance_scale, min_gpu_memory_gb (below it, the listed
 # savers are enabled), plus family-specific pipeline arguments.
+LOCAL_DEFAULTS: dict[str, Any] = {
+    "wrapper": LOCAL_WRAPPER,
+    "kind": "local",
+}
+
 # Stable Video Diffusion (Stability AI), diffusers StableVideoDiffusionPipeline; vmevalkit/models/local/svd.py.
 # Sources: the diffusers SVD guide (https://huggingface.co/docs/diffusers/using-diffusers/svd: SVD-XT makes
 # 25 frames at 1024x576, decode_chunk_size=8, exported at fps 7; model offload + forward chunking +
@@ -1167,9 +1031,8 @@ REPLICATE_MODELS: dict[str, dict[str, Any]] = {
 # stated; conservative estimate (fp16 UNet ~3 GB, but 25 frames of 1024x576 latents at once).
 SVD_MODELS: dict[str, dict[str, Any]] = {
     "svd": {
-        "wrapper_module": "vmevalkit.models.local.wrapper",
-        "wrapper_class": "LocalModelWrapper",
-        "service_class": "vmevalkit.models.local.svd:StableVideoDiffusion",
+        **LOCAL_DEFAULTS,
+        "service": "vmevalkit.models.local.svd:StableVideoDiffusion",
         "model": "stabilityai/stable-video-diffusion-img2vid-xt",
         "args": {
             "checkpoint": "svd",
@@ -1189,7 +1052,6 @@ SVD_MODELS: dict[str, dict[str, Any]] = {
         },
         "description": "Stable Video Diffusion XT (Stability AI), image only: ignores the prompt",
         "family": "svd",
-        "kind": "local",
         "constraints": {
             "duration_range": [0.5, 3.5714],
             "default_duration": 3.5714,
@@ -1210,9 +1072,8 @@ SVD_MODELS: dict[str, dict[str, Any]] = {
 # weights, plus activations); the docs' offloading recipe runs in ~10 GB.
 LTX_MODELS: dict[str, dict[str, Any]] = {
     "ltx-video": {
-        "wrapper_module": "vmevalkit.models.local.wrapper",
-        "wrapper_class": "LocalModelWrapper",
-        "service_class": "vmevalkit.models.local.ltx:LTXVideo",
+        **LOCAL_DEFAULTS,
+        "service": "vmevalkit.models.local.ltx:LTXVideo",
         "model": "Lightricks/LTX-Video",
         "args": {
             "checkpoint": "ltx-video",
@@ -1230,7 +1091,6 @@ LTX_MODELS: dict[str, dict[str, Any]] = {
         },
         "description": "LTX-Video 0.9.0 image-to-video (Lightricks), diffusers LTXImageToVideoPipeline",
         "family": "ltx-video",
-        "kind": "local",
         "constraints": {
             "duration_range": [0.5, 10.7083],
             "default_duration": 6.7083,
@@ -1249,9 +1109,8 @@ LTX_MODELS: dict[str, dict[str, Any]] = {
 # of weights, plus the untiled VAE decode of 49 frames at 720x480).
 COGVIDEOX_MODELS: dict[str, dict[str, Any]] = {
     "cogvideox-5b-i2v": {
-        "wrapper_module": "vmevalkit.models.local.wrapper",
-        "wrapper_class": "LocalModelWrapper",
-        "service_class": "vmevalkit.models.local.cogvideox:CogVideoXImageToVideo",
+        **LOCAL_DEFAULTS,
+        "service": "vmevalkit.models.local.cogvideox:CogVideoXImageToVideo",
         "model": "THUDM/CogVideoX-5b-I2V",
         "args": {
             "checkpoint": "cogvideox-5b-i2v",
@@ -1268,7 +1127,6 @@ COGVIDEOX_MODELS: dict[str, dict[str, Any]] = {
         },
         "description": "CogVideoX-5B image-to-video (THUDM), 720x480 only, diffusers CogVideoXImageToVideoPipeline",
         "family": "cogvideox",
-        "kind": "local",
         "constraints": {
             "duration_range": [0.5, 6.125],
             "default_duration": 6.125,
@@ -1291,9 +1149,8 @@ WAN_MODELS: dict[str, dict[str, Any]] = {
     # flow_shift 3.0 (Wan2.1 generate.py for I2V at 832*480). Memory: not stated for diffusers;
     # conservative estimate: bf16 transformer (~33 GB) + UMT5-XXL (~11 GB) + float32 CLIP and VAE.
     "wan2.1-i2v-14b-480p": {
-        "wrapper_module": "vmevalkit.models.local.wrapper",
-        "wrapper_class": "LocalModelWrapper",
-        "service_class": "vmevalkit.models.local.wan:Wan21ImageToVideo",
+        **LOCAL_DEFAULTS,
+        "service": "vmevalkit.models.local.wan:Wan21ImageToVideo",
         "model": "Wan-AI/Wan2.1-I2V-14B-480P-Diffusers",
         "args": {
             "checkpoint": "wan2.1-i2v-14b-480p",
@@ -1310,7 +1167,6 @@ WAN_MODELS: dict[str, dict[str, Any]] = {
         },
         "description": "Wan 2.1 I2V 14B 480P (Alibaba), diffusers WanImageToVideoPipeline",
         "family": "wan",
-        "kind": "local",
         "constraints": {
             "duration_range": [0.5, 5.0625],
             "default_duration": 5.0625,
@@ -1323,9 +1179,8 @@ WAN_MODELS: dict[str, dict[str, Any]] = {
     # flow_shift 5.0 (Wan2.1 generate.py; the docs: higher shift for higher resolutions).
     # Memory: conservative estimate, the 480P weights plus 720P activations and VAE decoding.
     "wan2.1-i2v-14b-720p": {
-        "wrapper_module": "vmevalkit.models.local.wrapper",
-        "wrapper_class": "LocalModelWrapper",
-        "service_class": "vmevalkit.models.local.wan:Wan21ImageToVideo",
+        **LOCAL_DEFAULTS,
+        "service": "vmevalkit.models.local.wan:Wan21ImageToVideo",
         "model": "Wan-AI/Wan2.1-I2V-14B-720P-Diffusers",
         "args": {
             "checkpoint": "wan2.1-i2v-14b-720p",
@@ -1342,7 +1197,6 @@ WAN_MODELS: dict[str, dict[str, Any]] = {
         },
         "description": "Wan 2.1 I2V 14B 720P (Alibaba), diffusers WanImageToVideoPipeline",
         "family": "wan",
-        "kind": "local",
         "constraints": {
             "duration_range": [0.5, 5.0625],
             "default_duration": 5.0625,
@@ -1355,9 +1209,8 @@ WAN_MODELS: dict[str, dict[str, Any]] = {
     # 50 steps, guidance 5.0; flow_shift 5.0 (Wan2.2 wan/configs/wan_ti2v_5B.py: sample_shift).
     # Memory (Wan2.2 README): 24 GB with model offloading, 80 GB to run without it.
     "wan2.2-ti2v-5b": {
-        "wrapper_module": "vmevalkit.models.local.wrapper",
-        "wrapper_class": "LocalModelWrapper",
-        "service_class": "vmevalkit.models.local.wan:Wan22TI2V5B",
+        **LOCAL_DEFAULTS,
+        "service": "vmevalkit.models.local.wan:Wan22TI2V5B",
         "model": "Wan-AI/Wan2.2-TI2V-5B-Diffusers",
         "args": {
             "checkpoint": "wan2.2-ti2v-5b",
@@ -1374,7 +1227,6 @@ WAN_MODELS: dict[str, dict[str, Any]] = {
         },
         "description": "Wan 2.2 TI2V 5B (Alibaba), 720P at 24 fps, diffusers WanImageToVideoPipeline",
         "family": "wan",
-        "kind": "local",
         "constraints": {
             "duration_range": [0.5, 5.0417],
             "default_duration": 5.0417,
@@ -1388,9 +1240,8 @@ WAN_MODELS: dict[str, dict[str, Any]] = {
     # sample_shift 5.0, sample_guide_scale (3.5, 3.5). guidance_scale drives the high-noise expert,
     # guidance_scale_2 the low-noise one. Memory (Wan2.2 README): 80 GB for one GPU.
     "wan2.2-i2v-a14b": {
-        "wrapper_module": "vmevalkit.models.local.wrapper",
-        "wrapper_class": "LocalModelWrapper",
-        "service_class": "vmevalkit.models.local.wan:Wan22ImageToVideoA14B",
+        **LOCAL_DEFAULTS,
+        "service": "vmevalkit.models.local.wan:Wan22ImageToVideoA14B",
         "model": "Wan-AI/Wan2.2-I2V-A14B-Diffusers",
         "args": {
             "checkpoint": "wan2.2-i2v-a14b",
@@ -1409,7 +1260,6 @@ WAN_MODELS: dict[str, dict[str, Any]] = {
         },
         "description": "Wan 2.2 I2V A14B (Alibaba), two-expert MoE, diffusers WanImageToVideoPipeline",
         "family": "wan",
-        "kind": "local",
         "constraints": {
             "duration_range": [0.5, 5.0625],
             "default_duration": 5.0625,
@@ -1428,9 +1278,8 @@ WAN_MODELS: dict[str, dict[str, Any]] = {
 # README (https://github.com/Tencent/HunyuanVideo-I2V: 720p, 129 frames = 5 s; 60 GB peak GPU memory).
 HUNYUANVIDEO_MODELS: dict[str, dict[str, Any]] = {
     "hunyuanvideo-i2v": {
-        "wrapper_module": "vmevalkit.models.local.wrapper",
-        "wrapper_class": "LocalModelWrapper",
-        "service_class": "vmevalkit.models.local.hunyuan:HunyuanVideoImageToVideo",
+        **LOCAL_DEFAULTS,
+        "service": "vmevalkit.models.local.hunyuan:HunyuanVideoImageToVideo",
         "model": "hunyuanvideo-community/HunyuanVideo-I2V",
         "args": {
             "checkpoint": "hunyuanvideo-i2v",
@@ -1447,7 +1296,6 @@ HUNYUANVIDEO_MODELS: dict[str, dict[str, Any]] = {
         },
         "description": "HunyuanVideo-I2V 720p (Tencent), diffusers HunyuanVideoImageToVideoPipeline",
         "family": "hunyuanvideo",
-        "kind": "local",
         "constraints": {
             "duration_range": [0.5, 5.375],
             "default_duration": 5.375,
@@ -1456,24 +1304,6 @@ HUNYUANVIDEO_MODELS: dict[str, dict[str, Any]] = {
             "params": ["steps", "guidance_scale", "width", "height"],
         },
     },
-}
-
-MODEL_FAMILIES: dict[str, dict[str, dict[str, Any]]] = {
-    "baselines": BASELINE_MODELS,
-    "runway": RUNWAY_MODELS,
-    "luma": LUMA_MODELS,
-    "openai": OPENAI_MODELS,
-    "veo": VEO_MODELS,
-    "wavespeed": WAVESPEED_MODELS,
-    "kling": KLING_MODELS,
-    "minimax": MINIMAX_MODELS,
-    "fal": FAL_MODELS,
-    "replicate": REPLICATE_MODELS,
-    "svd": SVD_MODELS,
-    "ltx-video": LTX_MODELS,
-    "cogvideox": COGVIDEOX_MODELS,
-    "wan": WAN_MODELS,
-    "hunyuanvideo": HUNYUANVIDEO_MODELS,
 }
 
 AVAILABLE_MODELS: dict[str, dict[str, Any]] = {

@@ -1,29 +1,41 @@
-"""From a name in the catalog to a ready wrapper instance.
+"""One registry for both catalogs: from a model's or a scorer's name to a validated entry, and to its classes.
 
-The catalog is plain data; this module validates an entry, resolves its class
-names to classes (only then importing the model's module), and says clearly
-what is wrong when a name or a path does not resolve.
+``MODEL_CATALOG.py`` and ``SCORER_CATALOG.py`` are plain data with one entry schema (``Entry``): a ``service`` (the
+class that does the work: a provider description, a diffusers pipeline, a renderer, a scorer, a scorer model) and a
+``wrapper`` (what the runner or scoring calls: a ``ModelWrapper`` for generators, the ``LocalScorer`` adapter for
+local scorers; a builtin or api scorer has none, its service is the scorer), both ``"package.module:Class"``, plus
+``kind``, ``family``, ``model``, ``args`` and ``description``. This module validates an entry (unknown fields and
+misspelt names get "did you mean" errors), adds the user's extra catalogs (``VMEVALKIT_EXTRA_CATALOGS``,
+``VMEVALKIT_EXTRA_SCORER_CATALOGS``), and resolves a generator's class paths only when the model is used.
+
+Scorer classes are never imported here: the scoring layer loads them by their dotted path when a scorer is used
+(the runner layer must not depend on scoring). Listing either catalog imports no model or scoring code.
+
+An extra catalog written in the first shape (``wrapper_module`` + ``wrapper_class``, ``service_class``,
+``role: "scorer"``) is read as it always was: ``normalised`` turns it into the schema above.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from vmevalkit.models.constraints import ModelConstraints, Price
-from vmevalkit.runner.MODEL_CATALOG import AVAILABLE_MODELS
+from vmevalkit.runner.MODEL_CATALOG import API_WRAPPER, AVAILABLE_MODELS, LOCAL_WRAPPER
+from vmevalkit.runner.SCORER_CATALOG import AVAILABLE_SCORERS
 from vmevalkit.utils.imports import PluginLoadError, load_object, suggest, with_extra_catalogs
 
 if TYPE_CHECKING:
+    from vmevalkit.models.base import ModelWrapper
     from vmevalkit.settings import Settings
 
-ModelKind = Literal["builtin", "api", "local"]
+EntryKind = Literal["builtin", "api", "local"]
 
-# Names that become folder names (models, experiments): no separators, no leading dot.
+# Names that become folder names (models, scorers, experiments): no separators, no leading dot.
 SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 
@@ -32,25 +44,39 @@ class UnknownModelError(LookupError):
 
 
 class ModelLoadError(ImportError):
-    """A catalog entry whose classes cannot be loaded."""
+    """A model catalog entry that is malformed or whose classes cannot be loaded, or an extra catalog that cannot."""
 
 
-class ModelNotReadyError(RuntimeError):
-    """A known model that cannot run here yet (not installed, key missing)."""
+class UnknownScorerError(LookupError):
+    """A scorer name that is not in the scorer catalog."""
 
 
-class CatalogEntry(BaseModel):
+class ScorerCatalogError(ValueError):
+    """A malformed scorer catalog entry, or an extra scorer catalog that cannot be loaded, is not a dict, or
+    redefines a scorer."""
+
+
+# -- the schema ---------------------------------------------------------------------------
+
+
+class Entry(BaseModel):
+    """The fields every catalog entry has, model or scorer (see the catalogs' docstrings)."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str
-    wrapper_module: str
-    wrapper_class: str
-    service_class: str
-    model: str
+    service: str
+    kind: EntryKind
+    family: str
     args: dict[str, Any] = Field(default_factory=dict)
     description: str = ""
-    family: str
-    kind: ModelKind
+
+
+class CatalogEntry(Entry):
+    """A generator's entry: its wrapper is required (a ``ModelWrapper``), and so is the provider's model id."""
+
+    wrapper: str
+    model: str
     env_keys: tuple[str, ...] = ()
     # Other sets of keys that also work (e.g. a bearer key instead of access + secret key).
     env_key_alternatives: tuple[tuple[str, ...], ...] = ()
@@ -66,11 +92,98 @@ class CatalogEntry(BaseModel):
         return missing
 
 
-def all_models() -> dict[str, dict[str, Any]]:
-    """The catalog plus the user's extra catalogs (``VMEVALKIT_EXTRA_CATALOGS``).
+class ScorerEntry(Entry):
+    """A scorer's entry. ``wrapper`` None (builtin and api scorers): the service is the scorer, built in-process."""
 
-    An extra catalog is a dict in the catalog's own format, named by dotted path,
-    so a lab can add its own models without editing this package.
+    wrapper: str | None = None
+    model: str = ""  # the Hugging Face repo id of a local scorer's checkpoint
+
+
+# Fields of the first catalog shape, still read in extra catalogs.
+LEGACY_FIELDS = ("wrapper_module", "wrapper_class", "service_class", "role")
+
+
+def normalised(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """An entry in the current schema: one written in the first shape is translated, field by field.
+
+    ``wrapper_class`` and ``service_class`` were a class name in ``wrapper_module`` or a full path; ``role`` was
+    always "scorer". An entry that mixes both shapes is returned as it is, for ``_validated`` to refuse."""
+    entry = dict(raw)
+    if not any(key in entry for key in LEGACY_FIELDS) or _mixed(entry):
+        return entry
+    module = entry.pop("wrapper_module", None)
+    for old, new in (("wrapper_class", "wrapper"), ("service_class", "service")):
+        if old in entry:
+            spec = entry.pop(old)
+            qualified = isinstance(spec, str) and module is not None and ":" not in spec
+            entry[new] = f"{module}:{spec}" if qualified else spec
+    if entry.get("role") == "scorer":
+        del entry["role"]
+    return entry
+
+
+def _mixed(entry: Mapping[str, Any]) -> list[str]:
+    """The old fields of an entry that also has new ones (``wrapper``, ``service``)."""
+    if not ("wrapper" in entry or "service" in entry):
+        return []
+    return [key for key in LEGACY_FIELDS if key in entry and key != "role"]
+
+
+E = TypeVar("E", bound=Entry)
+
+MISSING_WRAPPER_HINT = (
+    f"add 'wrapper': '{API_WRAPPER}' (an API provider), '{LOCAL_WRAPPER}' (a local model) "
+    "or the path of your own ModelWrapper subclass"
+)
+
+
+def _validated(name: str, raw: Mapping[str, Any], schema: type[E], what: str, error: type[Exception]) -> E:
+    """``raw`` as a ``schema`` entry, or ``error`` naming each problem (and the fix) on one line."""
+    label = "catalog entry" if what == "model" else f"{what} catalog entry"
+    if not SAFE_NAME.fullmatch(name):
+        raise error(f"{what} name {name!r} must be a plain folder name (letters, digits, '.', '_', '-')")
+    if not isinstance(raw, Mapping):
+        raise error(f"{label} '{name}' is malformed: it must be a dict of fields, got {type(raw).__name__}")
+    entry = normalised(raw)
+    mixed = _mixed(entry)
+    if mixed:
+        raise error(
+            f"{label} '{name}' is malformed: it mixes the old field(s) {', '.join(mixed)} with 'wrapper'/'service': "
+            "write only 'wrapper' and 'service', each as 'package.module:Class'"
+        )
+    try:
+        return schema(name=name, **entry)
+    except ValidationError as exc:
+        fields = [field for field in schema.model_fields if field != "name"]
+        problems = []
+        for problem in exc.errors():
+            where = ".".join(str(part) for part in problem["loc"])
+            if problem["type"] == "extra_forbidden":
+                problems.append(f"unknown field '{where}'{suggest(where, fields)}")
+            elif problem["type"] == "missing" and where == "wrapper":
+                problems.append(f"no 'wrapper': {MISSING_WRAPPER_HINT}")
+            elif problem["type"] == "missing":
+                problems.append(f"missing field '{where}'")
+            else:
+                problems.append(f"{where}: {problem['msg']}")
+        raise error(f"{label} '{name}' is malformed: {'; '.join(problems)}") from None
+
+
+def _lookup(name: str, catalog: Mapping[str, Any], unknown: type[Exception], what: str, listing: str) -> Any:
+    try:
+        return catalog[name]
+    except KeyError:
+        raise unknown(f"unknown {what} '{name}'{suggest(name, catalog)}; {listing}") from None
+
+
+# -- models -------------------------------------------------------------------------------
+
+
+def all_models() -> dict[str, dict[str, Any]]:
+    """The model catalog plus the user's extra catalogs (``VMEVALKIT_EXTRA_CATALOGS``), as written.
+
+    An extra catalog is a dict of entries in the catalog's own schema, named by dotted path (``my_lab.models:MODELS``),
+    so a lab adds its own models without editing this package. ``get_entry`` gives one entry validated, in full.
     """
     from vmevalkit.settings import get_settings
 
@@ -82,42 +195,30 @@ def model_names() -> list[str]:
 
 
 def get_entry(name: str) -> CatalogEntry:
-    models = all_models()
-    try:
-        raw = models[name]
-    except KeyError:
-        raise UnknownModelError(
-            f"unknown model '{name}'{suggest(name, models)}; run 'vmevalkit models' to list them"
-        ) from None
-    if not SAFE_NAME.fullmatch(name):
-        raise ModelLoadError(f"model name {name!r} must be a plain folder name (letters, digits, '.', '_', '-')")
-    try:
-        return CatalogEntry(name=name, **raw)
-    except ValueError as exc:  # pydantic's ValidationError: a malformed entry
-        raise ModelLoadError(f"catalog entry '{name}' is malformed: {exc}") from None
+    """The validated entry of model ``name``: ``UnknownModelError`` (with close names) or ``ModelLoadError``."""
+    raw = _lookup(name, all_models(), UnknownModelError, "model", "run 'vmevalkit models' to list them")
+    return _validated(name, raw, CatalogEntry, "model", ModelLoadError)
 
 
-def load_wrapper_class(entry: CatalogEntry) -> type:
+def load_wrapper_class(entry: CatalogEntry) -> type[ModelWrapper]:
     from vmevalkit.models.base import ModelWrapper
 
-    cls = _load(entry, entry.wrapper_class, entry.wrapper_module)
+    cls = _load_model_class(entry, entry.wrapper)
     if not (isinstance(cls, type) and issubclass(cls, ModelWrapper)):
-        raise ModelLoadError(
-            f"model '{entry.name}': {entry.wrapper_module}:{entry.wrapper_class} is not a ModelWrapper subclass"
-        )
+        raise ModelLoadError(f"model '{entry.name}': wrapper {entry.wrapper} is not a ModelWrapper subclass")
     return cls
 
 
 def load_service_class(entry: CatalogEntry) -> type:
-    cls = _load(entry, entry.service_class, entry.wrapper_module)
+    cls = _load_model_class(entry, entry.service)
     if not isinstance(cls, type):
-        raise ModelLoadError(f"model '{entry.name}': service '{entry.service_class}' is not a class")
+        raise ModelLoadError(f"model '{entry.name}': service '{entry.service}' is not a class")
     return cls
 
 
-def _load(entry: CatalogEntry, spec: str, default_module: str) -> Any:
+def _load_model_class(entry: CatalogEntry, spec: str) -> Any:
     try:
-        return load_object(spec, default_module=default_module)
+        return load_object(spec)
     except PluginLoadError as exc:
         raise ModelLoadError(f"model '{entry.name}' cannot be loaded: {exc}") from exc
 
@@ -135,11 +236,7 @@ def build_wrapper(name: str, output_dir: str | Path = "data/outputs/adhoc", **se
 class Readiness(BaseModel):
     installed: bool
     keys_set: bool
-    problem: str | None = None  # what to do, when not ready
-
-    @property
-    def ready(self) -> bool:
-        return self.problem is None
+    problem: str | None = None  # what to do, when the model cannot run here; None when it can
 
 
 def readiness(
@@ -204,3 +301,29 @@ def preflight(entry: CatalogEntry) -> str | None:
             "VMEVALKIT_S3_BUCKET (plus AWS credentials) in .env, or VMEVALKIT_IMAGE_HOST=my_pkg.hosts:MyHost"
         )
     return None
+
+
+# -- scorers ------------------------------------------------------------------------------
+
+
+def all_scorers() -> dict[str, dict[str, Any]]:
+    """The scorer catalog plus the user's extra scorer catalogs (``VMEVALKIT_EXTRA_SCORER_CATALOGS``), as written:
+    dicts in the catalog's own schema, named by dotted path, so a lab adds its own scorers (local ones too) by name.
+    Light on purpose (no numpy, no scoring code): ``--list-scorers`` reads only this."""
+    from vmevalkit.settings import get_settings
+
+    return with_extra_catalogs(
+        AVAILABLE_SCORERS, get_settings().extra_scorer_catalogs, what="scorer", error=ScorerCatalogError
+    )
+
+
+def scorer_names() -> list[str]:
+    return sorted(all_scorers())
+
+
+def get_scorer_entry(name: str) -> ScorerEntry:
+    """The validated entry of scorer ``name``: ``UnknownScorerError`` (with close names) or ``ScorerCatalogError``.
+
+    Its classes are not loaded here: ``vmevalkit.scoring.runner.load_catalog_scorer`` builds the scorer."""
+    raw = _lookup(name, all_scorers(), UnknownScorerError, "scorer", "run with --list-scorers to list them")
+    return _validated(name, raw, ScorerEntry, "scorer", ScorerCatalogError)

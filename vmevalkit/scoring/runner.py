@@ -36,10 +36,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, Field
 
 from vmevalkit.runner.records import METADATA_FILE, GenerationRecord, file_sha256, read_record, read_status, utc_now
-from vmevalkit.runner.registry import SAFE_NAME
+from vmevalkit.runner.registry import SAFE_NAME, get_scorer_entry
 from vmevalkit.scoring.base import (
     Range,
     ScoreItem,
@@ -51,7 +51,6 @@ from vmevalkit.scoring.base import (
     load_scorer_class,
     ranges_of,
 )
-from vmevalkit.scoring.catalog import all_scorers
 from vmevalkit.tasks.loader import FINAL_FRAME, FIRST_FRAME
 from vmevalkit.utils.atomic import atomic_write_json
 from vmevalkit.utils.imports import PluginLoadError, load_object, suggest
@@ -62,15 +61,10 @@ SCORES_DIR = "scores"
 SCORE_SCHEMA_VERSION = 1
 DEFAULT_BATCH_SIZE = 8
 
-ScorerKind = Literal["builtin", "api", "local"]
 OutcomeStatus = Literal["scored", "skipped", "failed"]
 # Why an error score file was written: the video (missing or undecodable; outside its run folder) or the scorer.
 ErrorKind = Literal["video_unreadable", "video_outside_run_folder", "scorer_error"]
 VIDEO_ERROR_KINDS: frozenset[str] = frozenset({"video_unreadable", "video_outside_run_folder"})
-
-
-class UnknownScorerError(LookupError):
-    """A scorer name that is not in the scorer catalog."""
 
 
 class GenerationSelectionError(ValueError):
@@ -88,42 +82,6 @@ class VideoInputError(ValueError):
 # -- the catalog ----------------------------------------------------------------------
 
 
-class ScorerEntry(BaseModel):
-    """One validated entry of ``SCORER_CATALOG``."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    name: str
-    service_class: str
-    # The main-environment scorer that serves ``service_class`` (local scorers: a worker client). None for builtin
-    # and api scorers, which run in-process: their service is the scorer itself.
-    wrapper_class: str | None = None
-    model: str = ""  # the Hugging Face repo id of a local scorer's checkpoint
-    args: dict[str, Any] = Field(default_factory=dict)
-    description: str = ""
-    family: str
-    kind: ScorerKind
-    role: Literal["scorer"] = "scorer"
-
-
-def scorer_names() -> list[str]:
-    return sorted(all_scorers())
-
-
-def get_scorer_entry(name: str) -> ScorerEntry:
-    scorers = all_scorers()
-    try:
-        raw = scorers[name]
-    except KeyError:
-        raise UnknownScorerError(
-            f"unknown scorer '{name}'{suggest(name, scorers)}; run with --list-scorers to list them"
-        ) from None
-    try:
-        return ScorerEntry(name=name, **raw)
-    except ValueError as exc:  # pydantic's ValidationError: a malformed entry
-        raise ScorerContractError(f"scorer catalog entry '{name}' is malformed: {exc}") from None
-
-
 def load_catalog_scorer(
     name: str,
     init_kwargs: dict[str, Any] | None = None,
@@ -132,19 +90,21 @@ def load_catalog_scorer(
 ) -> Any:
     """The catalog scorer ``name``, built with its catalog ``args`` overridden by ``init_kwargs``.
 
-    A local scorer (one with a ``wrapper_class``) raises ``LocalScorerNotReady`` naming the install command when
-    its virtualenv or weights are missing."""
+    The registry finds and validates the entry (``UnknownScorerError``, ``ScorerCatalogError``); the classes are
+    loaded here, by their dotted paths. An entry with a ``wrapper`` (a local scorer: ``LocalScorer``) is built as
+    ``wrapper(entry, ...)``, which raises ``LocalScorerNotReady`` naming the install command when the scorer's
+    virtualenv or weights are missing; without one, the ``service`` is the scorer itself."""
     entry = get_scorer_entry(name)
-    if entry.wrapper_class:
+    if entry.wrapper:
         try:
-            wrapper = load_object(entry.wrapper_class)
+            wrapper = load_object(entry.wrapper)
         except PluginLoadError as exc:
-            raise ScorerContractError(f"scorer '{name}': wrapper_class {exc}") from exc
+            raise ScorerContractError(f"scorer '{name}': wrapper {exc}") from exc
         try:
             return wrapper(entry, checkpoint=checkpoint, device=device, **(init_kwargs or {}))
         except TypeError as exc:
             raise ScorerContractError(f"scorer '{name}': {exc}") from exc
-    cls = load_scorer_class(entry.service_class)
+    cls = load_scorer_class(entry.service)
     return build_scorer(cls, {**entry.args, **(init_kwargs or {})}, checkpoint=checkpoint, device=device)
 
 

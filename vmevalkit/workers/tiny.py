@@ -4,7 +4,7 @@ Run inside a model's or scorer's virtualenv (the package comes from the checkout
 
     envs/<name>/bin/python -m vmevalkit.workers.tiny SERVICE OUT_DIR [--check] [--args-json JSON]
 
-``SERVICE`` is the ``module:Class`` of a ``WorkerService`` (a catalog entry's ``service_class``; ``vmevalkit
+``SERVICE`` is the ``module:Class`` of a ``WorkerService`` (a catalog entry's ``service``; ``vmevalkit
 local-service NAME`` prints it). The class builds its own checkpoint (``build_tiny``) from small configs, tokenizers
 included (built here, never downloaded), with ``save_pretrained``, so the production ``from_pretrained`` code loads
 it exactly as it loads a real checkpoint. ``--check`` then loads it with that production code on the CPU, runs one

@@ -1,4 +1,8 @@
-"""``ApiModelWrapper``: the wrapper every API model uses, around its provider description."""
+"""``ApiModelWrapper``: the wrapper every API model uses, around its provider description (its service).
+
+Catalog entries name it directly (``API_WRAPPER`` in ``vmevalkit/runner/MODEL_CATALOG.py``): a provider module only
+describes its API and has no wrapper class of its own.
+"""
 
 from __future__ import annotations
 

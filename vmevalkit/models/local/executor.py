@@ -152,7 +152,7 @@ class LocalExecutor(Executor):
         def new_worker() -> tuple[WorkerProcess, Load]:
             worker = WorkerProcess(self.python, worker_env(shim, slot.gpu), label=f"{self.entry.name}[{slot.gpu}]")
             load = Load(
-                service=self.entry.service_class,
+                service=self.entry.service,
                 model=self.entry.model,
                 args=self.args,
                 checkpoint_dir=str(self.checkpoint.path),

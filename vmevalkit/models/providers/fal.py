@@ -43,7 +43,6 @@ from typing import Any
 
 from vmevalkit.models.api.model_inputs import ModelInputs
 from vmevalkit.models.api.provider import ApiProvider, JobState, JobStatus, ProviderJobFailed, VideoRequest
-from vmevalkit.models.api.wrapper import ApiModelWrapper
 from vmevalkit.settings import Settings
 from vmevalkit.utils.http import HttpCall, HttpStatusError
 
@@ -138,7 +137,3 @@ class FalService(ApiProvider):
 
     def cancel(self, job_id: str) -> HttpCall:
         return HttpCall("PUT", f"{self.requests_path(job_id)}/cancel")
-
-
-class FalWrapper(ApiModelWrapper):
-    service: FalService

@@ -52,7 +52,6 @@ from __future__ import annotations
 from typing import Any
 
 from vmevalkit.models.api.provider import ApiProvider, JobStatus, ProviderJobFailed, VideoRequest
-from vmevalkit.models.api.wrapper import ApiModelWrapper
 from vmevalkit.settings import Settings
 from vmevalkit.utils.http import HttpCall
 
@@ -118,7 +117,3 @@ class GeminiVeoService(ApiProvider):
         if not status.video_url:
             raise ProviderJobFailed(f"gemini operation {job_id} finished without a video uri")
         return HttpCall("GET", status.video_url)
-
-
-class GeminiVeoWrapper(ApiModelWrapper):
-    service: GeminiVeoService

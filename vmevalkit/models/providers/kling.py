@@ -43,7 +43,6 @@ from vmevalkit.models.api.provider import (
     SubmitAttempt,
     VideoRequest,
 )
-from vmevalkit.models.api.wrapper import ApiModelWrapper
 from vmevalkit.settings import Settings
 from vmevalkit.utils.http import ApiError, ApiHttp, HttpCall, HttpStatusError, MissingKeyError, TransientHttpError
 from vmevalkit.utils.redact import register_secret
@@ -197,7 +196,3 @@ class KlingService(ApiProvider):
         code = body.get("code") if isinstance(body, dict) else None
         if code in PERMANENT_HTTP_CODES:
             raise ApiError(f"kling error {code}: {body.get('message') or 'no message'} (HTTP {status_code})")
-
-
-class KlingWrapper(ApiModelWrapper):
-    service: KlingService

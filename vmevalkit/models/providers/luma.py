@@ -57,7 +57,6 @@ from vmevalkit.models.api.provider import (
     digest,
     epoch,
 )
-from vmevalkit.models.api.wrapper import ApiModelWrapper
 from vmevalkit.settings import Settings
 from vmevalkit.utils.http import ApiError, ApiHttp, HttpCall
 
@@ -160,7 +159,3 @@ class LumaService(ApiProvider):
 
     def cancel(self, job_id: str) -> HttpCall:
         return HttpCall("DELETE", f"{GENERATIONS}/{job_id}")
-
-
-class LumaWrapper(ApiModelWrapper):
-    service: LumaService

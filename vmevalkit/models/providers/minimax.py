@@ -37,7 +37,6 @@ from __future__ import annotations
 from typing import Any
 
 from vmevalkit.models.api.provider import ApiProvider, JobState, JobStatus, ProviderJobFailed, VideoRequest
-from vmevalkit.models.api.wrapper import ApiModelWrapper
 from vmevalkit.settings import Settings
 from vmevalkit.utils.http import ApiError, HttpCall, TransientHttpError
 
@@ -160,7 +159,3 @@ class MiniMaxService(ApiProvider):
             raise ProviderJobFailed(f"{self.name} file {file_id} of task {job_id} has no download_url")
         # The download URL is a signed link on MiniMax's storage host: the key stays home.
         return HttpCall("GET", url)  # ApiHttp adds the key only on the provider's own host
-
-
-class MiniMaxWrapper(ApiModelWrapper):
-    service: MiniMaxService

@@ -48,7 +48,6 @@ from __future__ import annotations
 from typing import Any
 
 from vmevalkit.models.api.provider import ApiProvider, JobState, JobStatus, VideoRequest
-from vmevalkit.models.api.wrapper import ApiModelWrapper
 from vmevalkit.settings import Settings
 from vmevalkit.utils.http import ApiError, HttpCall
 
@@ -119,7 +118,3 @@ class OpenAISoraService(ApiProvider):
 
     def cancel(self, job_id: str) -> HttpCall:
         return HttpCall("DELETE", f"{VIDEOS}/{job_id}")
-
-
-class OpenAISoraWrapper(ApiModelWrapper):
-    service: OpenAISoraService

@@ -53,7 +53,6 @@ from vmevalkit.models.api.provider import (
     VideoRequest,
     digest,
 )
-from vmevalkit.models.api.wrapper import ApiModelWrapper
 from vmevalkit.settings import Settings
 from vmevalkit.utils.http import ApiHttp, HttpCall
 
@@ -153,7 +152,3 @@ class ReplicateService(ApiProvider):
 
     def cancel(self, job_id: str) -> HttpCall:
         return HttpCall("POST", f"/v1/predictions/{job_id}/cancel")
-
-
-class ReplicateWrapper(ApiModelWrapper):
-    service: ReplicateService

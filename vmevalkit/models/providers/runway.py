@@ -19,7 +19,6 @@ from __future__ import annotations
 from typing import Any
 
 from vmevalkit.models.api.provider import ApiProvider, JobState, JobStatus, VideoRequest
-from vmevalkit.models.api.wrapper import ApiModelWrapper
 from vmevalkit.settings import Settings
 from vmevalkit.utils.http import HttpCall
 
@@ -80,7 +79,3 @@ class RunwayService(ApiProvider):
 
     def cancel(self, job_id: str) -> HttpCall:
         return HttpCall("DELETE", f"/v1/tasks/{job_id}")
-
-
-class RunwayWrapper(ApiModelWrapper):
-    service: RunwayService

@@ -41,7 +41,6 @@ from typing import Any
 
 from vmevalkit.models.api.inputs import PreparedImage
 from vmevalkit.models.api.provider import ApiProvider, JobState, JobStatus, VideoRequest
-from vmevalkit.models.api.wrapper import ApiModelWrapper
 from vmevalkit.settings import Settings
 from vmevalkit.utils.http import ApiError, ApiHttp, HttpCall, TransientHttpError
 
@@ -135,7 +134,3 @@ class WaveSpeedService(ApiProvider):
         if isinstance(code, int) and (code == 429 or code >= 500):
             raise TransientHttpError(message, status_code=code)
         raise ApiError(message)
-
-
-class WaveSpeedWrapper(ApiModelWrapper):
-    service: WaveSpeedService

@@ -55,7 +55,7 @@ class LocalScorer:
 
     def __init__(
         self,
-        entry: Any,  # a ScorerEntry (vmevalkit.scoring.runner): name, model, service_class, args
+        entry: Any,  # a ScorerEntry (vmevalkit.runner.registry): name, model, service, args
         checkpoint: str | None = None,
         device: str | None = None,
         settings: Settings | None = None,
@@ -63,7 +63,7 @@ class LocalScorer:
     ) -> None:
         self.settings = settings or get_settings()
         try:
-            cls = load_object(entry.service_class)
+            cls = load_object(entry.service)
         except PluginLoadError as exc:
             raise ScorerContractError(
                 f"local scorer '{entry.name}': {exc} (a family module must import without torch: import it inside "
@@ -71,7 +71,7 @@ class LocalScorer:
             ) from exc
         if not (isinstance(cls, type) and issubclass(cls, LocalScorerModel)):
             raise ScorerContractError(
-                f"local scorer '{entry.name}': {entry.service_class} is not a LocalScorerModel subclass"
+                f"local scorer '{entry.name}': {entry.service} is not a LocalScorerModel subclass"
             )
         self.entry, self.model_class = entry, cls
         self.name: str = entry.name
@@ -96,7 +96,7 @@ class LocalScorer:
         # options never pass for these scores.
         self.scorer_config = {
             "weights": checkpoint_identity(entry, self.settings),
-            "service": entry.service_class,
+            "service": entry.service,
             "args": self.args,
         }
         self.python = venv_python(self.name, self.settings).absolute()
@@ -218,7 +218,7 @@ class LocalScorer:
         shapes = {len(row) for row in reply.scores}
         if len(reply.scores) != len(items) or shapes - {len(self.dimensions)} or len(reply.details) != len(items):
             raise ScorerContractError(
-                f"{self.entry.service_class}.score returned {len(reply.scores)} rows of {sorted(shapes)} scores and "
+                f"{self.entry.service}.score returned {len(reply.scores)} rows of {sorted(shapes)} scores and "
                 f"{len(reply.details)} details for {len(items)} items x dimensions {list(self.dimensions)}"
             )
         rows = [[np.nan if v is None else v for v in row] for row in reply.scores]
@@ -234,7 +234,7 @@ class LocalScorer:
         def new_worker() -> tuple[WorkerProcess, Load]:
             worker = WorkerProcess(self.python, worker_env(shim, slot.gpu), label=f"{self.name}[{slot.gpu}]")
             load = Load(
-                service=self.entry.service_class,
+                service=self.entry.service,
                 model=self.entry.model,
                 args=self.args,
                 checkpoint_dir=str(self.checkpoint.path),

@@ -19,13 +19,11 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from vmevalkit.runner.records import METADATA_FILE, GenerationRecord, read_record
-from vmevalkit.runner.registry import SAFE_NAME
+from vmevalkit.runner.registry import SAFE_NAME, ScorerCatalogError, UnknownScorerError, get_scorer_entry
 from vmevalkit.scoring.base import UNIT_RANGE, Range, ScorerContractError, in_range, load_scorer_class
 from vmevalkit.scoring.runner import (
     SCORES_DIR,
     ScoreRecord,
-    UnknownScorerError,
-    get_scorer_entry,
     read_score,
     video_location,
 )
@@ -348,8 +346,8 @@ def _catalog_class(name: str) -> type | None:
     # Catalog scorers declare their pass dimension and ranges on their class; loading the class imports its module,
     # never its weights.
     try:
-        return load_scorer_class(get_scorer_entry(name).service_class)
-    except (UnknownScorerError, ScorerContractError):
+        return load_scorer_class(get_scorer_entry(name).service)
+    except (UnknownScorerError, ScorerCatalogError, ScorerContractError):
         return None
 
 
