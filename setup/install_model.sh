@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Install open-source (kind "local") models and scorers, each into its own virtualenv envs/<name>/ with exact pins,
 # with its checkpoint pinned and verified under weights/. See --help.
+# setup/models.txt says which pinned stack (setup/stacks/<stack>.txt) each model installs; a model with a
+# setup/models/<model>/setup.sh of its own runs that instead (setup/README.md says when and how).
 set -uo pipefail
 
 SETUP_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -37,11 +39,21 @@ USAGE
     available_models | sed 's/^/  /'
 }
 
-available_models() {
-    local dir
-    for dir in "$SETUP_DIR"/models/*/; do
-        [ -f "$dir/setup.sh" ] && basename "$dir"
-    done
+available_models() { vmk_models; }
+
+is_model() {
+    local known
+    while IFS= read -r known; do [ "$known" = "$1" ] && return 0; done < <(available_models)
+    return 1
+}
+
+# A model's own setup where it differs from its stack, else the stack's.
+setup_script() {
+    if [ -f "$SETUP_DIR/models/$1/setup.sh" ]; then
+        echo "$SETUP_DIR/models/$1/setup.sh"
+    else
+        echo "$SETUP_DIR/lib/default_setup.sh"
+    fi
 }
 
 models=()
@@ -79,7 +91,7 @@ if [ ${#models[@]} -eq 0 ]; then
     exit 2
 fi
 for model in "${models[@]}"; do
-    if [ ! -f "$SETUP_DIR/models/$model/setup.sh" ]; then
+    if ! is_model "$model"; then
         vmk_fail "unknown local model '$model'; local models: $(available_models | tr '\n' ' ')"
         exit 2
     fi
@@ -91,7 +103,7 @@ passed=() failed=()
 for model in "${models[@]}"; do
     vmk_info "${_vmk_bold}$model${_vmk_reset}"
     # Each model installs in its own process: one failure never stops the others.
-    if bash "$SETUP_DIR/models/$model/setup.sh"; then
+    if bash "$(setup_script "$model")" "$model"; then
         passed+=("$model")
     else
         vmk_fail "$model: install failed (see the messages above)"

@@ -96,11 +96,61 @@ def make_fake_venv(envs: Path, name: str, python: Path | str = sys.executable) -
 # --- one real model virtualenv per test run, shared by every test that needs diffusers ---------------
 
 MODEL_CACHE = REPO / ".cache" / "test-models"
-# Every local model pins the same diffusers stack (tests/test_local_models.py checks it), so one
+# Every local model installs the diffusers stack (setup/models.txt; tests/test_local_models.py checks it), so one
 # real venv, built by the real installer, serves the tests of every family.
 VENV_MODEL = "ltx-video"
-# Likewise every local scorer pins one stack (the same minus diffusers): one scorer venv serves every scorer family.
+# Likewise every local scorer installs the scorers stack (the same minus diffusers): one scorer venv serves every
+# scorer family.
 VENV_SCORER = "clip-score"
+SETUP = REPO / "setup"
+
+
+def setup_table() -> list[tuple[str, str]]:
+    """setup/models.txt as data: one (model, stack) row per line, comments dropped (as install_model.sh reads it)."""
+    rows = []
+    for line in (SETUP / "models.txt").read_text().splitlines():
+        words = line.split("#", 1)[0].split()
+        if words:
+            assert len(words) == 2, f"setup/models.txt: {line!r} is not 'MODEL STACK'"
+            rows.append((words[0], words[1]))
+    return rows
+
+
+def stack_of(model: str) -> str:
+    """The stack ``model`` installs; it must be listed exactly once."""
+    stacks = [stack for name, stack in setup_table() if name == model]
+    assert len(stacks) == 1, f"setup/models.txt lists {model!r} {len(stacks)} times: give it exactly one stack"
+    return stacks[0]
+
+
+def stack_requirements(stack: str) -> list[str]:
+    """The lines of setup/stacks/<stack>.txt that say something, as a requirements-file reader sees them."""
+    text = (SETUP / "stacks" / f"{stack}.txt").read_text()
+    return [line.split("#", 1)[0].strip() for line in text.splitlines() if line.split("#", 1)[0].strip()]
+
+
+def stack_pins(stack: str) -> list[str]:
+    return [line for line in stack_requirements(stack) if not line.startswith("-")]
+
+
+def stack_constraints(stack: str) -> Path:
+    """The constraints file named by the stack's one ``-c FILE`` line (relative to setup/stacks/, as pip reads it)."""
+    options = [line for line in stack_requirements(stack) if line.startswith("-")]
+    assert len(options) == 1 and options[0].startswith("-c "), f"setup/stacks/{stack}.txt: one '-c FILE' line only"
+    return (SETUP / "stacks" / options[0][3:].strip()).resolve()
+
+
+def own_setup(model: str) -> Path | None:
+    """setup/models/<model>/setup.sh, which install_model.sh runs instead of the stack's setup, if there is one."""
+    script = SETUP / "models" / model / "setup.sh"
+    return script if script.is_file() else None
+
+
+def pins(model: str) -> list[str]:
+    """The exact pins of ``model``'s venv: its stack's (a model with a setup of its own has pins the tests can't
+    read, so it gets no shared test venv)."""
+    assert own_setup(model) is None, f"{model} has its own setup.sh: give its tests a venv of their own"
+    return stack_pins(stack_of(model))
 
 
 class ModelVenv:

@@ -9,13 +9,31 @@ from __future__ import annotations
 
 import hashlib
 import json
+import platform
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from conftest import PLUGINS, REPO, ModelVenv, make_fake_venv, run_generate
+from conftest import (
+    PLUGINS,
+    REPO,
+    SETUP,
+    VENV_MODEL,
+    VENV_SCORER,
+    ModelVenv,
+    cli_env,
+    make_fake_venv,
+    own_setup,
+    pins,
+    run_generate,
+    setup_table,
+    stack_constraints,
+    stack_of,
+    stack_pins,
+)
 
 from vmevalkit.runner.MODEL_CATALOG import AVAILABLE_MODELS
 from vmevalkit.runner.records import read_record
@@ -24,22 +42,139 @@ from vmevalkit.video import probe_video, read_frames
 
 LOCAL = {name: entry for name, entry in AVAILABLE_MODELS.items() if entry["kind"] == "local"}
 LOCAL_SCORERS = {name: entry for name, entry in AVAILABLE_SCORERS.items() if entry["kind"] == "local"}
-SETUP = REPO / "setup"
+LOCAL_NAMES = set(LOCAL) | set(LOCAL_SCORERS)
+EXACT_PIN = r"[A-Za-z0-9_.-]+==[0-9][A-Za-z0-9.]*"
 
 
-def pins(model: str) -> list[str]:
-    text = (SETUP / "models" / model / "setup.sh").read_text()
-    block = re.search(r"PINS=\((.*?)\)", text, re.S)
-    assert block, f"setup/models/{model}/setup.sh declares no PINS"
-    return block.group(1).split()
+def _key(pin: str) -> str:
+    """A pin's package name as pip compares them (case, '-' and '_' alike)."""
+    return pin.split("==")[0].lower().replace("_", "-")
 
 
-def test_every_local_model_and_scorer_has_an_installer_with_exact_pins() -> None:
-    installers = {p.parent.name for p in (SETUP / "models").glob("*/setup.sh")}
-    assert installers == set(LOCAL) | set(LOCAL_SCORERS)
-    for model in installers:
-        assert pins(model), model
-        assert all(re.fullmatch(r"[A-Za-z0-9_.-]+==[0-9][A-Za-z0-9.]*", pin) for pin in pins(model)), model
+def _sh(script: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """``script`` in bash after sourcing setup/lib/common.sh: the installer's own helpers."""
+    return subprocess.run(
+        ["bash", "-c", f'source "{SETUP}/lib/common.sh"; {script}'],
+        env=cli_env(**env),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_every_local_catalog_entry_has_exactly_one_stack_and_setup_knows_no_other() -> None:
+    listed = [model for model, _ in setup_table()]
+    assert sorted(listed) == sorted(set(listed)), "setup/models.txt lists a model twice: give it one stack"
+    assert set(listed) == LOCAL_NAMES, "setup/models.txt lists exactly the catalogs' local models and scorers"
+    for model in LOCAL_NAMES:
+        assert (SETUP / "stacks" / f"{stack_of(model)}.txt").is_file(), model
+    # A model's own setup only ever replaces the stack of a model the setup knows.
+    own = {script.parent.name for script in (SETUP / "models").glob("*/setup.sh")}
+    assert own <= LOCAL_NAMES
+
+
+def test_every_stack_is_a_requirements_file_of_exact_pins_within_its_constraints() -> None:
+    stacks = {stack for _, stack in setup_table()}
+    assert {path.stem for path in (SETUP / "stacks").glob("*.txt")} == stacks, "a stack no model installs"
+    for stack in stacks:
+        constraints = stack_constraints(stack).read_text()
+        constrained = {_key(line): line.split("==")[1] for line in constraints.splitlines() if "==" in line}
+        assert stack_pins(stack), stack
+        for pin in stack_pins(stack):
+            assert re.fullmatch(EXACT_PIN, pin), f"{stack}: {pin!r} is not an exact pin"
+            # The constraints pin the stack's own packages at the same versions, or pip could not satisfy both.
+            assert constrained.get(_key(pin)) == pin.split("==")[1], f"{stack}: {pin} vs its constraints file"
+        assert len({_key(pin) for pin in stack_pins(stack)}) == len(stack_pins(stack)), f"{stack}: a package twice"
+
+
+def test_the_installer_reads_the_table_and_stacks_as_the_tests_do() -> None:
+    for stack in {stack for _, stack in setup_table()}:
+        done = _sh(f"vmk_stack_pins {stack} && vmk_stack_constraints {stack}")
+        assert done.returncode == 0, done.stderr
+        *shell_pins, constraints = done.stdout.splitlines()
+        assert shell_pins == stack_pins(stack)
+        assert Path(constraints) == stack_constraints(stack)
+    for model in LOCAL_NAMES:
+        assert _sh(f"vmk_model_stack {model}").stdout.strip() == stack_of(model)
+    unknown = _sh("vmk_model_stack no-such-model")
+    assert unknown.returncode == 1
+    assert "'no-such-model' is not in setup/models.txt: add 'no-such-model STACK' there" in unknown.stderr
+
+
+def test_install_model_lists_every_local_model_and_refuses_any_other() -> None:
+    usage = subprocess.run(["bash", str(SETUP / "install_model.sh"), "--help"], capture_output=True, text=True)
+    assert usage.returncode == 0
+    listed = usage.stdout.split("Local models and scorers:\n", 1)[1].split()
+    assert listed == sorted(listed) and set(listed) == LOCAL_NAMES
+    unknown = subprocess.run(
+        ["bash", str(SETUP / "install_model.sh"), "no-such-model", "svd"], capture_output=True, text=True
+    )
+    assert unknown.returncode == 2 and unknown.stdout == ""
+    assert unknown.stderr.startswith("error unknown local model 'no-such-model'; local models: ")
+    assert set(unknown.stderr.split("local models: ", 1)[1].split()) == LOCAL_NAMES
+
+
+def _stamped_venv(envs: Path, model: str) -> None:
+    """A venv as install_model.sh left it: its stamp holds the sha256 of the pins (one a line, in order), the
+    constraints file and the host Python version. Stamps written before the stacks existed hold the same.
+
+    Its Python only fails: an installer that wrongly finds it out of date must fail the test, not pip install
+    the stack into the Python running the tests."""
+    python = envs / model / "bin" / "python"
+    python.parent.mkdir(parents=True)
+    python.write_text('#!/bin/sh\necho "fake venv: the installer tried to run its Python: $*" >&2\nexit 97\n')
+    python.chmod(0o755)
+    constraints = stack_constraints(stack_of(model)).read_bytes()
+    digest = hashlib.sha256(
+        "".join(f"{pin}\n" for pin in pins(model)).encode() + constraints + f"{platform.python_version()}\n".encode()
+    ).hexdigest()
+    stamp = {"model": model, "pins_sha256": digest, "python": platform.python_version()}
+    (envs / model / ".vmevalkit-install.json").write_text(json.dumps(stamp))
+
+
+def test_a_venv_whose_pins_are_unchanged_is_not_rebuilt(tmp_path: Path) -> None:
+    envs = tmp_path / "envs"
+    for model in (VENV_MODEL, VENV_SCORER):
+        _stamped_venv(envs, model)
+    done = subprocess.run(
+        ["bash", str(SETUP / "install_model.sh"), VENV_MODEL, VENV_SCORER, "--no-weights"],
+        env=cli_env(VMEVALKIT_ENVS_DIR=str(envs), VMEVALKIT_PYTHON=sys.executable, VMEVALKIT_USE_UV="0"),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    for model in (VENV_MODEL, VENV_SCORER):
+        assert f"{model}: virtualenv up to date ({envs / model})" in done.stdout
+
+
+def test_a_models_own_setup_replaces_its_stacks(tmp_path: Path) -> None:
+    setup = tmp_path / "repo" / "setup"
+    shutil.copytree(SETUP, setup)
+    own = setup / "models" / "svd" / "setup.sh"
+    own.parent.mkdir(parents=True, exist_ok=True)
+    own.write_text('echo "svd: own setup, given $1"\n')
+    stray = setup / "models" / "not-in-the-table" / "setup.sh"
+    stray.parent.mkdir(parents=True)
+    stray.write_text("echo should not run\n")
+    envs = tmp_path / "envs"
+    _stamped_venv(envs, VENV_MODEL)
+    env = cli_env(VMEVALKIT_ENVS_DIR=str(envs), VMEVALKIT_PYTHON=sys.executable, VMEVALKIT_USE_UV="0")
+    done = subprocess.run(
+        ["bash", str(setup / "install_model.sh"), "svd", VENV_MODEL, "--no-weights"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "svd: own setup, given svd" in done.stdout
+    assert f"{VENV_MODEL}: virtualenv up to date" in done.stdout  # the stack's setup, as before
+    # The table, not a folder under models/, says which models exist.
+    stray_run = subprocess.run(
+        ["bash", str(setup / "install_model.sh"), "not-in-the-table"], env=env, capture_output=True, text=True
+    )
+    assert stray_run.returncode == 2 and "unknown local model 'not-in-the-table'" in stray_run.stderr
 
 
 def test_docs_models_table_matches_the_catalog() -> None:
@@ -53,12 +188,15 @@ def test_docs_models_table_matches_the_catalog() -> None:
 
 
 def test_local_models_share_one_pinned_stack() -> None:
-    # What lets one venv test every family; a model that needs other pins gets its own venv here too.
-    assert len({tuple(pins(model)) for model in LOCAL}) == 1
+    # What lets one venv test every family; a model that needs other pins (another stack, or a setup of its own)
+    # gets its own test venv in tests/conftest.py too.
+    for model in LOCAL:
+        assert stack_of(model) == stack_of(VENV_MODEL) and own_setup(model) is None, model
     # Every local scorer pins that stack minus diffusers: the same venv runs the scorer families' tests.
-    stack = set(pins("ltx-video"))
     for scorer in LOCAL_SCORERS:
-        assert set(pins(scorer)) <= stack and "diffusers" not in " ".join(pins(scorer)), scorer
+        assert stack_of(scorer) == stack_of(VENV_SCORER) and own_setup(scorer) is None, scorer
+    generators, scorers = stack_pins(stack_of(VENV_MODEL)), stack_pins(stack_of(VENV_SCORER))
+    assert [pin for pin in generators if _key(pin) != "diffusers"] == scorers
 
 
 def test_install_is_idempotent_and_isolated(model_venv: ModelVenv) -> None:

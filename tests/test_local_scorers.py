@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import REPO, ModelVenv, cli_env, make_fake_venv
+from conftest import REPO, VENV_SCORER, ModelVenv, cli_env, make_fake_venv, pins, stack_of
 
 from vmevalkit.runner.inference import InferenceRunner
 from vmevalkit.runner.registry import all_scorers
@@ -58,9 +58,9 @@ def test_install_validates_the_scorer_venv_on_a_tiny_checkpoint(scorer_venv: Mod
 
 
 def test_every_local_scorer_pins_the_same_packages() -> None:
-    from test_local_models import pins
-
+    # One stack and no setup of its own: what lets one scorer venv stand for all.
     assert len({tuple(pins(name)) for name in LOCAL_SCORERS}) == 1, "one scorer venv must stand for all"
+    assert {stack_of(name) for name in LOCAL_SCORERS} == {stack_of(VENV_SCORER)}
 
 
 def test_every_local_scorer_entry_names_a_family_a_wrapper_and_pinned_weights() -> None:

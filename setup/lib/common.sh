@@ -1,4 +1,6 @@
-# Shared helpers for setup/install_model.sh and setup/models/<model>/setup.sh. Source it; do not run it.
+# shellcheck shell=bash
+# Shared helpers for setup/install_model.sh, setup/lib/default_setup.sh and setup/models/<model>/setup.sh.
+# Source it; do not run it.
 #
 # Environment:
 #   VMEVALKIT_PYTHON       the Python that creates model venvs and runs VMEvalKit (default: python3)
@@ -15,6 +17,9 @@ VMK_WEIGHTS_DIR="${VMEVALKIT_WEIGHTS_DIR:-$VMK_REPO/weights}"
 case "$VMK_ENVS_DIR" in /*) ;; *) VMK_ENVS_DIR="$PWD/$VMK_ENVS_DIR" ;; esac
 case "$VMK_WEIGHTS_DIR" in /*) ;; *) VMK_WEIGHTS_DIR="$PWD/$VMK_WEIGHTS_DIR" ;; esac
 VMK_INSTALL_STAMP=".vmevalkit-install.json"
+# Which stack each model installs (model, stack: one a line), and the stacks' pinned requirements files.
+VMK_MODELS_TABLE="$VMK_REPO/setup/models.txt"
+VMK_STACKS_DIR="$VMK_REPO/setup/stacks"
 
 if [ -t 1 ]; then
     _vmk_bold=$'\033[1m' _vmk_red=$'\033[31m' _vmk_green=$'\033[32m' _vmk_yellow=$'\033[33m' _vmk_reset=$'\033[0m'
@@ -127,7 +132,7 @@ vmk_validate() {
         "$VMK_PYTHON" -m vmevalkit.cli.local_validate "$model" ${checkpoint:+--checkpoint "$checkpoint" --tiny}
 }
 
-# vmk_install_model MODEL CONSTRAINTS PIN...: what every setup/models/<model>/setup.sh does.
+# vmk_install_model MODEL CONSTRAINTS PIN...: a venv with these pins, then weights, a tiny checkpoint, validation.
 # Flags come from install_model.sh through the environment: VMK_TINY=1, VMK_VALIDATE=1, VMK_NO_WEIGHTS=1.
 vmk_install_model() {
     local model="$1"
@@ -146,4 +151,87 @@ vmk_install_model() {
             vmk_validate "$model" || return 1
         fi
     fi
+}
+
+# --- stacks: setup/models.txt names each model's stack, setup/stacks/<stack>.txt holds its pins ---------------
+
+# The models setup/models.txt lists, one a line, sorted as the shell sorts file names.
+vmk_models() {
+    local line model
+    while IFS= read -r line || [ -n "$line" ]; do
+        line="${line%%#*}"
+        read -r model _ <<<"$line"
+        if [ -n "$model" ]; then printf '%s\n' "$model"; fi
+    done <"$VMK_MODELS_TABLE" | sort
+}
+
+# vmk_model_stack MODEL: the stack MODEL installs; fails unless setup/models.txt lists it exactly once.
+vmk_model_stack() {
+    local want="$1" line model stack extra found="" count=0
+    while IFS= read -r line || [ -n "$line" ]; do
+        line="${line%%#*}"
+        read -r model stack extra <<<"$line"
+        [ "$model" = "$want" ] || continue
+        if [ -z "$stack" ] || [ -n "$extra" ]; then
+            vmk_fail "setup/models.txt: write '$want STACK' (two words) on its line"
+            return 1
+        fi
+        count=$((count + 1)) found="$stack"
+    done <"$VMK_MODELS_TABLE"
+    case "$count" in
+        0) vmk_fail "'$want' is not in setup/models.txt: add '$want STACK' there"; return 1 ;;
+        1) printf '%s\n' "$found" ;;
+        *) vmk_fail "'$want' is listed $count times in setup/models.txt: keep one line, with one stack"; return 1 ;;
+    esac
+}
+
+# The lines of setup/stacks/STACK.txt that say something: comments and blank lines dropped.
+_vmk_stack_lines() {
+    local stack="$1" file="$VMK_STACKS_DIR/$1.txt" line
+    [ -f "$file" ] || { vmk_fail "no stack '$stack': setup/stacks/$stack.txt is missing (setup/models.txt names it)"; return 1; }
+    while IFS= read -r line || [ -n "$line" ]; do
+        line="${line%%#*}"
+        read -r line <<<"$line"  # trims the spaces around it
+        if [ -n "$line" ]; then printf '%s\n' "$line"; fi
+    done <"$file"
+}
+
+# vmk_stack_pins STACK: its pins, one a line, in file order (the order is part of each venv's install stamp).
+vmk_stack_pins() {
+    local lines line
+    lines="$(_vmk_stack_lines "$1")" || return 1
+    while IFS= read -r line; do
+        case "$line" in
+            -c\ *) ;;
+            -*) vmk_fail "setup/stacks/$1.txt: '$line' is not understood: write exact pins and one '-c FILE' line"; return 1 ;;
+            *) printf '%s\n' "$line" ;;
+        esac
+    done <<<"$lines"
+}
+
+# vmk_stack_constraints STACK: the absolute path of the constraints file its one '-c FILE' line names
+# (relative to setup/stacks/, as pip and uv read it).
+vmk_stack_constraints() {
+    local lines path
+    lines="$(_vmk_stack_lines "$1")" || return 1
+    path="$(sed -n 's/^-c  *//p' <<<"$lines")"
+    if [ -z "$path" ] || [ "$(wc -l <<<"$path")" -ne 1 ]; then
+        vmk_fail "setup/stacks/$1.txt: write exactly one '-c FILE' line (the constraints that pin every transitive package)"
+        return 1
+    fi
+    case "$path" in /*) ;; *) path="$VMK_STACKS_DIR/$path" ;; esac
+    [ -f "$path" ] || { vmk_fail "setup/stacks/$1.txt: its constraints file $path is missing"; return 1; }
+    printf '%s/%s\n' "$(cd "$(dirname "$path")" && pwd)" "$(basename "$path")"
+}
+
+# vmk_install_from_stack MODEL: vmk_install_model with the pins and constraints of MODEL's stack. What every
+# model without its own setup/models/<model>/setup.sh gets (setup/lib/default_setup.sh).
+vmk_install_from_stack() {
+    local model="$1" stack constraints text pins
+    stack="$(vmk_model_stack "$model")" || return 1
+    constraints="$(vmk_stack_constraints "$stack")" || return 1
+    text="$(vmk_stack_pins "$stack")" || return 1
+    [ -n "$text" ] || { vmk_fail "setup/stacks/$stack.txt pins nothing: list its packages as package==X.Y.Z"; return 1; }
+    mapfile -t pins <<<"$text"
+    vmk_install_model "$model" "$constraints" "${pins[@]}"
 }
