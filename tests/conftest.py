@@ -167,6 +167,11 @@ class ModelVenv:
             **extra,
         )
 
+    def with_weights(self, weights_dir: Path) -> ModelVenv:
+        """The same venv with weights (and tiny checkpoints) of its own: a test that runs ``--tiny`` rebuilds the
+        tiny checkpoint, which must not vanish under the tests of another worker that use the shared one."""
+        return ModelVenv(self.envs_dir, weights_dir, self.name)
+
 
 def venv_code_env() -> dict[str, str]:
     """The environment for running this checkout's code with a model or scorer venv's Python."""
@@ -203,10 +208,15 @@ def scorer_venv() -> ModelVenv:
 
 def _installed(venv: ModelVenv) -> ModelVenv:
     # Tests run in parallel processes (pytest-xdist): one builds the venv while the others wait on this lock,
-    # then find it up to date (the installer is a no-op when nothing changed).
+    # then skip the installer: it would find the venv up to date but rebuild the tiny checkpoint, deleting it
+    # under the first worker's running tests. The run's id marks a venv installed by this run.
     MODEL_CACHE.mkdir(parents=True, exist_ok=True)
+    run_id = os.environ.get("PYTEST_XDIST_TESTRUNUID", "")
+    marker = MODEL_CACHE / f".{venv.name}.installed-by-run"
     with open(MODEL_CACHE / f".{venv.name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
+        if run_id and marker.is_file() and marker.read_text() == run_id:
+            return venv
         done = subprocess.run(
             ["bash", str(REPO / "setup" / "install_model.sh"), venv.name, "--tiny"],
             env=venv.install_env(),
@@ -214,5 +224,6 @@ def _installed(venv: ModelVenv) -> ModelVenv:
             text=True,
             timeout=1800,
         )
-    assert done.returncode == 0, f"install_model.sh failed:\n{done.stdout}\n{done.stderr}"
+        assert done.returncode == 0, f"install_model.sh failed:\n{done.stdout}\n{done.stderr}"
+        marker.write_text(run_id)
     return venv

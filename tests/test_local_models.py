@@ -353,10 +353,10 @@ def test_prompt_reaches_a_real_pipeline_verbatim(model_venv: ModelVenv, tmp_path
     assert record.result.metadata["prompt_sha256"] == hashlib.sha256(nasty.encode()).hexdigest()
 
 
-def test_install_validate_on_a_tiny_checkpoint(model_venv: ModelVenv) -> None:
+def test_install_validate_on_a_tiny_checkpoint(model_venv: ModelVenv, tmp_path: Path) -> None:
     done = subprocess.run(
         ["bash", str(SETUP / "install_model.sh"), "ltx-video", "--tiny", "--validate"],
-        env=model_venv.install_env(),
+        env=model_venv.with_weights(tmp_path / "weights").install_env(),
         capture_output=True,
         text=True,
         timeout=900,

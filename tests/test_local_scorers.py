@@ -34,10 +34,11 @@ def family_class(name: str) -> type:
     return cls
 
 
-def test_install_validates_the_scorer_venv_on_a_tiny_checkpoint(scorer_venv: ModelVenv) -> None:
+def test_install_validates_the_scorer_venv_on_a_tiny_checkpoint(scorer_venv: ModelVenv, tmp_path: Path) -> None:
+    own = scorer_venv.with_weights(tmp_path / "weights")
     done = subprocess.run(
         ["bash", str(REPO / "setup" / "install_model.sh"), scorer_venv.name, "--tiny", "--validate"],
-        env=scorer_venv.install_env(),
+        env=own.install_env(),
         capture_output=True,
         text=True,
         timeout=900,
@@ -50,7 +51,7 @@ def test_install_validates_the_scorer_venv_on_a_tiny_checkpoint(scorer_venv: Mod
         assert f"{scorer_venv.name} on {model} maze_0001: clip_score=" in done.stdout
     stamp = json.loads((scorer_venv.envs_dir / scorer_venv.name / ".vmevalkit-install.json").read_text())
     assert stamp["model"] == scorer_venv.name
-    assert (scorer_venv.tiny_checkpoint / "config.json").is_file()
+    assert (own.tiny_checkpoint / "config.json").is_file()
     # The scorer venv holds no diffusers: the scorer families need none of it.
     probe = "import importlib.util as u; print(u.find_spec('diffusers') is None, u.find_spec('transformers') is None)"
     found = subprocess.run([str(scorer_venv.python), "-c", probe], capture_output=True, text=True).stdout.split()
