@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Run video models over the task dataset. All logic lives in ``vmevalkit.cli.main``.
+"""Run video models over the task dataset: ``vmevalkit generate``. All logic lives in ``vmevalkit.cli.generate``.
 
 python examples/generate_videos.py --model oracle-solution static-first-frame
 python examples/generate_videos.py --list-models

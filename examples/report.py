@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Report on a scored experiment. All logic lives in ``vmevalkit.scoring.report``.
+"""Report on a scored experiment: ``vmevalkit report``. All logic lives in ``vmevalkit.scoring.report`` (the
+command line in ``vmevalkit.cli.report``).
 
 python examples/report.py --experiment pilot
 python examples/report.py --experiment pilot --config report.json --max-videos-per-model 4
@@ -7,7 +8,7 @@ python examples/report.py --experiment pilot --config report.json --max-videos-p
 
 import sys
 
-from vmevalkit.scoring.report import main
+from vmevalkit.cli.main import report_main
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(report_main())

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Score every finished generation of an experiment, resumably. All logic lives in ``vmevalkit.cli.main``.
+"""Score every finished generation of an experiment, resumably: ``vmevalkit score``. All logic lives in
+``vmevalkit.cli.score``.
 
 python examples/score_videos.py --scorer frame-match --experiment pilot
 python examples/score_videos.py --scorer-class-path my_pkg.scorers:MyScorer --scorer-score-kwargs-json '{"frames":16}'

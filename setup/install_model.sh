@@ -77,11 +77,11 @@ done
 if [ "$list" = 1 ]; then
     vmk_check_vmevalkit || exit 1
     VMEVALKIT_ENVS_DIR="$VMK_ENVS_DIR" VMEVALKIT_WEIGHTS_DIR="$VMK_WEIGHTS_DIR" \
-        exec "$VMK_PYTHON" -m vmevalkit.cli.local_status
+        exec "$VMK_PYTHON" -m vmevalkit local status
 fi
 if [ "$print_pins" = 1 ]; then
     vmk_check_vmevalkit || exit 1
-    exec "$VMK_PYTHON" -m vmevalkit.workers.weights print-pins --weights-dir "$VMK_WEIGHTS_DIR"
+    exec "$VMK_PYTHON" -m vmevalkit local print-pins --weights-dir "$VMK_WEIGHTS_DIR"
 fi
 if [ "$all" = 1 ]; then
     mapfile -t models < <(available_models)

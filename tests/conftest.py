@@ -179,10 +179,10 @@ def venv_code_env() -> dict[str, str]:
 
 
 def tiny_scorer_check(venv: ModelVenv, service: str, checkpoint: Path) -> dict:
-    """``python -m vmevalkit.workers.tiny SERVICE CHECKPOINT --check`` in ``venv``: build the tiny checkpoint,
+    """``python -m vmevalkit local tiny SERVICE CHECKPOINT --check`` in ``venv``: build the tiny checkpoint,
     load it with the production ``setup()`` on the CPU, score two videos; returns its JSON result."""
     done = subprocess.run(
-        [str(venv.python), "-m", "vmevalkit.workers.tiny", service, str(checkpoint), "--check"],
+        [str(venv.python), "-m", "vmevalkit", "local", "tiny", service, str(checkpoint), "--check"],
         env=venv_code_env(),
         capture_output=True,
         text=True,

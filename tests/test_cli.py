@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import argparse
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
-from conftest import cli_env, run_generate
+import pytest
+from conftest import REPO, cli_env, run_generate
 
+from vmevalkit.cli import generate
+from vmevalkit.cli.main import COMMANDS, EXAMPLES, build_parser, example_parser
+from vmevalkit.runner.inference import RunEvent
 from vmevalkit.runner.records import read_record
 
 
@@ -118,7 +125,7 @@ def test_list_models_and_console_script(tmp_path: Path) -> None:
 def test_tasks_build_and_list(tmp_path: Path) -> None:
     def vmevalkit(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "vmevalkit.cli.main", *args],
+            [sys.executable, "-m", "vmevalkit", *args],
             cwd=tmp_path,
             env=cli_env(),
             capture_output=True,
@@ -157,3 +164,184 @@ def test_console_script_is_installed(tmp_path: Path) -> None:
         assert "static-first-frame" in {row["name"] for row in json.loads(result.stdout)}
     bare = subprocess.run([str(script)], cwd=tmp_path, env=cli_env(), capture_output=True, text=True)
     assert bare.returncode == 2 and "generate" in bare.stdout
+
+
+# -- one command: every subcommand, the examples, the install tools ----------------------------------------------
+
+LOCAL_ACTIONS = ("status", "validate", "tiny", "fetch", "verify", "print-pins", "weights")
+# Packages a model virtualenv does not have, and the heavy ones --help must never pay for.
+HEAVY = ("numpy", "av", "torch", "PIL", "rich", "httpx", "tenacity", "pydantic_settings")
+
+
+def test_every_subcommand_answers_help_without_heavy_imports() -> None:
+    argvs = [["--help"], *([name, "--help"] for name in COMMANDS), *(["local", a, "--help"] for a in LOCAL_ACTIONS)]
+    argvs += [["tasks", "build", "--help"]]
+    code = (
+        "import json, sys\n"
+        "from vmevalkit.cli.main import main\n"
+        "codes = []\n"
+        "for argv in json.loads(sys.argv[1]):\n"
+        "    try:\n        main(argv)\n    except SystemExit as exc:\n        codes.append(exc.code)\n"
+        "print('RESULT=' + json.dumps([codes, sorted(sys.modules)]))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, json.dumps(argvs)], capture_output=True, text=True, env=cli_env(), check=True
+    )
+    codes, loaded = json.loads(out.stdout.split("RESULT=")[1])
+    assert codes == [0] * len(argvs), out.stderr
+    for argv in argvs[1:]:
+        assert f"usage: vmevalkit {' '.join(argv[:-1])} " in out.stdout, argv
+    for name in ("generate", "score", "report", "evaluate-scorers", "models", "tasks", "local", *LOCAL_ACTIONS):
+        assert re.search(rf"^    {re.escape(name)}\b", out.stdout, re.MULTILINE), f"{name} is not listed in a --help"
+    assert not {m for m in loaded if m.split(".")[0] in HEAVY}
+    assert not {m for m in loaded if m.startswith(("vmevalkit.models.", "vmevalkit.scoring", "vmevalkit.video"))}
+
+
+def _options(parser: argparse.ArgumentParser) -> list[tuple[Any, ...]]:
+    return [
+        (a.option_strings, a.dest, a.nargs, a.default, a.type, a.required, a.choices, a.metavar, a.help)
+        for a in parser._actions
+    ]
+
+
+def _subparser(name: str) -> argparse.ArgumentParser:
+    (sub,) = [a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)]
+    parser: argparse.ArgumentParser = sub.choices[name]
+    return parser
+
+
+@pytest.mark.parametrize(("script", "command"), sorted(EXAMPLES.items()))
+def test_each_example_script_is_its_subcommand(script: str, command: str, tmp_path: Path) -> None:
+    assert _options(example_parser(command, script)) == _options(_subparser(command))
+    entry_point = f"{command.replace('-', '_')}_main"
+    assert f"from vmevalkit.cli.main import {entry_point}" in (REPO / "examples" / script).read_text()
+
+    def flags(argv: list[str]) -> tuple[set[str], str]:
+        done = subprocess.run(argv, cwd=tmp_path, env=cli_env(), capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        description = done.stdout.split("\n\n")[1]
+        return set(re.findall(r"(?<![\w-])--?[a-z][\w-]*", done.stdout)), " ".join(description.split())
+
+    by_script = flags([sys.executable, str(REPO / "examples" / script), "--help"])
+    by_command = flags([sys.executable, "-m", "vmevalkit", command, "--help"])
+    assert by_script == by_command
+    assert "--help" in by_script[0] and len(by_script[0]) > 3
+
+
+def test_report_and_evaluate_scorers_usage_errors_are_the_same_either_way(tmp_path: Path) -> None:
+    for script, command, args in (
+        ("report.py", "report", ["--experiment", "../up"]),
+        ("report.py", "report", ["--max-videos-per-model", "-1"]),
+        ("evaluate_scorers.py", "evaluate-scorers", ["--scorer", "x"]),  # --labels is required
+        ("evaluate_scorers.py", "evaluate-scorers", ["--labels", "l.jsonl", "-s", "x", "--confidence", "2"]),
+    ):
+        runs = [
+            subprocess.run(argv, cwd=tmp_path, env=cli_env(), capture_output=True, text=True, timeout=60)
+            for argv in (
+                [sys.executable, str(REPO / "examples" / script), *args],
+                [sys.executable, "-m", "vmevalkit", command, *args],
+            )
+        ]
+        assert runs[0].returncode == runs[1].returncode == 2, (args, runs[0].stderr, runs[1].stderr)
+        last = [r.stderr.strip().splitlines()[-1].split("error: ", 1)[1] for r in runs]
+        assert last[0] == last[1], last
+
+
+def test_evaluate_scorers_help_states_the_real_defaults() -> None:
+    from vmevalkit.cli.evaluate_scorers import OUT_HELP
+    from vmevalkit.scoring.meta_eval.agreement import BootstrapSettings
+    from vmevalkit.scoring.meta_eval.outputs import DEFAULT_OUT_SUBDIR
+
+    text = example_parser("evaluate-scorers", "evaluate_scorers.py").format_help()
+    defaults = BootstrapSettings()
+    for flag, value in (("confidence", defaults.confidence), ("resamples", defaults.resamples), ("seed", 0)):
+        assert re.search(rf"--{flag} \w+\s+.*\(default: {value}\)", text), flag
+    assert defaults.seed == 0
+    assert OUT_HELP.endswith(f"<experiment>/{DEFAULT_OUT_SUBDIR})")
+
+
+BLOCKER = """
+import importlib.abc, runpy, sys
+class Absent(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in {heavy!r}:
+            raise ModuleNotFoundError(f"No module named {{name!r}} (not in a model venv)")
+        return None
+sys.meta_path.insert(0, Absent())
+sys.argv[0] = "vmevalkit"
+runpy.run_module("vmevalkit", run_name="__main__", alter_sys=True)
+"""
+
+
+def test_install_tools_run_with_the_stdlib_and_pydantic_only(tmp_path: Path) -> None:
+    """``python -m vmevalkit local ...`` in a model venv: nothing of the main environment may be imported."""
+
+    def local(*args: str) -> subprocess.CompletedProcess[str]:
+        code = BLOCKER.format(heavy=set(HEAVY))
+        env = {**cli_env(), "PYTHONPATH": str(REPO)}
+        return subprocess.run(
+            [sys.executable, "-c", code, "local", *args], cwd=tmp_path, env=env, capture_output=True, text=True
+        )
+
+    assert local("--help").returncode == 0
+    pins = local("print-pins", "--weights-dir", str(tmp_path / "none"))
+    assert pins.returncode == 0, pins.stderr
+    assert "Traceback" not in pins.stderr
+    unknown = local("tiny", "no-such-model", str(tmp_path / "tiny"))
+    assert unknown.returncode == 2 and "'no-such-model' is not a local model or local scorer" in unknown.stderr
+    assert not (tmp_path / "tiny").exists()
+    blocked = local("status")  # the control: status reads settings, which a venv does not have
+    assert blocked.returncode != 0 and "pydantic_settings" in blocked.stderr
+
+
+def test_local_without_an_action_is_a_usage_error(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "vmevalkit", "local"], cwd=tmp_path, env=cli_env(), capture_output=True, text=True
+    )
+    assert done.returncode == 2 and "choose an action: vmevalkit local {status," in done.stderr
+
+
+# -- progress of running local jobs ----------------------------------------------------------------------------
+
+
+def event(kind: str, task_id: str = "maze_0001", step: int = 0, error: str | None = None) -> RunEvent:
+    return RunEvent(kind, "ltx-video", task_id, Path("/x"), error, step=step, total=30)  # type: ignore[arg-type]
+
+
+def test_plain_lines_show_progress_at_most_once_per_job_per_interval(capsys: pytest.CaptureFixture[str]) -> None:
+    now = [0.0]
+    lines = generate.EventLines(interval=5.0, clock=lambda: now[0])
+    for at, e in [
+        (0.0, event("started")),
+        (0.0, event("progress", step=1)),
+        (1.0, event("progress", step=2)),  # too soon after step 1: dropped
+        (1.0, event("progress", "maze_0002", step=1)),  # another job: its own clock
+        (4.9, event("progress", step=9)),
+        (5.0, event("progress", step=10)),
+        (6.0, event("completed")),
+        (6.5, event("progress", "maze_0002", step=7)),
+        (6.6, event("failed", "maze_0002", error="out of memory")),
+    ]:
+        now[0] = at
+        lines(e)
+    assert capsys.readouterr().out.splitlines() == [
+        "progress  ltx-video maze_0001: step 1/30",
+        "progress  ltx-video maze_0002: step 1/30",
+        "progress  ltx-video maze_0001: step 10/30",
+        "completed ltx-video maze_0001",
+        "progress  ltx-video maze_0002: step 7/30",
+        "failed    ltx-video maze_0002: out of memory",
+    ]
+
+
+def test_the_progress_bar_counts_finished_jobs_only_and_shows_the_latest_step() -> None:
+    label = generate.BarLabel()
+    advanced = [label.update(e) for e in (event("started"), event("progress", step=3), event("progress", step=4))]
+    assert advanced == [0, 0, 0]
+    assert str(label) == "done 0  failed 0  skipped 0  (ltx-video maze_0001: step 4/30)"
+    label.update(event("progress", "maze_[red]", step=1))
+    assert str(label) == "done 0  failed 0  skipped 0  (ltx-video maze_\\[red]: step 1/30)"  # markup escaped
+    assert label.update(event("completed", "maze_[red]")) == 1
+    assert str(label).endswith("(ltx-video maze_0001: step 4/30)")  # the job still running
+    assert [label.update(event(k)) for k in ("redo", "failed", "skipped_done", "busy")] == [0, 1, 1, 1]
+    assert str(label) == "done 1  failed 1  skipped 2"

@@ -182,7 +182,7 @@ def test_docs_models_table_matches_the_catalog() -> None:
 
     docs = (REPO / "docs" / "LOCAL_MODELS.md").read_text()
     table = docs.split("a test keeps it current -->\n", 1)[1].split("\n<!-- /models-table -->", 1)[0]
-    assert table == models_table(), "regenerate it: python -m vmevalkit.cli.local_status --markdown-table"
+    assert table == models_table(), "regenerate it: vmevalkit local status --markdown-table"
     for name in LOCAL:
         assert f"`{name}`" in table
 
@@ -232,7 +232,7 @@ def test_every_family_loads_its_tiny_checkpoint_with_the_production_class(
     model_venv: ModelVenv, tmp_path: Path, service: str
 ) -> None:
     done = subprocess.run(
-        [str(model_venv.python), "-m", "vmevalkit.workers.tiny", service, str(tmp_path / "tiny"), "--check"],
+        [str(model_venv.python), "-m", "vmevalkit", "local", "tiny", service, str(tmp_path / "tiny"), "--check"],
         env={"PYTHONPATH": str(REPO), "HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin"},
         capture_output=True,
         text=True,

@@ -110,7 +110,7 @@ def test_score_cli_runs_each_local_scorer_on_its_tiny_checkpoint(
 ) -> None:
     checkpoint = tmp_path / "tiny"
     built = subprocess.run(
-        [str(scorer_venv.python), "-m", "vmevalkit.cli.local_tiny", name, str(checkpoint)],
+        [str(scorer_venv.python), "-m", "vmevalkit", "local", "tiny", name, str(checkpoint)],
         env={"PYTHONPATH": str(REPO), "HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin"},
         capture_output=True,
         text=True,

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 from conftest import REPO, SAMPLE, cli_env, run_generate
 
+from vmevalkit.cli.main import evaluate_scorers_main as main
 from vmevalkit.scoring.meta_eval import (
     DETAIL_COLUMNS,
     SUMMARY_COLUMNS,
@@ -31,7 +32,6 @@ from vmevalkit.scoring.meta_eval import (
     aggregate_labels,
     bootstrap_paired_ci,
     evaluate,
-    main,
     normalise_generation,
     parse_label_line,
     parse_map,

@@ -18,6 +18,7 @@ import pytest
 from conftest import REPO, SAMPLE, cli_env, run_generate
 from PIL import Image
 
+from vmevalkit.cli.main import report_main
 from vmevalkit.runner.records import GenerationRecord
 from vmevalkit.scoring import report
 from vmevalkit.scoring.metrics import bootstrap_ci
@@ -263,7 +264,7 @@ def test_html_is_self_contained_escaped_and_embeds_every_video(experiment: Path)
 
 
 def test_max_videos_per_model_caps_the_embedded_videos(experiment: Path, tmp_path: Path) -> None:
-    code = report.main(
+    code = report_main(
         ["--output-dir", str(experiment.parent), "--max-videos-per-model", "1", "--out", str(tmp_path / "small")]
     )
     assert code == 0
@@ -404,7 +405,7 @@ def test_cli_usage_errors_exit_2_and_write_nothing(
         (["--config", str(tmp_path / "none.json")], "does not exist"),
     ]
     for args, message in cases:
-        assert report.main([*common, *args]) == 2, args
+        assert report_main([*common, *args]) == 2, args
         err = capsys.readouterr().err
         assert message in err, err
         if "typo" in args[-1]:

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from vmevalkit.cli.main import report_main
 from vmevalkit.runner.inference import InferenceRunner
 from vmevalkit.scoring import report
 from vmevalkit.scoring.base import ScoreBatch
@@ -237,7 +238,7 @@ def test_unfinished_generations_are_flagged(
     assert '<section id="flags"' in page and "never finished" in page
     # The command line prints it, with any control characters from the data escaped.
     edit_json(killed / "metadata.json", task_id="maze_0001\x1b]52;c;ZXZpbA==\x07")
-    code = report.main(["--output-dir", str(experiment.parent), "--experiment", "exp", "--out", str(tmp_path / "c")])
+    code = report_main(["--output-dir", str(experiment.parent), "--experiment", "exp", "--out", str(tmp_path / "c")])
     err = capsys.readouterr().err
     assert code == 0 and "never finished" in err and "\x1b" not in err and "\\x1b" in err
 
@@ -254,7 +255,7 @@ def test_a_secret_in_an_old_score_file_does_not_reach_the_report(
     edit_json(scores, details={"reason": f"judged with {SECRET}"})
     failed = run_dir(experiment, "static-first-frame", "maze_0001") / "scores" / "task-verifier.json"
     edit_json(failed, error=f"HTTP 401: bad key {SECRET}", dimensions=dict.fromkeys(["task_success", "end_state"]))
-    code = report.main(["--output-dir", str(experiment.parent), "--experiment", "exp", "--out", str(tmp_path / "r")])
+    code = report_main(["--output-dir", str(experiment.parent), "--experiment", "exp", "--out", str(tmp_path / "r")])
     out, err = capsys.readouterr()
     assert code == 0
     page = (tmp_path / "r" / "report.html").read_text(encoding="utf-8")

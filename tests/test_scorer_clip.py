@@ -1,5 +1,5 @@
 """CLIP / X-CLIP scorers: the pure-Python parts here, the production setup()/score() on tiny checkpoints in the
-scorer venv (``python -m vmevalkit.workers.tiny ... --check`` and one script for the edge cases)."""
+scorer venv (``python -m vmevalkit local tiny ... --check`` and one script for the edge cases)."""
 
 from __future__ import annotations
 

@@ -399,7 +399,7 @@ def test_status_summarises_an_install(tmp_path: Path) -> None:
 def main_env_cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {"PATH": os.environ["PATH"], "PYTHONPATH": str(REPO), "HOME": str(tmp_path)}
     return subprocess.run(
-        [sys.executable, "-m", "vmevalkit.workers.weights", *args],
+        [sys.executable, "-m", "vmevalkit", "local", *args],
         cwd=tmp_path,
         env=env,
         capture_output=True,
@@ -411,21 +411,21 @@ def main_env_cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]
 def test_cli_in_the_main_environment(tmp_path: Path) -> None:
     registry = write_registry(tmp_path / "registry.toml", registry_table())
     common = ["--weights-dir", str(tmp_path / "w"), "--registry", str(registry)]
-    verify = main_env_cli(tmp_path, *common, "verify", "tiny")
+    verify = main_env_cli(tmp_path, "verify", "tiny", *common)
     assert verify.returncode == 1 and "Traceback" not in verify.stderr
     assert "weights for 'tiny' are not downloaded: run bash setup/install_model.sh tiny" in verify.stderr
     make_install(tmp_path / "w", SMALL)
-    options_after = main_env_cli(tmp_path, "verify", "tiny", "--full", *common)
-    assert options_after.returncode == 0, options_after.stderr
-    assert options_after.stdout == "weights for 'tiny' verified\n"
+    verified = main_env_cli(tmp_path, "verify", *common, "tiny", "--full")
+    assert verified.returncode == 0, verified.stderr
+    assert verified.stdout == "weights for 'tiny' verified\n"
     shutil.rmtree(tmp_path / "w")
-    status = main_env_cli(tmp_path, *common, "status")
+    status = main_env_cli(tmp_path, "weights", *common)
     assert status.returncode == 0 and json.loads(status.stdout)["tiny"]["present"] is False
     # downloads need huggingface_hub, which the main environment does not have: a clear error, not a traceback
-    fetch = main_env_cli(tmp_path, *common, "fetch", "tiny")
+    fetch = main_env_cli(tmp_path, "fetch", "tiny", *common)
     assert fetch.returncode == 1 and "Traceback" not in fetch.stderr
     assert "needs huggingface_hub" in fetch.stderr
-    unknown = main_env_cli(tmp_path, *common, "verify", "nope")
+    unknown = main_env_cli(tmp_path, "verify", "nope", *common)
     assert unknown.returncode == 1 and "unknown checkpoint 'nope'" in unknown.stderr
 
 
@@ -469,8 +469,8 @@ class Installer:
 
     def argv(self, registry: Path, *args: str, weights_dir: Path | None = None) -> list[str]:
         wdir = weights_dir or self.weights_dir
-        module = ["-m", "vmevalkit.workers.weights", "--weights-dir", str(wdir), "--registry", str(registry)]
-        return [self.python, *module, *args]
+        options = ["--weights-dir", str(wdir), "--registry", str(registry)]
+        return [self.python, "-m", "vmevalkit", "local", *args, *options]
 
     def run(self, registry: Path, *args: str, weights_dir: Path | None = None, **env: str) -> Any:
         return subprocess.run(

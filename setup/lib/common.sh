@@ -110,7 +110,7 @@ vmk_venv_module() {
 vmk_fetch_weights() {
     local model="$1"
     vmk_info "$model: fetching pinned weights into $VMK_WEIGHTS_DIR"
-    vmk_venv_module "$model" vmevalkit.workers.weights fetch "$model" --weights-dir "$VMK_WEIGHTS_DIR"
+    vmk_venv_module "$model" vmevalkit local fetch "$model" --weights-dir "$VMK_WEIGHTS_DIR"
 }
 
 # A tiny random-weight checkpoint of the model's family, for validating an install without real weights.
@@ -120,7 +120,7 @@ vmk_build_tiny() {
     dir="$(vmk_tiny_dir "$model")"
     vmk_info "$model: building a tiny random checkpoint in $dir"
     rm -rf "$dir"
-    vmk_venv_module "$model" vmevalkit.cli.local_tiny "$model" "$dir" >/dev/null
+    vmk_venv_module "$model" vmevalkit local tiny "$model" "$dir" >/dev/null
 }
 
 # One real generation on a shipped task through the real runner and worker; fails if the video is wrong.
@@ -129,7 +129,7 @@ vmk_validate() {
     vmk_check_vmevalkit || return 1
     vmk_info "$model: validating with one generation${checkpoint:+ (tiny checkpoint $checkpoint)}"
     VMEVALKIT_ENVS_DIR="$VMK_ENVS_DIR" VMEVALKIT_WEIGHTS_DIR="$VMK_WEIGHTS_DIR" \
-        "$VMK_PYTHON" -m vmevalkit.cli.local_validate "$model" ${checkpoint:+--checkpoint "$checkpoint" --tiny}
+        "$VMK_PYTHON" -m vmevalkit local validate "$model" ${checkpoint:+--checkpoint "$checkpoint" --tiny}
 }
 
 # vmk_install_model MODEL CONSTRAINTS PIN...: a venv with these pins, then weights, a tiny checkpoint, validation.

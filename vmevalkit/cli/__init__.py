@@ -1,5 +1,6 @@
-"""Command lines: the ``vmevalkit`` console command (``main``) and the tools the setup scripts run.
+"""The ``vmevalkit`` command (``main``): one module per subcommand, and the install tools the setup scripts run.
 
-Light on purpose: importing this package imports nothing else, so ``python -m vmevalkit.cli.local_tiny`` runs inside
-a model's virtualenv, which has none of the main environment's packages.
+Light on purpose: importing this package imports nothing else, and the modules that build the parser import only
+the stdlib at module level, so ``python -m vmevalkit local tiny ...`` runs inside a model's virtualenv, which has
+none of the main environment's packages.
 """

@@ -1,15 +1,10 @@
-"""``install_model.sh --list``: every local model and local scorer, whether its venv and weights are in place.
-
-python -m vmevalkit.cli.local_status [--json] [--markdown-table]
+"""``vmevalkit local status`` (``install_model.sh --list``): every local model and local scorer, whether its venv
+and weights are in place; and the models table of docs/LOCAL_MODELS.md (``--markdown-table``).
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
-import sys
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -109,26 +104,8 @@ def models_table() -> str:
     return "\n".join(lines)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m vmevalkit.cli.local_status", description=__doc__.split("\n")[0])
-    parser.add_argument("--json", action="store_true")
-    parser.add_argument("--markdown-table", action="store_true", help="print the models table of the docs")
-    args = parser.parse_args(argv)
-    if args.markdown_table:
-        print(models_table())
-        return 0
+def status_rows() -> list[dict[str, Any]]:
+    """One row per local model, then per local scorer (the lab's extra catalogs included)."""
     rows = [model_status(name) for name in model_names() if get_entry(name).kind == "local"]
     rows += [scorer_status(name) for name, raw in all_scorers().items() if raw.get("kind") == "local"]
-    if args.json:
-        print(json.dumps(rows, indent=2))
-        return 0
-    print(f"{'model':<24} {'venv':<14} {'weights':<20} next step")
-    for row in rows:
-        venv = f"yes {human(row['venv_bytes'])}" if row["venv"] else "no"
-        weights = f"{row['weights']} {human(row['weights_bytes'])}" if row["weights_bytes"] else row["weights"]
-        print(f"{row['model']:<24} {venv:<14} {weights:<20} {row['problem'] or 'ready'}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    return rows

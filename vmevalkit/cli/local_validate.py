@@ -1,4 +1,5 @@
-"""``install_model.sh --validate``: check an install end to end, through the real runner and worker.
+"""``vmevalkit local validate`` (``install_model.sh --validate``): an install checked end to end, through the
+real runner and worker.
 
 A generator: one real generation on a shipped task, exactly as ``examples/generate_videos.py`` would run it, then
 fails loudly if the video is wrong: not completed, the wrong frame count or size, or frames that are all one colour
@@ -9,16 +10,13 @@ second), then scores both with the installed scorer exactly as ``examples/score_
 its worker, its weights. Fails loudly when a video cannot be scored, or, with real weights, when every score is NaN
 (a model that loads but answers nothing usable).
 
-    python -m vmevalkit.cli.local_validate ltx-video|clip-score [--checkpoint DIR] [--tiny]
+    vmevalkit local validate ltx-video|clip-score [--checkpoint DIR] [--tiny]
 """
 
 from __future__ import annotations
 
-import argparse
 import math
-import sys
 import tempfile
-from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -182,26 +180,3 @@ def image_size(path: Path) -> tuple[int, int]:
     with Image.open(path) as image:
         size: tuple[int, int] = image.size
     return size
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m vmevalkit.cli.local_validate", description=__doc__.split("\n")[0])
-    parser.add_argument("model")
-    parser.add_argument("--checkpoint", type=Path, help="a checkpoint folder to run instead of the pinned weights")
-    parser.add_argument("--task-id", default=DEFAULT_TASK)
-    parser.add_argument("--duration", type=float, help="seconds (default: the model's own)")
-    parser.add_argument("--tiny", action="store_true", help="the checkpoint is tiny: use its small test size")
-    args = parser.parse_args(argv)
-    if is_local_scorer(args.model):  # install_model.sh validates scorers too
-        problems = validate_scorer(args.model, args.checkpoint, args.task_id, args.tiny)
-    else:
-        problems = validate(args.model, args.checkpoint, args.task_id, args.duration, args.tiny)
-    for problem in problems:
-        print(f"validation failed: {problem}", file=sys.stderr)
-    if not problems:
-        print(f"{args.model}: validation passed")
-    return 1 if problems else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

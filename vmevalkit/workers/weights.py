@@ -16,18 +16,16 @@ files whose size or mtime changed are hashed again.
 
 Runs in the main environment for everything but ``fetch`` (stdlib + pydantic); ``fetch`` needs
 huggingface_hub, which only the model virtualenvs have, and imports it inside the download code.
-``python -m vmevalkit.workers.weights {fetch,verify,print-pins,status}`` is what
-``setup/install_model.sh`` calls.
+Its command line is ``vmevalkit local {fetch,verify,print-pins,weights}`` (``vmevalkit.cli.local``); the setup
+scripts run ``python -m vmevalkit local fetch`` inside the model's virtualenv.
 """
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import datetime as dt
 import hashlib
 import importlib
-import json
 import os
 import re
 import shutil
@@ -782,63 +780,3 @@ def _download_file(
     target.parent.mkdir(parents=True, exist_ok=True)
     os.replace(partial, target)
     return sha256
-
-
-# ---- command line -------------------------------------------------------------------------------
-
-
-def main(argv: list[str] | None = None) -> int:
-    # --weights-dir and --registry are accepted before or after the command.
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument(
-        "--weights-dir",
-        type=Path,
-        default=argparse.SUPPRESS,
-        help="root of the weights folders (default: $VMEVALKIT_WEIGHTS_DIR or ./weights)",
-    )
-    common.add_argument("--registry", type=Path, default=argparse.SUPPRESS, help="default: checkpoints.toml")
-    parser = argparse.ArgumentParser(
-        prog="python -m vmevalkit.workers.weights",
-        description="Download, verify and pin the checkpoints of local models.",
-        parents=[common],
-    )
-    commands = parser.add_subparsers(dest="command", required=True)
-    fetch_cmd = commands.add_parser("fetch", parents=[common], help="download (or resume), verify and lock")
-    fetch_cmd.add_argument("checkpoint")
-    fetch_cmd.add_argument("--endpoint", default=None, help="Hub endpoint (default: $HF_ENDPOINT or huggingface.co)")
-    verify_cmd = commands.add_parser("verify", parents=[common], help="check the files against the lock and pins")
-    verify_cmd.add_argument("checkpoint")
-    verify_cmd.add_argument("--full", action="store_true", help="hash every file, ignoring the stamps")
-    commands.add_parser("print-pins", parents=[common], help="registry tables pinned to the verified locks")
-    status_cmd = commands.add_parser("status", parents=[common], help="JSON: present, verified, size on disk")
-    status_cmd.add_argument("checkpoints", nargs="*", help="default: every checkpoint in the registry")
-    args = parser.parse_args(argv)
-    weights_dir: Path = getattr(args, "weights_dir", None) or Path(os.environ.get("VMEVALKIT_WEIGHTS_DIR") or "weights")
-    registry: Path | None = getattr(args, "registry", None)
-
-    def say(message: str) -> None:
-        print(message, file=sys.stderr, flush=True)
-
-    try:
-        if args.command == "fetch":
-            fetch(args.checkpoint, weights_dir, endpoint=args.endpoint, registry=registry, report=say)
-        elif args.command == "verify":
-            problems = verify(args.checkpoint, weights_dir, registry=registry, full=args.full)
-            for problem in problems:
-                print(problem, file=sys.stderr)
-            if problems:
-                return 1
-            print(f"weights for '{args.checkpoint}' verified")
-        elif args.command == "print-pins":
-            sys.stdout.write(print_pins(weights_dir, registry=registry))
-        else:
-            ids = args.checkpoints or sorted(load_registry(registry))
-            print(json.dumps({cid: status(cid, weights_dir, registry=registry) for cid in ids}, indent=2))
-    except WeightsError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -35,10 +35,10 @@ The modules, each using only those before it:
   human judgements (``aggregate_labels``, ``derive_pairs``);
 - ``agreement``: the scorers' score files (``load_scores``), which dimensions are compared (``parse_map``,
   ``plan_comparisons``) and the statistics (``bootstrap_paired_ci``, ``agreement_stats``, ``evaluate``);
-- ``cli``: the three output files (``write_outputs``), the command line (``build_parser``, ``main``) and the
-  printed summary.
+- ``outputs``: the three output files (``write_outputs``).
 
-This module re-exports their public names.
+This module re-exports their public names. The command line (``vmevalkit evaluate-scorers``,
+``examples/evaluate_scorers.py``) and its printed summary are ``vmevalkit.cli.evaluate_scorers``.
 """
 
 from __future__ import annotations
@@ -55,7 +55,6 @@ from vmevalkit.scoring.meta_eval.agreement import (
     parse_map,
     plan_comparisons,
 )
-from vmevalkit.scoring.meta_eval.cli import DETAIL_COLUMNS, SUMMARY_COLUMNS, build_parser, main, write_outputs
 from vmevalkit.scoring.meta_eval.labels import (
     GenerationInfo,
     HumanJudgements,
@@ -72,6 +71,7 @@ from vmevalkit.scoring.meta_eval.labels import (
     parse_label_line,
     read_labels,
 )
+from vmevalkit.scoring.meta_eval.outputs import DETAIL_COLUMNS, SUMMARY_COLUMNS, write_outputs
 
 __all__ = [
     "DETAIL_COLUMNS",
@@ -92,11 +92,9 @@ __all__ = [
     "agreement_stats",
     "aggregate_labels",
     "bootstrap_paired_ci",
-    "build_parser",
     "derive_pairs",
     "evaluate",
     "load_scores",
-    "main",
     "normalise_generation",
     "parse_label_line",
     "parse_map",

@@ -22,18 +22,16 @@ before it:
 - ``tables``: the rule of counting, the summary and detail rows (``compute_metrics``), the CSVs and metrics.json;
 - ``plots``: the heatmap and the bar chart;
 - ``html``: report.html;
-- this module: ``write_report``, which writes them all, and ``main``, the command line.
+- this module: ``write_report``, which writes them all.
+
+The command line (``vmevalkit report``, ``examples/report.py``) is ``vmevalkit.cli.report``.
 """
 
 from __future__ import annotations
 
-import argparse
-import sys
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from vmevalkit.runner.registry import SAFE_NAME
 from vmevalkit.scoring.report.data import (
     ReportConfig,
     ReportError,
@@ -53,7 +51,6 @@ from vmevalkit.scoring.report.plots import (
 )
 from vmevalkit.scoring.report.tables import Metrics, aggregate, compute_metrics, write_tables
 from vmevalkit.utils.atomic import atomic_write_bytes, atomic_write_text
-from vmevalkit.utils.text import printable
 
 __all__ = [
     "EMPTY",
@@ -71,7 +68,6 @@ __all__ = [
     "heatmap_cell_box",
     "heatmap_size",
     "load_config",
-    "main",
     "write_report",
 ]
 
@@ -122,70 +118,3 @@ def write_report(experiment_dir: Path, out_dir: Path | None = None, config: Repo
             f"{REPORT_HTML} is {html_bytes / 2**20:.0f} MiB: pass --max-videos-per-model N to embed fewer videos"
         )
     return ReportResult(out_dir, files, metrics, videos, html_bytes, warnings)
-
-
-def _non_negative_int(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
-    return value
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="report.py",
-        description="Leaderboard tables, plots and a self-contained report.html of a scored experiment.",
-    )
-    parser.add_argument(
-        "--experiment", metavar="NAME", help="experiment to report on: <output-dir>/<experiment>/ (default: pilot)"
-    )
-    parser.add_argument(
-        "--output-dir", metavar="DIR", help="experiments root (default: data/outputs, or $VMEVALKIT_OUTPUT_DIR)"
-    )
-    parser.add_argument(
-        "--config",
-        metavar="FILE",
-        help="report settings: group_by, scorers, models, ... (JSON, or YAML where PyYAML is installed)",
-    )
-    parser.add_argument(
-        "--out", metavar="DIR", help="folder to write the report into (default: <output-dir>/<experiment>/report/)"
-    )
-    parser.add_argument(
-        "--max-videos-per-model",
-        type=_non_negative_int,
-        metavar="N",
-        help="embed at most N videos per model in report.html (default: all; 0: none)",
-    )
-    return parser
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``examples/report.py``. Exit status 0 when written, 2 on bad input (nothing is written then)."""
-    from vmevalkit.settings import get_settings
-
-    args = build_parser().parse_args(argv)
-    settings = get_settings()
-    experiment = args.experiment or settings.experiment
-    if not SAFE_NAME.fullmatch(experiment):
-        print(f"error: experiment name {printable(repr(experiment))} must be a plain folder name", file=sys.stderr)
-        return 2
-    experiment_dir = Path(args.output_dir or settings.output_dir).absolute() / experiment
-    try:
-        config = load_config(args.config) if args.config else ReportConfig()
-        if args.max_videos_per_model is not None:
-            config = config.model_copy(update={"max_videos_per_model": args.max_videos_per_model})
-        result = write_report(experiment_dir, Path(args.out).absolute() if args.out else None, config)
-    except ReportError as exc:
-        print(f"error: {printable(exc, keep_newlines=True)}", file=sys.stderr)
-        return 2
-    for warning in result.warnings:  # names and reasons read from the experiment: no control sequence is sent
-        print(f"warning: {printable(warning)}", file=sys.stderr)
-    metrics = result.metrics
-    print(
-        f"report of {printable(experiment_dir.name)}: {len(metrics.models)} models, "
-        f"scorers {printable(', '.join(s.name for s in metrics.scorers))}; {result.videos_embedded} videos embedded, "
-        f"{REPORT_HTML} {result.html_bytes / 2**20:.1f} MiB"
-    )
-    for path in result.files:
-        print(f"wrote {printable(path)}")
-    return 0

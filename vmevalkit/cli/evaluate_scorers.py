@@ -1,115 +1,36 @@
-"""The command line (``examples/evaluate_scorers.py``): its arguments, the three output files and the
-printed summary."""
+"""``vmevalkit evaluate-scorers`` (and ``examples/evaluate_scorers.py``): how well each scorer agrees with people.
+
+The statistics and the label format are ``vmevalkit.scoring.meta_eval``; this module reads the flags, reads the
+labels and the score files of the experiment, writes the three output files and prints the summary. Exit status 0
+when written, 2 on bad input (a bad label line, no usable label, an unknown scorer: nothing is written then).
+"""
 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
-from vmevalkit.scoring.csv_safe import csv_text
-from vmevalkit.scoring.meta_eval.agreement import (
-    DEFAULT_CONFIDENCE,
-    DEFAULT_RESAMPLES,
-    DEFAULT_SEED,
-    BootstrapSettings,
-    DimensionMap,
-    Row,
-    evaluate,
-    load_scores,
-    parse_map,
-    plan_comparisons,
+from vmevalkit.cli.common import EXIT_OK, EXIT_USAGE, OUTPUT_DIR_HELP
+
+if TYPE_CHECKING:
+    from vmevalkit.scoring.meta_eval.agreement import DimensionMap, Row
+    from vmevalkit.scoring.meta_eval.labels import HumanJudgements
+
+HELP = "how well each scorer agrees with human labels"
+DESCRIPTION = (
+    "How well each scorer agrees with human labels: rank correlations and pairwise accuracy, "
+    "with bootstrap CIs, overall and per domain. Label format: docs/SCORING.md, 'Human labels'."
 )
-from vmevalkit.scoring.meta_eval.labels import (
-    GENERATION_EXAMPLE,
-    MAX_LISTED,
-    GenerationInfo,
-    HumanJudgements,
-    MetaEvalError,
-    aggregate_labels,
-    read_labels,
-)
-
-META_SCHEMA_VERSION = 1
-DEFAULT_OUT_SUBDIR = "meta_eval"
-SUMMARY_FILE, DETAIL_FILE, JSON_FILE = "meta_summary.csv", "meta_detail.csv", "meta.json"
-
-KEY_COLUMNS = ("scorer", "dimension", "human_dimension")
-STAT_COLUMNS = (
-    "n",
-    "n_unscored",
-    "spearman",
-    "spearman_ci_low",
-    "spearman_ci_high",
-    "kendall_tau_b",
-    "kendall_tau_b_ci_low",
-    "kendall_tau_b_ci_high",
-    "n_pairs",
-    "n_pairs_labelled",
-    "n_pairs_from_ratings",
-    "n_pairs_human_tie",
-    "pairwise_accuracy",
-    "pairwise_accuracy_ci_low",
-    "pairwise_accuracy_ci_high",
-    "pairwise_accuracy_ties_half",
-    "pairwise_accuracy_ties_half_ci_low",
-    "pairwise_accuracy_ties_half_ci_high",
-)
-SUMMARY_COLUMNS = (*KEY_COLUMNS, *STAT_COLUMNS)
-DETAIL_COLUMNS = (*KEY_COLUMNS, "domain", *STAT_COLUMNS)
-
-
-# -- outputs ----------------------------------------------------------------------------
-
-
-def _cell(value: Any) -> Any:
-    if isinstance(value, float):
-        return "" if math.isnan(value) else round(value, 6)
-    return value
-
-
-def _csv(rows: Sequence[Row], columns: Sequence[str]) -> str:
-    # Text cells (scorer, dimension and domain names, a labels file's dimensions) are neutralised against
-    # spreadsheet formulas; numbers stay numbers.
-    return csv_text([{c: _cell(row[c]) for c in columns} for row in rows], columns)
-
-
-def _json_value(value: Any) -> Any:
-    if isinstance(value, float):
-        return None if math.isnan(value) else round(value, 6)
-    return value
-
-
-def write_outputs(
-    out_dir: Path, config: dict[str, Any], labels: dict[str, Any], summary: list[Row], detail: list[Row]
-) -> list[Path]:
-    """meta_summary.csv, meta_detail.csv and meta.json in ``out_dir``, each written atomically."""
-    from vmevalkit.utils.atomic import atomic_write_json, atomic_write_text
-
-    paths = [out_dir / SUMMARY_FILE, out_dir / DETAIL_FILE, out_dir / JSON_FILE]
-    atomic_write_text(paths[0], _csv(summary, SUMMARY_COLUMNS))
-    atomic_write_text(paths[1], _csv(detail, DETAIL_COLUMNS))
-    document = {
-        "schema_version": META_SCHEMA_VERSION,
-        "config": config,
-        "labels": labels,
-        "summary": [{c: _json_value(row[c]) for c in SUMMARY_COLUMNS} for row in summary],
-        "detail": [{c: _json_value(row[c]) for c in DETAIL_COLUMNS} for row in detail],
-    }
-    atomic_write_json(paths[2], document)
-    return paths
-
-
-# -- the command line -------------------------------------------------------------------
-
-EXIT_OK, EXIT_USAGE = 0, 2
+OUT_HELP = "where to write the results (default: <output-dir>/<experiment>/meta_eval)"
 
 
 def _dimension_map(text: str) -> DimensionMap:
+    from vmevalkit.scoring.meta_eval.agreement import parse_map
+
     try:
         return parse_map(text)
     except ValueError as exc:
@@ -130,12 +51,7 @@ def _resamples(text: str) -> int:
     return value
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="evaluate_scorers.py",
-        description="How well each scorer agrees with human labels: rank correlations and pairwise accuracy, "
-        "with bootstrap CIs, overall and per domain. Label format: docs/SCORING.md, 'Human labels'.",
-    )
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--labels", required=True, metavar="FILE", help="human labels, JSONL")
     parser.add_argument(
         "--scorer", "-s", required=True, nargs="+", metavar="NAME", help="scorers whose score files to evaluate"
@@ -151,20 +67,13 @@ def build_parser() -> argparse.ArgumentParser:
         "task_success=frame-match:final_ssim (same-named dimensions are always compared)",
     )
     parser.add_argument("--experiment", metavar="NAME", help="experiment the labels are about (default: pilot)")
-    parser.add_argument(
-        "--output-dir", metavar="DIR", help="experiments root (default: data/outputs, or $VMEVALKIT_OUTPUT_DIR)"
-    )
-    parser.add_argument(
-        "--out",
-        metavar="DIR",
-        help=f"where to write the results (default: <output-dir>/<experiment>/{DEFAULT_OUT_SUBDIR})",
-    )
-    parser.add_argument("--confidence", type=_confidence, default=DEFAULT_CONFIDENCE, help="CI level (default: 0.95)")
-    parser.add_argument(
-        "--resamples", type=_resamples, default=DEFAULT_RESAMPLES, help="bootstrap resamples (default: 2000)"
-    )
-    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="bootstrap seed (default: 0)")
-    return parser
+    parser.add_argument("--output-dir", metavar="DIR", help=OUTPUT_DIR_HELP)
+    parser.add_argument("--out", metavar="DIR", help=OUT_HELP)
+    # The defaults (None here) are BootstrapSettings' own: the statistics module, which needs numpy, is not
+    # imported to build the parser.
+    parser.add_argument("--confidence", type=_confidence, help="CI level (default: 0.95)")
+    parser.add_argument("--resamples", type=_resamples, help="bootstrap resamples (default: 2000)")
+    parser.add_argument("--seed", type=int, help="bootstrap seed (default: 0)")
 
 
 def _error(message: str) -> None:
@@ -174,6 +83,8 @@ def _error(message: str) -> None:
 
 
 def _file_sha256(path: Path) -> str:
+    import hashlib
+
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
@@ -181,12 +92,20 @@ def _paired(human: HumanJudgements) -> set[str]:
     return {g for pairs in human.pairs.values() for p in pairs for g in (p.a, p.b)}
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-
+def run(args: argparse.Namespace) -> int:
     from vmevalkit import __version__
     from vmevalkit.runner.records import utc_now
     from vmevalkit.runner.registry import SAFE_NAME
+    from vmevalkit.scoring.meta_eval.agreement import BootstrapSettings, evaluate, load_scores, plan_comparisons
+    from vmevalkit.scoring.meta_eval.labels import (
+        GENERATION_EXAMPLE,
+        MAX_LISTED,
+        GenerationInfo,
+        MetaEvalError,
+        aggregate_labels,
+        read_labels,
+    )
+    from vmevalkit.scoring.meta_eval.outputs import DEFAULT_OUT_SUBDIR, write_outputs
     from vmevalkit.scoring.runner import GenerationSelectionError, find_generations
     from vmevalkit.settings import get_settings
     from vmevalkit.utils.text import printable
@@ -226,7 +145,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         _error(str(exc))
         return EXIT_USAGE
 
-    bootstrap = BootstrapSettings(args.confidence, args.resamples, args.seed)
+    defaults = BootstrapSettings()
+    bootstrap = BootstrapSettings(
+        defaults.confidence if args.confidence is None else args.confidence,
+        defaults.resamples if args.resamples is None else args.resamples,
+        defaults.seed if args.seed is None else args.seed,
+    )
     summary, detail = evaluate(comparisons, human, scorers, generations, bootstrap)
     labels_path = Path(args.labels)
     config = {
@@ -255,13 +179,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     out_dir = Path(args.out) if args.out else experiment_dir / DEFAULT_OUT_SUBDIR
     paths = write_outputs(out_dir, config, label_counts, summary, detail)
-    _print_summary(summary, human, len(labels), bootstrap.confidence)
+    print_summary(summary, human, len(labels), bootstrap.confidence)
     for path in paths:
         print(f"wrote {path}")
     return EXIT_OK
 
 
-def _print_summary(summary: Sequence[Row], human: HumanJudgements, lines: int, confidence: float) -> None:
+def print_summary(summary: Sequence[Row], human: HumanJudgements, lines: int, confidence: float) -> None:
     from rich.console import Console
     from rich.table import Table
 

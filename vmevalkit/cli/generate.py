@@ -1,0 +1,403 @@
+"""``vmevalkit generate`` (and ``examples/generate_videos.py``): run models over tasks, resumably.
+
+Every model is checked before any work starts (a wrong name, a missing key or install is a usage error with its fix),
+then the plan is printed, then the runner runs it with a progress bar (or one line per event with
+``--no-progress``), then a summary says what is done and what is not. The exit code says whether every selected
+generation is completed (README, "Exit codes").
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+from vmevalkit.cli.common import (
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    OUTPUT_DIR_HELP,
+    error,
+    guarded,
+    key_value,
+    positive_float,
+    positive_int,
+    shown,
+)
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from vmevalkit.runner.inference import InferenceRunner, PlannedGeneration, RunEvent, RunSummary
+    from vmevalkit.runner.registry import CatalogEntry
+    from vmevalkit.settings import Settings
+
+HELP = "run models over tasks, resumably"
+DESCRIPTION = "Run video models over reasoning tasks, resumably."
+
+# A local generation reports every denoising step; a terminal gets at most one line per job this often.
+PROGRESS_INTERVAL_S = 5.0
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", "-m", nargs="+", metavar="NAME", help="catalog model name(s); see --list-models")
+    p.add_argument("--task-id", nargs="+", metavar="ID", help="only these tasks, e.g. maze_0001 maze_0002")
+    p.add_argument("--domain", nargs="+", metavar="DOMAIN", help="only these domains, e.g. maze sudoku")
+    p.add_argument("--limit-per-domain", type=positive_int, metavar="N", help="at most N valid tasks per domain")
+    p.add_argument(
+        "--questions-dir", metavar="DIR", help="task dataset (default: data/questions, or $VMEVALKIT_QUESTIONS_DIR)"
+    )
+    p.add_argument("--output-dir", metavar="DIR", help=OUTPUT_DIR_HELP)
+    p.add_argument(
+        "--experiment",
+        metavar="NAME",
+        help="experiment name; results go to <output-dir>/<experiment>/ (default: pilot)",
+    )
+    p.add_argument("--seed", type=int, default=42, help="seed passed to every model that takes one (default: 42)")
+    p.add_argument(
+        "--duration",
+        type=positive_float,
+        metavar="SECONDS",
+        help="video length (default: each model's own; 4 for builtins)",
+    )
+    p.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        type=key_value,
+        help="model parameter, e.g. aspect_ratio=16:9 or resolution=720p (repeatable); "
+        "applies to the selected models that accept it",
+    )
+    p.add_argument(
+        "--max-cost",
+        type=positive_float,
+        metavar="USD",
+        help="stop submitting paid jobs past this estimated spend",
+    )
+    p.add_argument(
+        "--checkpoint",
+        action="append",
+        default=[],
+        metavar="[MODEL=]DIR",
+        help="run a local model from this diffusers checkpoint folder instead of its pinned weights "
+        "(e.g. a tiny one from 'python -m vmevalkit local tiny'); MODEL= when several local models run",
+    )
+    p.add_argument("--retry-failed", action="store_true", help="run again the generations whose last attempt failed")
+    p.add_argument(
+        "--verify",
+        action="store_true",
+        help="rehash every completed video against the sha256 recorded when it completed (a plain resume checks "
+        "that it is there at its recorded size); a mismatch redoes the generation",
+    )
+    p.add_argument(
+        "--dry-run", action="store_true", help="print the plan (generations per model, what is done) and exit"
+    )
+    p.add_argument("--list-models", action="store_true", help="list the catalog's models and exit")
+    p.add_argument("--no-progress", action="store_true", help="plain log lines instead of a progress bar")
+
+
+def run(args: argparse.Namespace) -> int:
+    return guarded(generate, args)
+
+
+def with_checkpoints(settings: Settings, entries: Sequence[CatalogEntry], specs: Sequence[str]) -> Settings:
+    """Settings with ``--checkpoint [MODEL=]DIR`` folded into ``checkpoints`` (a bare DIR needs one local model)."""
+    from pathlib import Path
+
+    if not specs:
+        return settings
+    local = [e.name for e in entries if e.kind == "local"]
+    overrides = dict(settings.checkpoints)
+    for spec in specs:
+        name, sep, folder = spec.partition("=")
+        if not sep:
+            if len(local) != 1:
+                raise ValueError(
+                    f"--checkpoint {spec}: {'no local model is' if not local else 'several local models are'} "
+                    "selected; write --checkpoint MODEL=DIR"
+                )
+            name, folder = local[0], spec
+        elif name not in local:
+            raise ValueError(
+                f"--checkpoint {spec}: '{name}' is not a selected local model ({', '.join(local) or 'none'})"
+            )
+        overrides[name] = Path(folder).expanduser().absolute()
+    return settings.model_copy(update={"checkpoints": overrides})
+
+
+def generate(args: argparse.Namespace) -> int:
+    if args.list_models:
+        from vmevalkit.cli.models import list_models
+
+        return list_models(argparse.Namespace(family=None, kind=None, json=False))
+    if not args.model:
+        error("choose at least one --model (see --list-models)")
+        return EXIT_USAGE
+
+    from rich.console import Console
+
+    from vmevalkit.cli.tasks import print_problems
+    from vmevalkit.models.constraints import accepted_params
+    from vmevalkit.runner.registry import ModelLoadError, UnknownModelError, get_entry, preflight, readiness
+    from vmevalkit.settings import get_settings
+    from vmevalkit.tasks.loader import TaskSelectionError, load_tasks
+
+    console = Console()
+    settings = get_settings()
+
+    # Every model is checked before any work starts; one that cannot run is reported
+    # (with its fix) and left out, and the others still run.
+    try:
+        entries = [get_entry(name) for name in dict.fromkeys(args.model)]
+    except (UnknownModelError, ModelLoadError) as exc:
+        error(str(exc))
+        return EXIT_USAGE
+    params = dict(args.param)
+    unused = sorted(set(params) - set().union(*(accepted_params(e.constraints) for e in entries)))
+    if unused:
+        error(f"no selected model accepts --param {', '.join(unused)}; see 'vmevalkit models --json' for constraints")
+        return EXIT_USAGE
+    try:
+        settings = with_checkpoints(settings, entries, args.checkpoint)
+    except ValueError as exc:
+        error(str(exc))
+        return EXIT_USAGE
+    not_ready = [
+        (e, problem)
+        for e in entries
+        if (problem := readiness(e, duration=args.duration, params=params, settings=settings).problem or preflight(e))
+    ]
+    for _, problem in not_ready:
+        error(str(problem))
+    entries = [e for e in entries if e.name not in {bad.name for bad, _ in not_ready}]
+    if not entries:
+        return EXIT_USAGE
+
+    try:
+        task_set = load_tasks(
+            args.questions_dir or settings.questions_dir,
+            domains=args.domain,
+            task_ids=args.task_id,
+            limit_per_domain=args.limit_per_domain,
+        )
+    except TaskSelectionError as exc:
+        error(str(exc))
+        return EXIT_USAGE
+    print_problems(task_set.problems)
+    if not task_set.tasks:
+        error("no valid task selected")
+        return EXIT_USAGE
+
+    from vmevalkit.runner.inference import InferenceRunner
+
+    try:
+        runner = InferenceRunner(
+            experiment=args.experiment,
+            output_dir=args.output_dir,
+            settings=settings,
+            seed=args.seed,
+            duration=args.duration,
+            params=params,
+            retry_failed=args.retry_failed,
+            max_cost=args.max_cost,
+            verify=args.verify,
+        )
+        if not args.dry_run:
+            runner.check_output_dir()  # a read-only or impossible --output-dir is a usage error, before any work
+    except ValueError as exc:
+        error(str(exc))
+        return EXIT_USAGE
+    plan = runner.plan([e.name for e in entries], task_set.tasks)
+    print_plan(console, runner, plan, len(task_set.tasks))
+    if args.dry_run:
+        return EXIT_OK
+
+    try:
+        summary = run_with_progress(console, runner, plan, plain=args.no_progress)
+    except KeyboardInterrupt:
+        # Finished generations are on disk; interrupted ones are redone by the same command.
+        error(f"interrupted: run the same command again to resume ({runner.experiment_dir})")
+        return EXIT_INTERRUPTED
+    print_summary(console, runner, summary, invalid=len(task_set.problems))
+    # 0 means every selected generation is completed: not when a task was invalid, a model could
+    # not run, a generation failed (now or before), went over budget, or is still held by a peer.
+    return EXIT_OK if summary.complete and not not_ready and not task_set.problems else EXIT_FAILED
+
+
+def print_plan(console: Console, runner: InferenceRunner, plan: Sequence[PlannedGeneration], n_tasks: int) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"plan: {len(plan)} generations over {n_tasks} tasks -> {runner.experiment_dir}")
+    for col in ("model", "generations", "already done", "failed before", "to run", "est. cost (USD)"):
+        table.add_column(col, justify="right" if col != "model" else "left")
+    models: dict[str, list[PlannedGeneration]] = {}
+    for item in plan:
+        models.setdefault(item.spec.entry.name, []).append(item)
+    total = 0.0
+    for name, items in models.items():
+        failed = sum(i.state == "failed" for i in items)
+        cost = sum(new_job_cost(runner, i) for i in items)
+        total += cost
+        table.add_row(
+            name,
+            str(len(items)),
+            str(sum(i.state == "completed" and i.problem is None for i in items)),
+            f"{failed}" + (" (retrying)" if failed and runner.retry_failed else ""),
+            str(sum(runner.will_run(i) for i in items)),
+            f"{cost:.2f}" if items[0].spec.entry.price else "free",
+        )
+    console.print(table)
+    if total:
+        budget = f" (--max-cost {runner.max_cost:.2f})" if runner.max_cost is not None else ""
+        console.print(f"estimated cost of new paid jobs: ${total:.2f} at list prices{budget}")
+    done = sum(i.state == "completed" and i.problem is None for i in plan)
+    failed = sum(i.state == "failed" for i in plan) if not runner.retry_failed else 0
+    for item in plan:
+        if item.problem is not None:
+            print(
+                f"warning: redoing {item.spec.entry.name} {shown(item.spec.task.task_id)}, completed before: "
+                f"{shown(item.problem)}",
+                file=sys.stderr,
+            )
+    if done:
+        console.print(f"skipping {done} generation(s) already done")
+    if failed:
+        console.print(f"skipping {failed} generation(s) that failed before: use --retry-failed to run them again")
+
+
+def new_job_cost(runner: InferenceRunner, item: PlannedGeneration) -> float:
+    # An interrupted ("running") generation may resume a job already paid for: not counted.
+    if not runner.will_run(item) or item.state == "running":
+        return 0.0
+    return float(item.spec.estimated_cost())
+
+
+class EventLines:
+    """``--no-progress`` (or no terminal): one line per finished, failed or redone generation.
+
+    A running local job's ``progress`` events (one per denoising step) are shown too, but at most one line per job
+    every ``interval`` seconds, so that a log keeps a heartbeat without a line per step.
+    """
+
+    def __init__(self, interval: float = PROGRESS_INTERVAL_S, clock: Callable[[], float] = time.monotonic) -> None:
+        self.interval = interval
+        self.clock = clock
+        self._last_progress: dict[tuple[str, str], float] = {}
+
+    def __call__(self, event: RunEvent) -> None:
+        job = (event.model, event.task_id)
+        if event.kind == "progress":
+            now = self.clock()
+            last = self._last_progress.get(job)
+            if last is not None and now - last < self.interval:
+                return
+            self._last_progress[job] = now
+            detail = f": step {event.step}/{event.total}"
+        elif event.kind in ("completed", "failed", "redo"):
+            self._last_progress.pop(job, None)
+            detail = f": {shown(event.error)}" if event.error else ""
+        else:
+            return
+        print(f"{event.kind:9} {event.model} {shown(event.task_id)}{detail}", flush=True)
+
+
+class BarLabel:
+    """The progress bar's label: finished jobs counted, and the latest step of a running local job.
+
+    ``update`` says how far the bar advances for an event: one for a finished (or skipped) generation, none for a
+    job starting, being redone or reporting a step.
+    """
+
+    def __init__(self) -> None:
+        self.counts = {"completed": 0, "failed": 0, "skipped": 0}
+        self.stepping: dict[tuple[str, str], str] = {}  # running local jobs: their latest "step i/n", newest last
+
+    def update(self, event: RunEvent) -> int:
+        job = (event.model, event.task_id)
+        if event.kind == "progress":
+            self.stepping.pop(job, None)
+            self.stepping[job] = f"step {event.step}/{event.total}"
+            return 0
+        if event.kind in ("started", "redo"):
+            return 0
+        self.stepping.pop(job, None)
+        self.counts[event.kind if event.kind in ("completed", "failed") else "skipped"] += 1
+        return 1
+
+    def __str__(self) -> str:
+        from rich.markup import escape
+
+        text = f"done {self.counts['completed']}  failed {self.counts['failed']}  skipped {self.counts['skipped']}"
+        if self.stepping:
+            (model, task_id), step = next(reversed(self.stepping.items()))
+            text += f"  ({model} {escape(shown(task_id))}: {step})"  # the label is rich markup
+        return text
+
+
+def run_with_progress(
+    console: Console, runner: InferenceRunner, plan: Sequence[PlannedGeneration], plain: bool
+) -> RunSummary:
+    import asyncio
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    if plain or not console.is_terminal:
+        runner.on_event = EventLines()
+        return asyncio.run(runner.run_async(plan))
+
+    label = BarLabel()
+    with Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+    ) as progress:
+        bar = progress.add_task(str(label), total=len(plan))
+
+        def on_event(event: RunEvent) -> None:
+            progress.update(bar, advance=label.update(event), description=str(label))
+
+        runner.on_event = on_event
+        return asyncio.run(runner.run_async(plan))
+
+
+def print_summary(console: Console, runner: InferenceRunner, summary: RunSummary, invalid: int = 0) -> None:
+    from rich.table import Table
+
+    table = Table(title="summary")
+    paid = any(m.estimated_cost_usd or m.skipped_budget for m in summary.models.values())
+    # skipped: done before / failed before (no --retry-failed) / claimed by another running process;
+    # the money columns only where a paid model ran, so the table fits a terminal
+    columns = ["model", "completed", "failed", "done before", "failed before", "busy"]
+    columns += ["over budget", "est. USD"] if paid else []
+    for col in columns:
+        table.add_column(col, justify="right" if col != "model" else "left")
+    for m in summary.models.values():
+        row = [m.model, str(m.completed), str(m.failed), str(m.skipped_done), str(m.skipped_failed), str(m.busy)]
+        row += [str(m.skipped_budget), f"{m.estimated_cost_usd:.2f}"] if paid else []
+        table.add_row(*row)
+    console.print(table)
+    if summary.estimated_cost_usd:
+        console.print(f"estimated spend of this run: ${summary.estimated_cost_usd:.2f} at list prices")
+    budget_skips = sum(m.skipped_budget for m in summary.models.values())
+    if budget_skips:
+        print(f"warning: {budget_skips} generation(s) not submitted: --max-cost reached", file=sys.stderr)
+    for m in summary.models.values():
+        for task_id, message in m.failures[:10]:
+            print(f"failed: {m.model} {shown(task_id)}: {shown(message)}", file=sys.stderr)
+        if len(m.failures) > 10:
+            console.print(f"... and {len(m.failures) - 10} more failures of {m.model}")
+        for task_id, holder in m.held[:10]:
+            print(f"busy: {m.model} {shown(task_id)}: still claimed by {shown(holder)}", file=sys.stderr)
+    if summary.busy:
+        print(
+            f"warning: {summary.busy} generation(s) still claimed by another running process: "
+            "not done yet; run the same command again once it finishes",
+            file=sys.stderr,
+        )
+    if invalid:
+        print(f"warning: {invalid} invalid task(s) skipped (see the warnings above)", file=sys.stderr)
+    if runner.stopped:
+        print(f"error: {shown(runner.stopped)}", file=sys.stderr)
+    console.print(f"results: {shown(runner.experiment_dir)}", markup=False)

@@ -1,0 +1,71 @@
+"""``vmevalkit report`` (and ``examples/report.py``): the leaderboard tables, plots and report.html of an experiment.
+
+The report itself is ``vmevalkit.scoring.report.write_report``; this module reads the flags, says what was written,
+and exits 0 when written, 2 on bad input (nothing is written then).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from vmevalkit.cli.common import EXIT_OK, EXIT_USAGE, OUTPUT_DIR_HELP, non_negative_int
+
+HELP = "tables, plots and a self-contained report.html of a scored experiment"
+DESCRIPTION = "Leaderboard tables, plots and a self-contained report.html of a scored experiment."
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--experiment", metavar="NAME", help="experiment to report on: <output-dir>/<experiment>/ (default: pilot)"
+    )
+    parser.add_argument("--output-dir", metavar="DIR", help=OUTPUT_DIR_HELP)
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        help="report settings: group_by, scorers, models, ... (JSON, or YAML where PyYAML is installed)",
+    )
+    parser.add_argument(
+        "--out", metavar="DIR", help="folder to write the report into (default: <output-dir>/<experiment>/report/)"
+    )
+    parser.add_argument(
+        "--max-videos-per-model",
+        type=non_negative_int,
+        metavar="N",
+        help="embed at most N videos per model in report.html (default: all; 0: none)",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from vmevalkit.runner.registry import SAFE_NAME
+    from vmevalkit.scoring.report import ReportConfig, ReportError, load_config, write_report
+    from vmevalkit.scoring.report.html import REPORT_HTML
+    from vmevalkit.settings import get_settings
+    from vmevalkit.utils.text import printable
+
+    settings = get_settings()
+    experiment = args.experiment or settings.experiment
+    if not SAFE_NAME.fullmatch(experiment):
+        print(f"error: experiment name {printable(repr(experiment))} must be a plain folder name", file=sys.stderr)
+        return EXIT_USAGE
+    experiment_dir = Path(args.output_dir or settings.output_dir).absolute() / experiment
+    try:
+        config = load_config(args.config) if args.config else ReportConfig()
+        if args.max_videos_per_model is not None:
+            config = config.model_copy(update={"max_videos_per_model": args.max_videos_per_model})
+        result = write_report(experiment_dir, Path(args.out).absolute() if args.out else None, config)
+    except ReportError as exc:
+        print(f"error: {printable(exc, keep_newlines=True)}", file=sys.stderr)
+        return EXIT_USAGE
+    for warning in result.warnings:  # names and reasons read from the experiment: no control sequence is sent
+        print(f"warning: {printable(warning)}", file=sys.stderr)
+    metrics = result.metrics
+    print(
+        f"report of {printable(experiment_dir.name)}: {len(metrics.models)} models, "
+        f"scorers {printable(', '.join(s.name for s in metrics.scorers))}; {result.videos_embedded} videos embedded, "
+        f"{REPORT_HTML} {result.html_bytes / 2**20:.1f} MiB"
+    )
+    for path in result.files:
+        print(f"wrote {printable(path)}")
+    return EXIT_OK

@@ -1,0 +1,294 @@
+"""``vmevalkit score`` (and ``examples/score_videos.py``): score every finished generation of an experiment.
+
+Every scorer is built before any scoring starts (a wrong name, class path or keyword is a usage error and nothing is
+written); then each scorer runs over the generations in turn, resumably (a score file that is current is kept), and
+a summary gives the counts and each scorer's means.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from vmevalkit.cli.common import (
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    OUTPUT_DIR_HELP,
+    error,
+    guarded,
+    json_object,
+    positive_int,
+    shown,
+)
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from vmevalkit.scoring.runner import Generation, ScoreOutcome, ScoringRunner, ScoringSummary
+
+HELP = "score finished generations, resumably"
+DESCRIPTION = "Score every finished generation of an experiment, resumably."
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--scorer", "-s", nargs="+", metavar="NAME", help="catalog scorer name(s); see --list-scorers")
+    which.add_argument(
+        "--scorer-class-path",
+        metavar="MODULE:CLASS",
+        help="any class with `dimensions` and score_batch(items, **kwargs), e.g. my_pkg.scorers:MyScorer",
+    )
+    p.add_argument(
+        "--experiment", metavar="NAME", help="experiment to score: <output-dir>/<experiment>/ (default: pilot)"
+    )
+    p.add_argument("--output-dir", metavar="DIR", help=OUTPUT_DIR_HELP)
+    p.add_argument("--model", "-m", nargs="+", metavar="NAME", help="only the generations of these models")
+    p.add_argument("--domain", nargs="+", metavar="DOMAIN", help="only these domains, e.g. maze sudoku")
+    p.add_argument("--task-id", nargs="+", metavar="ID", help="only these tasks, e.g. maze_0001")
+    p.add_argument(
+        "--batch-size", type=positive_int, default=8, metavar="N", help="videos per score_batch call (default: 8)"
+    )
+    p.add_argument(
+        "--scorer-init-kwargs-json",
+        type=json_object,
+        default={},
+        metavar="JSON",
+        help="constructor keywords, e.g. '{\"threshold\": 0.5}' (over the catalog entry's own args)",
+    )
+    p.add_argument(
+        "--scorer-score-kwargs-json",
+        type=json_object,
+        default={},
+        metavar="JSON",
+        help="score_batch keywords, e.g. '{\"frames\": 16}'",
+    )
+    p.add_argument("--checkpoint", metavar="PATH", help="weights for the scorer (passed to its constructor)")
+    p.add_argument("--device", metavar="DEVICE", help="device for the scorer, e.g. cuda or cpu (passed likewise)")
+    p.add_argument("--list-scorers", action="store_true", help="list the catalog's scorers and exit")
+    p.add_argument("--no-progress", action="store_true", help="plain log lines instead of a progress bar")
+
+
+def run(args: argparse.Namespace) -> int:
+    return guarded(score, args)
+
+
+def close(scorer: object) -> None:
+    """A local scorer stops its workers (and frees its GPU memory); other scorers have nothing to close."""
+    closer = getattr(scorer, "close", None)
+    if callable(closer):
+        closer()
+
+
+def score(args: argparse.Namespace) -> int:
+    if args.list_scorers:
+        return list_scorers()
+    if not args.scorer and not args.scorer_class_path:
+        error("choose --scorer NAME (see --list-scorers) or --scorer-class-path MODULE:CLASS")
+        return EXIT_USAGE
+
+    from rich.console import Console
+
+    from vmevalkit.runner.registry import SAFE_NAME, ScorerCatalogError, UnknownScorerError
+    from vmevalkit.scoring.base import ScorerContractError, build_scorer, load_scorer_class
+    from vmevalkit.scoring.local.wrapper import LocalScorerNotReady
+    from vmevalkit.scoring.runner import (
+        GenerationSelectionError,
+        find_generations,
+        load_catalog_scorer,
+        scorer_name_of,
+    )
+    from vmevalkit.settings import get_settings
+
+    console = Console()
+    settings = get_settings()
+    experiment = args.experiment or settings.experiment
+    if not SAFE_NAME.fullmatch(experiment):
+        error(f"experiment name {experiment!r} must be a plain folder name (letters, digits, '.', '_', '-')")
+        return EXIT_USAGE
+    experiment_dir = Path(args.output_dir or settings.output_dir).absolute() / experiment
+    try:
+        generations = find_generations(experiment_dir, models=args.model, domains=args.domain, task_ids=args.task_id)
+    except GenerationSelectionError as exc:
+        error(str(exc))
+        return EXIT_USAGE
+
+    # Every scorer is loaded before any scoring starts: a wrong name, class path or keyword is a usage error
+    # and nothing is written.
+    options = {"checkpoint": args.checkpoint, "device": args.device}
+    try:
+        if args.scorer_class_path:
+            scorer = build_scorer(load_scorer_class(args.scorer_class_path), args.scorer_init_kwargs_json, **options)
+            loaded = [(scorer_name_of(scorer), scorer)]
+        else:
+            names = list(dict.fromkeys(args.scorer))
+            loaded = [(n, load_catalog_scorer(n, args.scorer_init_kwargs_json, **options)) for n in names]
+    except (UnknownScorerError, ScorerContractError, ScorerCatalogError, LocalScorerNotReady) as exc:
+        error(str(exc))
+        return EXIT_USAGE
+    except Exception as exc:  # a plug-in's constructor refusing its options: its words, scrubbed, on one line
+        error(f"the scorer could not be built: {type(exc).__name__}: {exc}")
+        return EXIT_USAGE
+    try:
+        return run_scorers(console, args, loaded, generations, experiment_dir)
+    finally:
+        for _name, loaded_scorer in loaded:  # local scorers stop their workers
+            close(loaded_scorer)
+
+
+def run_scorers(
+    console: Console,
+    args: argparse.Namespace,
+    loaded: list[tuple[str, object]],
+    generations: Sequence[Generation],
+    experiment_dir: Path,
+) -> int:
+    from vmevalkit.scoring.runner import ScoringRunner
+
+    runners = [
+        ScoringRunner(
+            scorer,
+            name=name,
+            batch_size=args.batch_size,
+            score_kwargs=args.scorer_score_kwargs_json,
+            init_kwargs=args.scorer_init_kwargs_json,
+            checkpoint=args.checkpoint,
+        )
+        for name, scorer in loaded
+    ]
+
+    console.print(
+        f"scoring {len(generations)} generation(s) in {experiment_dir} with {', '.join(r.name for r in runners)}"
+    )
+    try:
+        summaries, broken = score_with_progress(console, runners, generations, plain=args.no_progress)
+    except KeyboardInterrupt:
+        # Score files already written stay; the same command scores only what is left.
+        error(f"interrupted: run the same command again to resume ({experiment_dir})")
+        return EXIT_INTERRUPTED
+    print_score_summary(console, runners, summaries)
+    for message in broken:
+        error(message)
+    return EXIT_FAILED if broken or any(s.failed for s in summaries) else EXIT_OK
+
+
+def list_scorers() -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from vmevalkit.runner.registry import ScorerCatalogError, all_scorers
+
+    try:
+        scorers = all_scorers()
+    except ScorerCatalogError as exc:
+        error(str(exc))
+        return EXIT_USAGE
+    table = Table(title=f"{len(scorers)} scorers")
+    for col in ("name", "family", "kind"):
+        table.add_column(col, no_wrap=True)
+    table.add_column("description", overflow="fold")
+    for name, entry in sorted(scorers.items()):
+        table.add_row(name, str(entry.get("family", "")), str(entry.get("kind", "")), str(entry.get("description", "")))
+    Console().print(table)
+    return EXIT_OK
+
+
+def score_with_progress(
+    console: Console, runners: Sequence[ScoringRunner], generations: Sequence[Generation], plain: bool
+) -> tuple[list[ScoringSummary], list[str]]:
+    """Each scorer over every generation; returns the summaries and the contract errors of broken scorers."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from vmevalkit.scoring.base import ScorerContractError
+
+    counts = {"scored": 0, "skipped": 0, "failed": 0}
+    summaries: list[ScoringSummary] = []
+    broken: list[str] = []
+
+    def label() -> str:
+        return f"scored {counts['scored']}  up to date {counts['skipped']}  failed {counts['failed']}"
+
+    def run_all(on_event: Callable[[ScoreOutcome], None]) -> None:
+        for runner in runners:
+            runner.on_event = on_event
+            try:
+                summaries.append(runner.run(generations))
+            except ScorerContractError as exc:
+                # A broken scorer stops; the files its earlier batches wrote are valid and stay.
+                broken.append(str(exc))
+            finally:
+                # A local scorer's workers go as soon as it is done: the next scorer gets the GPU memory.
+                close(runner.scorer)
+
+    if plain or not console.is_terminal:
+
+        def on_line(outcome: ScoreOutcome) -> None:
+            if outcome.status != "skipped":
+                detail = f": {shown(outcome.error)}" if outcome.error else ""
+                record = outcome.generation.record
+                scorer = outcome.record.scorer if outcome.record is not None else "?"
+                print(f"{outcome.status:7} {scorer} {record.model} {shown(record.task_id)}{detail}", flush=True)
+
+        run_all(on_line)
+        return summaries, broken
+
+    with Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+    ) as progress:
+        bar = progress.add_task(label(), total=len(runners) * len(generations))
+
+        def on_event(outcome: ScoreOutcome) -> None:
+            counts[outcome.status] += 1
+            progress.update(bar, advance=1, description=label())
+
+        run_all(on_event)
+    return summaries, broken
+
+
+def print_score_summary(
+    console: Console, runners: Sequence[ScoringRunner], summaries: Sequence[ScoringSummary]
+) -> None:
+    import math
+
+    from rich.table import Table
+
+    def by_model(summary: ScoringSummary) -> dict[str, list[ScoreOutcome]]:
+        groups: dict[str, list[ScoreOutcome]] = {}
+        for outcome in summary.outcomes:
+            groups.setdefault(outcome.generation.record.model, []).append(outcome)
+        return groups
+
+    # Counts first (one row per scorer x model), then each scorer's means in a table of its own: the
+    # dimensions differ per scorer, and one wide table would not fit a terminal.
+    counts = Table(title="summary")
+    for col in ("scorer", "model", "generations", "scored", "up to date", "failed"):
+        named = col in ("scorer", "model")
+        counts.add_column(col, justify="left" if named else "right", no_wrap=named)
+    for summary in summaries:
+        for model, outcomes in by_model(summary).items():
+            row = [str(sum(o.status == s for o in outcomes)) for s in ("scored", "skipped", "failed")]
+            counts.add_row(summary.scorer, model, str(len(outcomes)), *row)
+    console.print(counts)
+
+    dimensions = {r.name: r.dimensions for r in runners}
+    for summary in summaries:
+        means = Table(title=f"{summary.scorer}: means over the score files now on disk")
+        means.add_column("model", no_wrap=True)
+        for dim in dimensions[summary.scorer]:
+            means.add_column(dim, justify="right")
+        for model, outcomes in by_model(summary).items():
+            cells = []
+            for dim in dimensions[summary.scorer]:
+                found = [o.record.dimensions.get(dim) for o in outcomes if o.record is not None]
+                values = [v for v in found if v is not None and math.isfinite(v)]
+                cells.append(f"{sum(values) / len(values):.4g}" if values else "-")  # NaN (not scored) left out
+            means.add_row(model, *cells)
+        console.print(means)
+        for generation, message in summary.failures[:10]:
+            print(f"failed: {summary.scorer} {shown(generation.label)}: {shown(message)}", file=sys.stderr)
+        if len(summary.failures) > 10:
+            console.print(f"... and {len(summary.failures) - 10} more failures of {summary.scorer}")

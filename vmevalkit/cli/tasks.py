@@ -1,0 +1,85 @@
+"""``vmevalkit tasks [list|build]``: what a task dataset holds (and which tasks are invalid), or build one."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from vmevalkit.cli.common import EXIT_OK, EXIT_USAGE, error, guarded, positive_int, shown
+
+if TYPE_CHECKING:
+    from vmevalkit.tasks.loader import TaskProblem
+
+HELP = "list or build task datasets"
+DESCRIPTION = "List a task dataset (and its invalid tasks), or build one with the builtin domain generators."
+
+
+def add_arguments(tasks: argparse.ArgumentParser) -> None:
+    actions = tasks.add_subparsers(dest="tasks_command", metavar="ACTION")
+    listing = actions.add_parser("list", help="list tasks and report invalid ones (default)")
+    build = actions.add_parser("build", help="generate tasks with the builtin domain generators")
+    # The same options on 'tasks' and its actions; SUPPRESS keeps an action's
+    # missing option from overwriting one given before the action's name.
+    for p in (tasks, listing, build):
+        default = None if p is tasks else argparse.SUPPRESS
+        p.add_argument("--questions-dir", metavar="DIR", default=default, help="task dataset (default: data/questions)")
+        p.add_argument(
+            "--domain", nargs="+", metavar="DOMAIN", default=default, help="only these domains (default: all)"
+        )
+    build.add_argument("--per-domain", type=positive_int, default=4, metavar="N")
+    build.add_argument("--seed", type=int, default=0)
+
+
+def run(args: argparse.Namespace) -> int:
+    return guarded(tasks, args)
+
+
+def tasks(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from rich.console import Console
+
+    from vmevalkit.settings import get_settings
+
+    console = Console()
+    questions_dir = Path(args.questions_dir or get_settings().questions_dir)
+    if args.tasks_command == "build":
+        from vmevalkit.tasks import UnknownDomainError
+        from vmevalkit.tasks.writer import build_dataset
+
+        try:
+            written = build_dataset(questions_dir, domains=args.domain, per_domain=args.per_domain, seed=args.seed)
+        except UnknownDomainError as exc:
+            error(str(exc))
+            return EXIT_USAGE
+        console.print(f"wrote {len(written)} tasks to {questions_dir}")
+        return EXIT_OK
+
+    from rich.table import Table
+
+    from vmevalkit.tasks.loader import TaskSelectionError, load_tasks
+
+    try:
+        task_set = load_tasks(questions_dir, domains=args.domain)
+    except TaskSelectionError as exc:
+        error(str(exc))
+        return EXIT_USAGE
+    table = Table(title=f"tasks in {questions_dir}")
+    for col in ("domain", "tasks", "with ground truth", "invalid"):
+        table.add_column(col)
+    for domain in sorted({t.domain for t in task_set.tasks} | {p.domain for p in task_set.problems}):
+        domain_tasks = [t for t in task_set.tasks if t.domain == domain]
+        bad = sum(p.domain == domain for p in task_set.problems)
+        table.add_row(
+            domain, str(len(domain_tasks)), str(sum(t.final_frame is not None for t in domain_tasks)), str(bad)
+        )
+    console.print(table)
+    print_problems(task_set.problems)
+    return EXIT_OK
+
+
+def print_problems(problems: Sequence[TaskProblem]) -> None:
+    for p in problems:
+        print(f"warning: skipped task {shown(p.task_id)} ({shown(p.path)}): {shown(p.reason)}", file=sys.stderr)
