@@ -106,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
 def status(args: argparse.Namespace) -> int:
     import json
 
-    from vmevalkit.cli.local_status import models_table, status_rows
+    from vmevalkit.cli.local_status import human, models_table, status_rows
 
     if args.markdown_table:
         print(models_table())
@@ -115,8 +115,6 @@ def status(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(rows, indent=2))
         return EXIT_OK
-    from vmevalkit.cli.local_status import human
-
     print(f"{'model':<24} {'venv':<14} {'weights':<20} next step")
     for row in rows:
         venv = f"yes {human(row['venv_bytes'])}" if row["venv"] else "no"
