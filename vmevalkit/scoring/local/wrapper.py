@@ -17,7 +17,7 @@ import asyncio
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -42,6 +42,9 @@ from vmevalkit.workers.process import (
 )
 from vmevalkit.workers.protocol import Load, Score, ScoreItemData
 
+if TYPE_CHECKING:
+    from vmevalkit.runner.registry import ScorerEntry
+
 # Catalog args the wrapper resolves itself; the rest are the scorer model's constructor keywords.
 RUNNER_ARGS = ("checkpoint", "checkpoint_dir")
 
@@ -55,7 +58,7 @@ class LocalScorer:
 
     def __init__(
         self,
-        entry: Any,  # a ScorerEntry (vmevalkit.runner.registry): name, model, service, args
+        entry: ScorerEntry,
         checkpoint: str | None = None,
         device: str | None = None,
         settings: Settings | None = None,
