@@ -160,6 +160,9 @@ def test_keys_go_only_to_the_providers_own_host(server: Echo, video: bytes) -> N
         call = HttpCall("POST", f"{other.base_url}/echo", json={}, authenticated=True)
         body = run(with_http(server.base_url, lambda http: http.send_json(call)))
     assert body["auth"] is None
+    # A full URL on the provider's own host carries the key, as a path does.
+    own = HttpCall("POST", f"{server.base_url}/echo", json={})
+    assert run(with_http(server.base_url, lambda http: http.send_json(own)))["auth"] == f"Bearer {KEY}"
 
 
 def test_download_is_validated_and_atomic(server: Echo, tmp_path: Path) -> None:

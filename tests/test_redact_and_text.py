@@ -20,6 +20,21 @@ def test_scrub_masks_every_secret_named_variable(monkeypatch: pytest.MonkeyPatch
     assert scrub(text) == "status: bad key *** (token ***) in notasecret-value"
 
 
+def test_the_environment_is_read_again_whenever_it_changed(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The environment's secrets are remembered between calls (scrubbing runs on every poll of every
+    # job): a key set, changed or removed since must count at once, as if it were read every time.
+    monkeypatch.setenv("LUMA_API_KEY", KEY)
+    assert scrub(f"a {KEY}") == "a ***"
+    monkeypatch.setenv("LUMA_API_KEY", "sk-test-another-value-42")  # same names, another value
+    assert scrub("b sk-test-another-value-42") == "b ***"
+    assert KEY not in secret_values()
+    monkeypatch.setenv("RUNWAYML_API_SECRET", "rw-new-secret-0123")
+    assert "rw-new-secret-0123" in secret_values()
+    monkeypatch.delenv("LUMA_API_KEY")
+    assert "sk-test-another-value-42" not in secret_values()
+    assert scrub_data({"k": ["rw-new-secret-0123"]}) == {"k": ["***"]}
+
+
 def test_scrub_masks_url_encoded_forms_and_dotenv(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     secret = "a/b+c=d-0123456789"
     (tmp_path / ".env").write_text(f"RUNWAYML_API_SECRET='{secret}'\n")

@@ -25,6 +25,7 @@ import random
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -35,6 +36,7 @@ from vmevalkit.utils.atomic import atomic_path
 from vmevalkit.utils.redact import scrub, scrub_data
 
 MAX_REDIRECTS = 5
+ABSOLUTE_URL = ("http://", "https://")  # a call's url starting so is used as is; any other is a path on base_url
 
 T = TypeVar("T")
 
@@ -182,7 +184,7 @@ class ApiHttp:
         self._classify_hook = classify
 
     def url(self, path_or_url: str) -> str:
-        if path_or_url.startswith(("http://", "https://")):
+        if path_or_url.startswith(ABSOLUTE_URL):
             return path_or_url
         return f"{self.base_url}/{path_or_url.lstrip('/')}"
 
@@ -198,10 +200,19 @@ class ApiHttp:
         """``scrub`` for parsed JSON: every string in it."""
         return scrub_data(value, self._secret_values())
 
+    @cached_property
+    def _own_netloc(self) -> bytes:
+        # Parsed on first use, then kept: the host of every absolute URL and redirect is compared with it.
+        return httpx.URL(self.base_url).netloc
+
+    def _is_own_host(self, url: str) -> bool:
+        return httpx.URL(url).netloc == self._own_netloc
+
     def _build(self, call: HttpCall) -> httpx.Request:
         url = self.url(call.url)
-        # Keys go only to the provider's own host: never to a CDN or a presigned result URL.
-        own_host = httpx.URL(url).netloc == httpx.URL(self.base_url).netloc
+        # Keys go only to the provider's own host: never to a CDN or a presigned result URL. A path
+        # (the common case: every submit and poll) is joined to the base URL, so it needs no parsing.
+        own_host = not call.url.startswith(ABSOLUTE_URL) or self._is_own_host(url)
         auth = self._auth_headers() if callable(self._auth_headers) else self._auth_headers
         headers = {**(auth if call.authenticated and own_host else {}), **call.headers}
         return self.client.build_request(
@@ -291,7 +302,7 @@ class ApiHttp:
                 return response
             await response.aclose()
             target = str(response.url.join(location))
-            same_host = httpx.URL(target).netloc == httpx.URL(self.base_url).netloc
+            same_host = self._is_own_host(target)
             keeps_body = response.status_code in (307, 308)
             current = replace(
                 current,

@@ -111,13 +111,11 @@ def _now() -> str:
 
 
 def _scrubbed(http: ApiHttp, status: JobStatus) -> JobStatus:
-    """A poll answer with every provider text scrubbed (the video URL is used, never recorded)."""
-    return replace(
-        status,
-        raw=http.scrub(status.raw),
-        error=http.scrub(status.error) if status.error else status.error,
-        extra=http.scrub_data(status.extra),
-    )
+    """A poll answer with every provider text scrubbed (the video URL is used, never recorded).
+
+    One ``scrub_data`` over all three: the known secrets are gathered once per poll, not once per text."""
+    raw, error, extra = http.scrub_data([status.raw, status.error, status.extra])
+    return replace(status, raw=raw, error=error, extra=extra)
 
 
 async def run_job(
