@@ -32,7 +32,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 if TYPE_CHECKING:
     # For annotations only: importing these at run time pulls in numpy and PyAV,
@@ -45,6 +45,7 @@ T = TypeVar("T")
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 MODEL = "static-first-frame"  # builtin: no key, no install, so the scan runs anywhere
+TEMPLATE_TASK = "maze_0001"  # a shipped sample task: the one generation the runner really makes
 DOMAINS = ("maze", "sudoku", "sliding_puzzle")
 
 # Targets from the issue. The scan target is for 10,000 generations; for other
@@ -177,8 +178,8 @@ def bench_startup(repeat: int) -> list[Row]:
 # -- 2. resume scan -------------------------------------------------------------------
 
 
-def make_tasks(n: int, root: Path) -> list[Task]:
-    """N in-memory tasks spread over a few domains.
+def make_tasks(n: int, root: Path, sample: Task) -> list[Task]:
+    """N in-memory tasks spread over a few domains: copies of a real ``sample`` with what differs put in.
 
     Planning never opens a task's files (only running does), so the folders
     need not exist; ``path`` still points inside the temp dir so nothing could
@@ -186,81 +187,102 @@ def make_tasks(n: int, root: Path) -> list[Task]:
     """
     import hashlib
 
-    from vmevalkit.tasks.loader import Task
-
     tasks = []
     for i in range(n):
         domain = DOMAINS[i % len(DOMAINS)]
         task_id = f"{domain}_{i:05d}"
-        tasks.append(
-            Task(
-                task_id=task_id,
-                domain=domain,
-                path=root / f"{domain}_task" / task_id,
-                # Distinct prompts, as real ones are: the prompt feeds the run id hash.
-                prompt=f"Solve {domain} puzzle number {i}: move the agent to the goal without crossing walls.",
-                metadata={"difficulty": "easy", "index": i},
-                # Distinct images, as real ones are: the first frame's hash feeds the run id too.
-                first_frame_sha256=hashlib.sha256(f"frame {i}".encode()).hexdigest(),
-                final_frame_sha256=None,
-                metadata_sha256=hashlib.sha256(f"meta {i}".encode()).hexdigest(),
-            )
-        )
+        update = {
+            "task_id": task_id,
+            "domain": domain,
+            "path": root / f"{domain}_task" / task_id,
+            # Distinct prompts, as real ones are: the prompt feeds the run id hash.
+            "prompt": f"Solve {domain} puzzle number {i}: move the agent to the goal without crossing walls.",
+            "metadata": {"difficulty": "easy", "index": i},
+            # Distinct images, as real ones are: the first frame's hash feeds the run id too.
+            "first_frame_sha256": hashlib.sha256(f"frame {i}".encode()).hexdigest(),
+            "metadata_sha256": hashlib.sha256(f"meta {i}".encode()).hexdigest(),
+        }
+        tasks.append(sample.model_copy(update=update))
     return tasks
 
 
-def write_completed_records(plan: Sequence[PlannedGeneration]) -> int:
+def sample_task() -> Task:
+    from vmevalkit.tasks.loader import load_tasks
+
+    loaded = load_tasks(REPO_ROOT / "data" / "questions", task_ids=[TEMPLATE_TASK]).tasks
+    if len(loaded) != 1:
+        fail(f"the sample task {TEMPLATE_TASK} does not load from data/questions")
+    return loaded[0]
+
+
+def real_generation(root: Path, sample: Task) -> tuple[dict[str, Any], Path]:
+    """One generation made by the real runner (a sample task, ``MODEL``): its ``metadata.json`` and video.
+
+    The records the scan reads are copies of this one, so they hold exactly the fields the runner
+    writes today, with the values it gives them: when the record changes, the bench changes with it.
+    """
+    from vmevalkit.runner.inference import InferenceRunner
+    from vmevalkit.runner.records import METADATA_FILE, read_record, scan_state
+
+    runner = InferenceRunner(output_dir=root, experiment="template")
+    summary = runner.run([MODEL], [sample])
+    metas = sorted(root.rglob(METADATA_FILE))
+    if summary.completed != 1 or len(metas) != 1:
+        fail(f"the runner did not complete its one {MODEL} generation of {TEMPLATE_TASK} under {root}")
+    run_dir = metas[0].parent
+    # The runner's own record must read back as done both ways, or no synthetic copy could.
+    record = read_record(run_dir)
+    if record is None or record.status != "completed" or record.video is None:
+        fail(f"read_record does not read the runner's own record as completed: {metas[0]}")
+    if scan_state(run_dir) != ("completed", None):
+        fail(f"the resume scan does not read the runner's own record as completed: {scan_state(run_dir)}")
+    template: dict[str, Any] = json.loads(metas[0].read_bytes())
+    return template, run_dir / record.video
+
+
+def write_completed_records(plan: Sequence[PlannedGeneration], template: dict[str, Any], video: Path) -> int:
     """The ``metadata.json`` and video a completed generation leaves, one per planned generation.
 
-    Built through ``spec.new_record`` so it has every field a real one has
-    (result, video_info, environment, the video's size and sha256): the naive
-    scan's cost depends on it. The video is a small stand-in file: the resume
-    scan only stats it (its size must match the record), it never decodes it.
+    Each record is the real one (``real_generation``) with what differs per generation put in:
+    every field ``spec.new_record`` fills from the generation (task, run id, prompt, ...) and the
+    video's name. Each video is a hard link to the real one (a copy where links are refused), so its
+    size and sha256 match the record: the scan stats it, ``--verify`` rehashes it.
     Written plainly, not atomically: this is setup, not what is measured.
     Returns the size of one record in bytes, for the report.
     """
-    import hashlib
-
-    from vmevalkit.models.base import GenerationResult
-    from vmevalkit.runner.records import METADATA_FILE, utc_now
-    from vmevalkit.video import VideoInfo
+    from vmevalkit.runner.records import METADATA_FILE
+    from vmevalkit.utils.atomic import strict_json_dumps
 
     size = 0
     for item in plan:
         spec = item.spec
-        video = f"video/{spec.video_name}"
-        info = VideoInfo(
-            path=video, codec="libx264", width=512, height=512, fps=16.0, frame_count=64, duration_seconds=4.0
-        )
-        result = GenerationResult(
-            success=True,
-            video_path=video,
-            model=spec.entry.model,
-            status="completed",
-            duration_seconds=0.42,
-            metadata={"video": info.model_dump(exclude={"path"})},
-        )
-        content = f"stand-in video of {spec.task.task_id}".encode()
-        (item.run_dir / "video").mkdir(parents=True, exist_ok=True)
-        (item.run_dir / video).write_bytes(content)
-        now = utc_now()
-        record = spec.new_record(
-            status="completed",
-            video=video,
-            video_info=info,
-            video_size=len(content),
-            video_sha256=hashlib.sha256(content).hexdigest(),
-            result=result,
-            attempts=1,
-            started_at=now,
-            finished_at=now,
-        )
-        # Same serialisation as the runner's atomic_write_json, so the files are the real size.
-        data = (json.dumps(record.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n").encode()
-        item.run_dir.mkdir(parents=True, exist_ok=True)
+        fresh = spec.new_record(status="completed")
+        identity = fresh.model_dump(mode="json", include=fresh.model_fields_set - {"status", "environment"})
+        record = _replace_text(template, template["video"], f"video/{spec.video_name}")
+        record.update(identity)
+        put_video(video, item.run_dir / record["video"])
+        # Serialised as the runner's atomic_write_json does, so the files are the real size.
+        data = (strict_json_dumps(record, indent=2) + "\n").encode()
         (item.run_dir / METADATA_FILE).write_bytes(data)
         size = len(data)
     return size
+
+
+def put_video(video: Path, dest: Path) -> None:
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(video, dest)
+    except OSError:  # a filesystem without hard links
+        shutil.copyfile(video, dest)
+
+
+def _replace_text(value: Any, old: str, new: str) -> Any:
+    """A copy of parsed JSON with every string equal to ``old`` replaced by ``new`` (the video's path)."""
+    if isinstance(value, dict):
+        return {k: _replace_text(v, old, new) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_replace_text(v, old, new) for v in value]
+    return new if value == old else value
 
 
 def naive_scan(runner: InferenceRunner, specs: Sequence[GenerationSpec]) -> list[GenerationRecord | None]:
@@ -286,7 +308,7 @@ def time_call(label: str, fn: Callable[[], T], repeat: int) -> tuple[Timing, T]:
     return Timing(label, tuple(samples)), result
 
 
-def fail(message: str) -> None:
+def fail(message: str) -> NoReturn:
     # An explicit exit, not `assert`: python -O would strip asserts and let a wrong, fast scan pass.
     print(f"CORRECTNESS FAILURE: {message}", file=sys.stderr)
     raise SystemExit(1)
@@ -301,7 +323,8 @@ def bench_scan(n: int, repeat: int, profile: bool, workdir: str | None) -> list[
     )
     tmp = Path(tempfile.mkdtemp(prefix="vmevalkit-bench-", dir=workdir))
     try:
-        tasks = make_tasks(n, tmp / "questions")
+        sample = sample_task()
+        tasks = make_tasks(n, tmp / "questions", sample)
         runner = InferenceRunner(output_dir=tmp / "outputs", experiment="bench")
         models = [MODEL]
 
@@ -311,9 +334,14 @@ def bench_scan(n: int, repeat: int, profile: bool, workdir: str | None) -> list[
             fail("an empty experiment dir must plan every generation as never attempted")
         if len({item.run_dir for item in before}) != n:
             fail("two generations share a folder")
-        size = write_completed_records(before)
+        template, video = real_generation(tmp / "template", sample)
+        size = write_completed_records(before, template, video)
         setup_s = time.perf_counter() - start
-        print(f"  setup: wrote {n:,} metadata.json ({size:,} bytes each) under {tmp} in {setup_s:.1f} s")
+        print(
+            f"  setup: one real {MODEL} generation of {TEMPLATE_TASK}, copied to {n:,} folders"
+            f" (metadata.json of {size:,} bytes, video of {video.stat().st_size:,} bytes)"
+            f" under {tmp} in {setup_s:.1f} s"
+        )
 
         specs = [item.spec for item in before]  # the same specs plan() builds (the run id is computed per call)
         ours, plan = time_call(
@@ -329,9 +357,7 @@ def bench_scan(n: int, repeat: int, profile: bool, workdir: str | None) -> list[
         (victim.run_dir / "video" / victim.spec.video_name).unlink()
         if runner.plan(models, [victim.spec.task])[0].problem is None:
             fail("plan did not notice a deleted video")
-        (victim.run_dir / "video" / victim.spec.video_name).write_bytes(
-            f"stand-in video of {victim.spec.task.task_id}".encode()
-        )
+        put_video(video, victim.run_dir / "video" / victim.spec.video_name)
         verify, verified = time_call(
             "  --verify: plan rehashing every video",
             lambda: InferenceRunner(output_dir=tmp / "outputs", experiment="bench", verify=True).plan(models, tasks),
@@ -344,7 +370,10 @@ def bench_scan(n: int, repeat: int, profile: bool, workdir: str | None) -> list[
             "naive: same loop + read_record (full pydantic)", lambda: naive_scan(runner, specs), repeat
         )
         if len(records) != n or any(r is None or r.status != "completed" for r in records):
-            fail("the naive scan did not read every record as completed")
+            unread = sum(r is None for r in records)
+            fail(f"the naive scan did not read every record as completed ({unread} of {n} did not validate)")
+        if any((r.task_id, r.run_id) != (s.task.task_id, s.run_id) for r, s in zip(records, specs, strict=True) if r):
+            fail("the naive scan read a record of another generation")
 
         paths, _ = time_call("  of which: run ids + paths only (no I/O)", lambda: paths_only(runner, specs), repeat)
 
