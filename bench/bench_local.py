@@ -27,6 +27,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import NoReturn
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -47,6 +48,12 @@ def ensure_venv() -> tuple[Path, Path, Path]:
         }
         subprocess.run(["bash", str(REPO / "setup" / "install_model.sh"), MODEL, "--tiny"], env=env, check=True)
     return envs, weights, tiny
+
+
+def fail(message: str) -> NoReturn:
+    # An explicit exit, not `assert`: python -O would strip asserts and let a broken run report a time.
+    print(f"CORRECTNESS FAILURE: {message}", file=sys.stderr)
+    raise SystemExit(1)
 
 
 def build_tasks(root: Path, count: int) -> list:
@@ -71,10 +78,12 @@ def run_ours(tasks: list, envs: Path, tiny: Path, out: Path, params: dict, durat
     summary = asyncio_run(runner, plan)
     wall = time.perf_counter() - started
     records = [read_record(item.run_dir) for item in plan]
-    assert summary.models[MODEL].completed == len(tasks), "every generation must complete"
+    if summary.models[MODEL].completed != len(tasks):
+        fail(f"{summary.models[MODEL].completed} of {len(tasks)} generations completed")
     metas = [r.result.metadata for r in records if r and r.result]
     pids = {m["worker"]["pid"] for m in metas}
-    assert len(pids) == 1, "one worker serves every job"
+    if len(pids) != 1:
+        fail(f"{len(pids)} workers served the jobs; one must serve them all")
     return wall, {
         "load": metas[0]["worker"]["load_seconds"],
         "generate": [m["generate_seconds"] for m in metas],
@@ -123,7 +132,8 @@ def run_naive(tasks: list, envs: Path, tiny: Path, out: Path, params: dict, dura
             check=True,
         )
         last = json.loads(done.stdout.splitlines()[-1])
-        assert last["type"] == "result" and last["ok"], last
+        if last["type"] != "result" or not last["ok"]:
+            fail(f"a naive process made no video: {last}")
     return time.perf_counter() - started
 
 
