@@ -421,3 +421,25 @@ def test_an_experiment_without_score_files_is_an_error(tmp_path: Path) -> None:
     (run_dir / "metadata.json").write_text(fake.record.model_dump_json())
     with pytest.raises(ReportError, match="no score file in the experiment: score it first"):
         report.write_report(tmp_path / "o" / "exp")
+
+
+# -- the baselines: can each scorer tell them apart? ----------------------------------------------------------------
+
+
+def test_a_scorer_that_cannot_tell_the_shortcut_from_the_oracle_is_flagged(experiment: Path) -> None:
+    """frame-match compares end frames: the shortcut, which cuts to the solved state, ties with the oracle there.
+    task-verifier checks the process: it ranks the oracle above both other baselines. The report says which."""
+    checks = json.loads((experiment / "report" / "metrics.json").read_text())["baseline_checks"]
+    assert checks["task-verifier"]["oracle_beats_shortcut"] is True
+    assert checks["task-verifier"]["oracle_beats_static"] is True
+    assert checks["task-verifier"]["warning"] is None
+    frame = checks["frame-match"]
+    assert frame["dimension"] == "final_ssim" and frame["oracle_beats_shortcut"] is False
+    assert frame["oracle_beats_static"] is True
+    assert frame["warning"].startswith("frame-match cannot tell shortcut-cut from oracle-solution on final_ssim")
+    page = (experiment / "report" / "report.html").read_text(encoding="utf-8")
+    warnings = re.findall(r'<p class="baseline-warning">(.*?)</p>', page)
+    assert len(warnings) == 1 and "frame-match cannot tell shortcut-cut from oracle-solution" in warnings[0]
+    # next to frame-match's table: after its heading, before the next section
+    leaderboard = page[page.index('<section id="leaderboard">') : page.index("</section>", page.index("leaderboard"))]
+    assert leaderboard.index("baseline-warning") > leaderboard.index("<h3>frame-match")

@@ -52,6 +52,8 @@ figcaption {{ margin-top: 4px; overflow-wrap: anywhere; }}
 .failed {{ background: #fbe9e9; color: #8a1f1f; }}
 .flags li {{ margin: 4px 0; overflow-wrap: anywhere; }}
 .flag {{ color: #8a1f1f; font-weight: 600; }}
+.baseline-warning {{ background: #fff4e5; border-left: 4px solid #c26a00; padding: 6px 10px; max-width: 1100px;
+  font-size: 14px; }}
 """
 
 
@@ -121,6 +123,9 @@ def _leaderboard(metrics: Metrics, confidence: float) -> list[str]:
         parts.append(
             f'</tbody></table><p class="note">{note}. Counts in the last columns are of {_e(scorer.headline)}.</p>'
         )
+        check = metrics.baseline_checks.get(scorer.name)
+        if check is not None and check["warning"]:
+            parts.append(f'<p class="baseline-warning"><span class="flag">warning</span> {_e(check["warning"])}.</p>')
     parts.append("</section>")
     return parts
 

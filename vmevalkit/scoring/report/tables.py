@@ -217,6 +217,8 @@ class Metrics:
     summary: list[Row]
     detail: list[Row]
     warnings: list[str]
+    # Per scorer: whether it tells the reference baselines apart (``baseline_checks``); empty without an oracle.
+    baseline_checks: dict[str, Row] = field(default_factory=dict)
     _index: dict[tuple[str, str, str], Row] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -300,7 +302,66 @@ def compute_metrics(generations: Sequence[ReportGeneration], config: ReportConfi
                             **stats.row(),
                         }
                     )
-    return Metrics(scorers, models, groupings, summary, detail, _warnings(generations, scorers))
+    metrics = Metrics(scorers, models, groupings, summary, detail, _warnings(generations, scorers))
+    metrics.baseline_checks = baseline_checks(metrics)
+    metrics.warnings.extend(c["warning"] for c in metrics.baseline_checks.values() if c["warning"])
+    return metrics
+
+
+# The baselines whose order any useful scorer must get right: the oracle plays the solution, the shortcut jumps
+# to the solved state without the process, the static one never moves. A scorer that ranks the shortcut level
+# with the oracle cannot tell a model that solves the task from one that only shows the answer.
+ORACLE, SHORTCUT, STATIC = "oracle-solution", "shortcut-cut", "static-first-frame"
+
+
+def _beats(better: Row | None, worse: Row | None) -> bool | None:
+    """Whether ``better`` is clearly above ``worse``: its whole confidence interval above the other's (a mean
+    above by noise does not count). None when either has no value."""
+    if better is None or worse is None or better["mean"] is None or worse["mean"] is None:
+        return None
+    low = better["ci_low"] if better["ci_low"] is not None else better["mean"]
+    high = worse["ci_high"] if worse["ci_high"] is not None else worse["mean"]
+    return bool(better["mean"] > worse["mean"] and low > high)
+
+
+def baseline_checks(metrics: Metrics) -> dict[str, Row]:
+    """Per scorer, on its headline dimension: does the oracle beat the static baseline, and the shortcut? (None:
+    that baseline is not in the experiment.) ``warning`` says so when the scorer cannot tell them apart. Only
+    scorers of an experiment that holds the oracle and at least one of the other two are checked."""
+    if ORACLE not in metrics.models or not {SHORTCUT, STATIC} & set(metrics.models):
+        return {}
+    checks: dict[str, Row] = {}
+    for scorer in metrics.scorers:
+        rows = {m: metrics.headline(scorer, m) for m in (ORACLE, SHORTCUT, STATIC) if m in metrics.models}
+        oracle = rows[ORACLE]
+        beats_static = _beats(oracle, rows.get(STATIC))
+        beats_shortcut = _beats(oracle, rows.get(SHORTCUT))
+        failed = [m for m, beats in ((SHORTCUT, beats_shortcut), (STATIC, beats_static)) if beats is False]
+        warning = None
+        if failed:
+            means = ", ".join(
+                f"{m} {_text(row['mean'])} [{_text(row['ci_low'])}, {_text(row['ci_high'])}]"
+                for m, row in rows.items()
+                if row is not None
+            )
+            warning = (
+                f"{scorer.name} cannot tell {' or '.join(failed)} from {ORACLE} on {scorer.headline} ({means}): "
+                f"its ranking does not show whether a model solves the task"
+            )
+            if SHORTCUT in failed:
+                warning += f" or only shows the solved state ({SHORTCUT} skips the process)"
+        checks[scorer.name] = {
+            "dimension": scorer.headline,
+            "means": {m: None if row is None else row["mean"] for m, row in rows.items()},
+            "oracle_beats_static": beats_static,
+            "oracle_beats_shortcut": beats_shortcut,
+            "warning": warning,
+        }
+    return checks
+
+
+def _text(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3g}"
 
 
 def natural_key(value: str) -> tuple[int, float, str]:
@@ -478,6 +539,7 @@ def write_tables(
         "summary": metrics.summary,
         "detail": metrics.detail,
         "flags": find_flags(generations, metrics.scorers),
+        "baseline_checks": metrics.baseline_checks,
         "warnings": metrics.warnings,
     }
     atomic_write_json(metrics_json, payload)
