@@ -325,3 +325,42 @@ def test_the_workers_progress_reaches_the_runner_as_events_that_do_not_count(
         finished = next(i for i, e in enumerate(events) if e.kind == "completed" and e.task_id == task_id)
         mine = [i for i, e in enumerate(events) if e.kind == "progress" and e.task_id == task_id]
         assert all(started < i < finished for i in mine)
+
+
+def test_a_tiny_checkpoint_brings_its_own_small_defaults(tmp_path: Path, local_env: dict[str, str]) -> None:
+    """install_model.sh --tiny prints "run with --checkpoint weights/tiny/<model>": that command must make the tiny
+    family's few small frames, not the catalog's full-size video (hours of CPU on random weights)."""
+    from vmevalkit.workers.tiny import TINY_MARKER, write_tiny_marker
+
+    checkpoint = Path(json.loads(local_env["VMEVALKIT_CHECKPOINTS"])[MODEL])
+    write_tiny_marker(checkpoint, {"height": 16, "width": 24, "num_frames": 3, "steps": 1, "flow_shift": 3.0})
+    assert json.loads((checkpoint / TINY_MARKER).read_text()) == {
+        "tiny": True,
+        "width": 24,
+        "height": 16,
+        "num_frames": 3,
+        "steps": 1,
+    }
+    done = generate(tmp_path, local_env, "--task-id", "maze_0001")
+    assert done.returncode == 0, done.stderr
+    (record,) = records(tmp_path / "out").values()
+    assert record.video_info.frame_count == 3  # not the catalog's 6 (0.75 s at 8 fps)
+    assert (record.video_info.width, record.video_info.height) == (24, 16)  # not 48x48
+    assert record.result.metadata["tiny_checkpoint"]["steps"] == 1  # not the catalog's 3
+    assert "runs on the CPU" not in done.stderr  # a tiny checkpoint takes seconds: nothing to warn about
+    # Explicit values still win.
+    explicit = generate(
+        tmp_path, local_env, "--task-id", "maze_0002", "--duration", "2", "--param", "width=40", "--param", "steps=2"
+    )
+    assert explicit.returncode == 0, explicit.stderr
+    other = records(tmp_path / "out")["maze_0002"]
+    assert other.video_info.frame_count == 16 and (other.video_info.width, other.video_info.height) == (40, 16)
+
+
+def test_a_worker_on_the_cpu_warns_once_with_a_rough_estimate(tmp_path: Path, local_env: dict[str, str]) -> None:
+    done = generate(tmp_path, local_env, "--domain", "maze")
+    assert done.returncode == 0, done.stderr
+    warnings = [line for line in done.stderr.splitlines() if "runs on the CPU" in line]
+    assert len(warnings) == 1, done.stderr  # four jobs, one warning
+    assert warnings[0].startswith(f"warning: {MODEL} runs on the CPU: about ")
+    assert "per video (48x48, 6 frames, 3 steps; a rough estimate)" in warnings[0]

@@ -10,15 +10,47 @@ downloaded), with ``save_pretrained``, so the production ``from_pretrained`` cod
 real checkpoint. ``--check`` then loads it with that production code on the CPU, runs one
 small request (``check_tiny``: a few frames, or two small videos scored) and prints what came out as JSON;
 ``--args-json`` gives the catalog entry's ``args`` for it.
+
+A generator's tiny checkpoint also holds ``vmevalkit.tiny.json`` (``TINY_MARKER``): its family's small size, frame
+count and steps. The local executor uses them as the defaults of a run on that folder, so ``--checkpoint
+weights/tiny/<model>`` makes a few small frames in seconds instead of the catalog's full-size video, which would
+take hours of CPU on random weights.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 from vmevalkit.utils.imports import load_object
 from vmevalkit.workers.service import WorkerService
+
+# Written into a generator's tiny checkpoint folder: the defaults a run on it uses (keys of ``TINY_KEYS``).
+TINY_MARKER = "vmevalkit.tiny.json"
+TINY_KEYS = ("width", "height", "num_frames", "steps")
+
+
+def write_tiny_marker(out_dir: Path, settings: dict[str, Any]) -> None:
+    """Record a family's ``tiny_settings`` (the keys a run reads) in its tiny checkpoint folder."""
+    small = {key: int(settings[key]) for key in TINY_KEYS if key in settings}
+    (out_dir / TINY_MARKER).write_text(json.dumps({"tiny": True, **small}, indent=2) + "\n", encoding="utf-8")
+
+
+def read_tiny_marker(checkpoint_dir: Path) -> dict[str, int] | None:
+    """The small defaults of a tiny checkpoint folder; None for any other folder (or an unreadable marker, which
+    then counts as no marker: the catalog's defaults, never a crash)."""
+    try:
+        data = json.loads((checkpoint_dir / TINY_MARKER).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict):
+        return None
+    return {
+        key: data[key]
+        for key in TINY_KEYS
+        if isinstance(data.get(key), int) and not isinstance(data[key], bool) and data[key] > 0
+    }
 
 
 def service_class(path: str) -> type[WorkerService]:
@@ -36,6 +68,9 @@ def build(path: str, out_dir: Path) -> Path:
     cls.build_tiny(out_dir)
     if not (out_dir / cls.checkpoint_marker).is_file():
         raise RuntimeError(f"{path}: build_tiny wrote no {cls.checkpoint_marker} in {out_dir}")
+    small = getattr(cls, "tiny_settings", None)  # generators (LocalPipeline) have them; scorers need none
+    if isinstance(small, dict):
+        write_tiny_marker(out_dir, small)
     return out_dir
 
 
