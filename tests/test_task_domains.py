@@ -446,3 +446,64 @@ def test_shipped_sample_renders_back_from_its_metadata() -> None:
 def test_shipped_sample_is_small() -> None:
     total = sum(p.stat().st_size for p in SAMPLE_DIR.rglob("*") if p.is_file())
     assert 0 < total < 2 * 1024 * 1024
+
+
+# --------------------------------------------------------------------------- vmevalkit tasks build
+
+
+def tasks_cli(*args: str, cwd: Path) -> Any:
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "COLUMNS": "200"}  # argparse wraps help at the terminal's width
+    return subprocess.run(
+        [sys.executable, "-m", "vmevalkit", "tasks", *args], cwd=cwd, env=env, capture_output=True, text=True
+    )
+
+
+def test_tasks_build_explains_every_option(tmp_path: Path) -> None:
+    shown = tasks_cli("build", "--help", cwd=tmp_path)
+    assert shown.returncode == 0, shown.stderr
+    text = " ".join(shown.stdout.split())
+    assert "--per-domain N tasks to write per domain" in text
+    assert "--seed SEED seed of every generator" in text
+    assert "--sudoku-size {4,9} side of the sudoku grids" in text
+
+
+def test_tasks_build_writes_9x9_sudokus_on_request(tmp_path: Path) -> None:
+    built = tasks_cli(
+        "build", "--questions-dir", "q", "--domain", "sudoku", "--per-domain", "2", "--sudoku-size", "9", cwd=tmp_path
+    )
+    assert built.returncode == 0, built.stderr
+    for index in (1, 2):
+        metadata = json.loads((tmp_path / "q" / "sudoku_task" / f"sudoku_000{index}" / METADATA).read_text())
+        assert metadata["size"] == 9 and metadata["box_size"] == 3
+        assert is_complete_sudoku(metadata["solution_grid"], 3)
+    default = tasks_cli("build", "--questions-dir", "q4", "--domain", "sudoku", "--per-domain", "1", cwd=tmp_path)
+    assert default.returncode == 0, default.stderr
+    assert json.loads((tmp_path / "q4" / "sudoku_task" / "sudoku_0001" / METADATA).read_text())["size"] == 4
+    wrong = tasks_cli("build", "--questions-dir", "q5", "--sudoku-size", "16", cwd=tmp_path)
+    assert wrong.returncode == 2 and "invalid choice: 16" in wrong.stderr and not (tmp_path / "q5").exists()
+
+
+def test_a_dataset_built_as_the_readme_shows_is_not_left_untracked() -> None:
+    """The README builds into data/big: git ignores it (and any other generated folder under data/) but never the
+    shipped sample."""
+    import shutil
+    import subprocess
+
+    repo = SAMPLE_DIR.parents[1]
+    readme = (repo / "README.md").read_text(encoding="utf-8")
+    assert "--questions-dir data/big" in readme
+    if shutil.which("git") is None or not (repo / ".git").exists():
+        pytest.skip("not a git checkout")
+
+    def ignored(path: str) -> bool:
+        found = subprocess.run(["git", "check-ignore", "-q", "--no-index", path], cwd=repo)
+        assert found.returncode in (0, 1)
+        return found.returncode == 0
+
+    assert ignored("data/big/maze_task/maze_0001/prompt.txt")
+    assert ignored("data/outputs/pilot/x/metadata.json")
+    assert not ignored("data/questions/maze_task/maze_0001/prompt.txt")

@@ -28,8 +28,26 @@ def add_arguments(tasks: argparse.ArgumentParser) -> None:
         p.add_argument(
             "--domain", nargs="+", metavar="DOMAIN", default=default, help="only these domains (default: all)"
         )
-    build.add_argument("--per-domain", type=positive_int, default=4, metavar="N")
-    build.add_argument("--seed", type=int, default=0)
+    build.add_argument(
+        "--per-domain",
+        type=positive_int,
+        default=4,
+        metavar="N",
+        help="tasks to write per domain, as <domain>_0001 .. <domain>_N (default: 4, as the shipped sample)",
+    )
+    build.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="seed of every generator: the same seed writes the same tasks, byte for byte (default: 0, the sample's)",
+    )
+    build.add_argument(
+        "--sudoku-size",
+        type=int,
+        choices=(4, 9),
+        default=4,
+        help="side of the sudoku grids: 4 (2x2 boxes) or 9 (3x3 boxes) (default: 4)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -50,7 +68,13 @@ def tasks(args: argparse.Namespace) -> int:
         from vmevalkit.tasks.writer import build_dataset
 
         try:
-            written = build_dataset(questions_dir, domains=args.domain, per_domain=args.per_domain, seed=args.seed)
+            written = build_dataset(
+                questions_dir,
+                domains=args.domain,
+                per_domain=args.per_domain,
+                seed=args.seed,
+                options={"sudoku": {"box_size": 3 if args.sudoku_size == 9 else 2}},
+            )
         except UnknownDomainError as exc:
             error(str(exc))
             return EXIT_USAGE

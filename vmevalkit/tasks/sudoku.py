@@ -149,9 +149,13 @@ def draw_sudoku(metadata: dict[str, Any], fills: list[list[int]]) -> Image.Image
 
 class SudokuDomain(TaskDomain):
     name: ClassVar[str] = "sudoku"
-    description: ClassVar[str] = "Complete a 4x4 sudoku (2x2 boxes) with a unique solution, one digit at a time."
+    description: ClassVar[str] = (
+        "Complete a 4x4 sudoku (2x2 boxes; 9x9 with box_size=3) with a unique solution, one digit at a time."
+    )
 
     def __init__(self, box_size: int = 2) -> None:
+        if box_size not in (2, 3):  # 4x4 and 9x9: larger grids take minutes to prove their solution unique
+            raise ValueError(f"sudoku box_size must be 2 (a 4x4 grid) or 3 (9x9), not {box_size!r}")
         self.box_size = box_size
 
     def generate_one(self, rng: random.Random, task_id: str, seed: int) -> GeneratedTask:

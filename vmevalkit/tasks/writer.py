@@ -8,13 +8,15 @@ from the same seed is identical to the shipped one.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image
 
 from vmevalkit.tasks import DOMAINS, get_domain
-from vmevalkit.tasks.base import GeneratedTask
+from vmevalkit.tasks.base import GeneratedTask, TaskDomain
 from vmevalkit.tasks.loader import FINAL_FRAME, FIRST_FRAME, METADATA, PROMPT
 from vmevalkit.utils.atomic import atomic_path, atomic_write_text, strict_json_dumps
 
@@ -42,15 +44,32 @@ def write_task(task: GeneratedTask, questions_dir: Path) -> Path:
     return folder
 
 
+def domain_with(domain: TaskDomain, options: Mapping[str, Any] | None) -> TaskDomain:
+    """``domain``'s class made again with ``options`` (its constructor keywords), or ``domain`` itself without."""
+    if not options:
+        return domain
+    cls: Any = type(domain)
+    made: TaskDomain = cls(**options)
+    return made
+
+
 def build_dataset(
     questions_dir: Path,
     domains: list[str] | None = None,
     per_domain: int = 4,
     seed: int = 0,
+    options: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> list[Path]:
-    """Generate ``per_domain`` tasks of each domain (all registered ones by default) and write them."""
+    """Generate ``per_domain`` tasks of each domain (all registered ones by default) and write them.
+
+    ``options``: constructor keywords of a domain by name (``{"sudoku": {"box_size": 3}}`` for 9x9 sudokus)."""
     # Resolve every name first: a typo in the last domain must not leave the others half-built.
     generators = [get_domain(name) for name in (domains if domains is not None else list(DOMAINS))]
+    chosen = options or {}
+    unknown = sorted(set(chosen) - {d.name for d in generators} - set(DOMAINS))
+    if unknown:
+        raise ValueError(f"options for unknown domain(s) {unknown}; known: {', '.join(DOMAINS)}")
+    generators = [domain_with(d, chosen.get(d.name)) for d in generators]
     written: list[Path] = []
     for domain in generators:
         for task in domain.generate(per_domain, seed=seed):
