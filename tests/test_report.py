@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import numpy as np
 import pytest
@@ -249,28 +250,88 @@ def test_plots_open_and_colour_each_cell_by_its_value(experiment: Path) -> None:
 # -- the page -----------------------------------------------------------------------------------------------------
 
 
-def test_html_is_self_contained_escaped_and_embeds_every_video(experiment: Path) -> None:
-    page = (experiment / "report" / "report.html").read_text(encoding="utf-8")
+VIDEOS_SHOWN = 3 * 6 + 1 - 1  # 3 baselines x 6 tasks + test-probe's one video, less the deleted one
+
+
+def test_html_links_every_video_by_relative_path_and_loads_it_lazily(experiment: Path) -> None:
+    """The default page holds no video: each is linked from the report's folder (so the page stays small at
+    thousands of generations), loads nothing before it is looked at, and every link leads to its file."""
+    folder = experiment / "report"
+    page = (folder / "report.html").read_text(encoding="utf-8")
     assert not re.search(r"https?://", page), "no external reference of any kind"
-    sources = re.findall(r'\bsrc="([^"]*)"', page)
-    assert sources and all(s.startswith(("data:image/png;base64,", "data:video/mp4;base64,")) for s in sources)
-    assert not re.search(r"<(script|link|iframe)\b", page, re.IGNORECASE)
+    assert "data:video" not in page
+    videos = re.findall(r"<video\b[^>]*>", page)
+    assert len(videos) == VIDEOS_SHOWN
+    assert all('preload="none"' in v for v in videos)
+    links = [s for s in re.findall(r'\b(?:src|href)="([^"#]*)"', page) if not s.startswith("data:image/png")]
+    assert links and all(not s.startswith(("/", "file:", "data:")) for s in links), "relative paths only"
+    for link in links:
+        assert (folder / unquote(link)).is_file(), link
+    # the input and expected frames are linked too, and load lazily
+    frames = re.findall(r'<img alt="(?:input frame|expected final frame)"[^>]*>', page)
+    assert len(frames) == 2 * 6 and all('loading="lazy"' in f for f in frames)
+    # one inline script, nothing fetched; escaped text
+    assert re.findall(r"<script\b[^>]*>", page) == ["<script>"]
+    assert not re.search(r"<(link|iframe)\b", page, re.IGNORECASE)
     assert "&lt;script&gt;alert(&#x27;vmk&#x27;)&lt;/script&gt; &amp; &quot;quoted&quot;" in page
-    # 3 baselines x 6 tasks + test-probe's one video, less the deleted one
-    assert page.count("<video controls muted loop") == 3 * 6 + 1 - 1
     assert "the video file is missing" in page and "generation failed: planned failure for maze_0001" in page
     assert page.count('<article class="task">') == 6
     assert page.count('<table class="leaderboard">') == 2
 
 
-def test_max_videos_per_model_caps_the_embedded_videos(experiment: Path, tmp_path: Path) -> None:
+def test_no_video_controls_cover_the_first_frame(experiment: Path) -> None:
+    """The browser's controls overlay hid maze_0004's start dot: no video carries ``controls``; the script shows
+    them only on hover or focus (each video takes focus), so the first frame is whole until the user reaches it."""
+    page = (experiment / "report" / "report.html").read_text(encoding="utf-8")
+    videos = re.findall(r"<video\b[^>]*>", page)
+    assert videos and not [v for v in videos if re.search(r"\scontrols\b", v)]
+    assert all('tabindex="0"' in v for v in videos)
+    script = page[page.index("<script>") : page.index("</script>")]
+    assert 'addEventListener("mouseover", show)' in script and 'addEventListener("focusin", show)' in script
+    assert "controls = true" in script and "controls = false" in script
+
+
+def test_navigation_toc_collapsible_domains_and_filters(experiment: Path) -> None:
+    page = (experiment / "report" / "report.html").read_text(encoding="utf-8")
+    toc = page[page.index('<nav class="toc"') : page.index("</nav>")]
+    targets = re.findall(r'href="#([^"]+)"', toc)
+    for target in targets:
+        assert f'id="{target}"' in page, target
+    assert {f"tasks-{d}" for d in DOMAINS} | {"scorer-task-verifier", "scorer-frame-match"} <= set(targets)
+    assert page.count('<details class="domain"') == len(DOMAINS)
+    form = page[page.index('<form id="filters"') : page.index("</form>")]
+    assert "hidden" in form.split(">")[0], "without the script, no filter that cannot work"
+    for name in ("domain", "model", "verdict"):
+        assert f'<select name="{name}">' in form
+    for model in MODELS:
+        assert f'<option value="{model}">' in form
+    # verdicts by task-verifier: the oracle passes, the shortcut does not, the deleted video and the planned
+    # failure are failures
+    verdicts = dict(re.findall(r'<figure class="gen" data-model="([^"]+)" data-verdict="([^"]+)"', page))
+    assert verdicts["oracle-solution"] == "passed" and verdicts["shortcut-cut"] == "not passed"
+    probe = re.findall(r'data-model="test-probe" data-verdict="([^"]+)"', page)
+    assert sorted(probe) == ["failed", "not passed"]
+
+
+def test_embed_videos_makes_one_self_contained_file(experiment: Path, tmp_path: Path) -> None:
+    code = report_main(["--output-dir", str(experiment.parent), "--embed-videos", "--out", str(tmp_path / "one")])
+    assert code == 0
+    page = (tmp_path / "one" / "report.html").read_text(encoding="utf-8")
+    assert not re.search(r"https?://", page), "no external reference of any kind"
+    sources = re.findall(r'\b(?:src|href)="([^"#]*)"', page)
+    assert sources and all(s.startswith(("data:image/png;base64,", "data:video/mp4;base64,")) for s in sources)
+    assert page.count("data:video/mp4;base64,") == VIDEOS_SHOWN
+    assert len(page) > 3 * (experiment / "report" / "report.html").stat().st_size
+
+
+def test_max_videos_per_model_caps_the_videos_shown(experiment: Path, tmp_path: Path) -> None:
     code = report_main(
         ["--output-dir", str(experiment.parent), "--max-videos-per-model", "1", "--out", str(tmp_path / "small")]
     )
     assert code == 0
     page = (tmp_path / "small" / "report.html").read_text(encoding="utf-8")
-    assert page.count("<video controls muted loop") == len(MODELS)
-    assert page.count("not embedded (--max-videos-per-model)") == 3 * 6 + 1 - 1 - len(MODELS)
+    assert page.count("<video ") == len(MODELS)
+    assert page.count("not shown (--max-videos-per-model)") == VIDEOS_SHOWN - len(MODELS)
     assert len(page) < (experiment / "report" / "report.html").stat().st_size
 
 
@@ -441,5 +502,6 @@ def test_a_scorer_that_cannot_tell_the_shortcut_from_the_oracle_is_flagged(exper
     warnings = re.findall(r'<p class="baseline-warning">(.*?)</p>', page)
     assert len(warnings) == 1 and "frame-match cannot tell shortcut-cut from oracle-solution" in warnings[0]
     # next to frame-match's table: after its heading, before the next section
-    leaderboard = page[page.index('<section id="leaderboard">') : page.index("</section>", page.index("leaderboard"))]
-    assert leaderboard.index("baseline-warning") > leaderboard.index("<h3>frame-match")
+    start = page.index('<section id="leaderboard">')
+    leaderboard = page[start : page.index("</section>", start)]
+    assert leaderboard.index("baseline-warning") > leaderboard.index('<h3 id="scorer-frame-match">')

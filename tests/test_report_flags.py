@@ -100,7 +100,7 @@ def test_an_unreadable_video_counts_as_a_failure_and_the_report_says_how_many(
     flagged = {f["generation"].split("/")[0] for f in metrics["flags"]["unreadable_videos"]}
     assert flagged == {"oracle-solution"}
     page = (tmp_path / "r" / "report.html").read_text(encoding="utf-8")
-    assert page.count("<video controls") == 3 and "video not shown" in page
+    assert page.count("<video ") == 3 and "video not shown" in page
     # No NaN anywhere: the maze group of the oracle has no PSNR at all (an empty cell, a null).
     detail = [r for r in metrics["detail"] if r["model"] == "oracle-solution" and r["domain"] == "maze"]
     assert any(r["dimension"] == "final_psnr" and r["mean"] is None for r in detail)
@@ -145,13 +145,13 @@ def test_a_video_outside_its_run_folder_is_a_failure_and_is_never_embedded(
         edit_json(cheat / "metadata.json", video=os.path.relpath(target, cheat) if how == "dotdot" else str(target))
     # As if it had been scored from that file: the oracle's passing score file.
     shutil.copy(honest / "scores" / "task-verifier.json", cheat / "scores" / "task-verifier.json")
-    result = write(experiment, tmp_path / "r")
+    result = write(experiment, tmp_path / "r", embed_videos=True)
     row = summary_rows(tmp_path / "r")[("task-verifier", "task_success", "static-first-frame")]
     assert (row["n_scored"], row["n_failed"], row["n_unreadable"]) == ("1", "1", "1")
     assert float(row["success_rate"]) == 0.0 and float(row["mean"]) == 0.0
     assert any("outside the run folder" in w for w in result.warnings)
     page = (tmp_path / "r" / "report.html").read_text(encoding="utf-8")
-    assert page.count("<video controls") == 3, "only the three videos inside their own run folders"
+    assert page.count("data:video/mp4;base64,") == 3, "only the three videos inside their own run folders"
     assert "outside the run folder" in page
     assert str(tmp_path) not in (tmp_path / "r" / "metrics.json").read_text(), "no machine path in metrics.json"
 

@@ -33,7 +33,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--max-videos-per-model",
         type=non_negative_int,
         metavar="N",
-        help="embed at most N videos per model in report.html (default: all; 0: none)",
+        help="show at most N videos per model in report.html (default: all; 0: none)",
+    )
+    parser.add_argument(
+        "--embed-videos",
+        action="store_true",
+        help="put the videos into report.html (one file to send; small experiments only) instead of linking them",
     )
 
 
@@ -54,6 +59,8 @@ def run(args: argparse.Namespace) -> int:
         config = load_config(args.config) if args.config else ReportConfig()
         if args.max_videos_per_model is not None:
             config = config.model_copy(update={"max_videos_per_model": args.max_videos_per_model})
+        if args.embed_videos:
+            config = config.model_copy(update={"embed_videos": True})
         result = write_report(experiment_dir, Path(args.out).absolute() if args.out else None, config)
     except ReportError as exc:
         print(f"error: {printable(exc, keep_newlines=True)}", file=sys.stderr)

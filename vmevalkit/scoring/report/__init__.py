@@ -11,8 +11,8 @@ writes into ``<output-dir>/<experiment>/report/`` (or ``--out``):
 - ``heatmap_<scorer>.png`` (model x domain) and ``bars_<scorer>.png`` (mean and confidence interval per model),
   of each scorer's headline dimension: its pass dimension (``task_success`` for ``task-verifier``), else its
   first dimension;
-- ``report.html``: one file with everything in it (images and videos as ``data:`` URIs, no script, no font or
-  any other external reference), so that a browser opens it offline and it can be sent as it is.
+- ``report.html``: one page, with a table of contents, filters and collapsible task sections; its videos and
+  frames are linked by relative path (``--embed-videos``: put in the page, to send it as one file), see ``html``.
 
 Failed generations count against their model; ``tables`` says exactly how. The modules, each using only those
 before it:
@@ -84,6 +84,7 @@ class ReportResult:
     videos_embedded: int
     html_bytes: int
     warnings: list[str]
+    videos_linked: int = 0  # shown by relative path from out_dir (the default; videos_embedded with embed_videos)
 
 
 def write_report(experiment_dir: Path, out_dir: Path | None = None, config: ReportConfig | None = None) -> ReportResult:
@@ -109,12 +110,16 @@ def write_report(experiment_dir: Path, out_dir: Path | None = None, config: Repo
             plots[name] = png_bytes(image)
             write(name, plots[name])
 
-    page, videos = render_html(experiment_dir.name, generations, metrics, plots, config)
+    page, videos = render_html(experiment_dir.name, generations, metrics, plots, config, out_dir)
     write(REPORT_HTML, page)
     html_bytes = len(page.encode("utf-8"))
     warnings = list(metrics.warnings)
     if html_bytes > LARGE_HTML_BYTES:
-        warnings.append(
-            f"{REPORT_HTML} is {html_bytes / 2**20:.0f} MiB: pass --max-videos-per-model N to embed fewer videos"
+        fix = (
+            "leave out --embed-videos to link the videos instead"
+            if config.embed_videos
+            else "pass --max-videos-per-model N to show fewer videos"
         )
-    return ReportResult(out_dir, files, metrics, videos, html_bytes, warnings)
+        warnings.append(f"{REPORT_HTML} is {html_bytes / 2**20:.0f} MiB: {fix}")
+    embedded, linked = (videos, 0) if config.embed_videos else (0, videos)
+    return ReportResult(out_dir, files, metrics, embedded, html_bytes, warnings, linked)

@@ -67,7 +67,7 @@ class ReportConfig(BaseModel):
     {"group_by": ["domain", "difficulty", ["domain", "difficulty"]],
      "scorers": ["task-verifier"], "models": null,
      "pass_dimensions": {"my-judge": "passed"}, "unit_dimensions": {"frame-match": ["final_ssim", "first_ssim"]},
-     "confidence": 0.95, "resamples": 2000, "seed": 0, "max_videos_per_model": null}
+     "confidence": 0.95, "resamples": 2000, "seed": 0, "max_videos_per_model": null, "embed_videos": false}
     ```
 
     ``group_by``: the groupings of ``metrics_detail.csv``; a name groups by one field, a list of names by their
@@ -78,8 +78,11 @@ class ReportConfig(BaseModel):
     ``pass_dimensions``: a scorer's pass dimension, for scorers outside the catalog (the catalog's scorers declare
     theirs). ``unit_dimensions``: a scorer's dimensions on [0, 1], where the default rule (every value seen lies
     in [0, 1]) guesses wrong. ``confidence``, ``resamples``, ``seed``: the bootstrap.
-    ``max_videos_per_model``: videos embedded in report.html per model (default: all; ``--max-videos-per-model``
+    ``max_videos_per_model``: videos shown in report.html per model (default: all; ``--max-videos-per-model``
     overrides it).
+    ``embed_videos``: put the videos and frames into report.html itself (``--embed-videos``: one file to send, for
+    small experiments) instead of linking them by relative path from the report's folder (the default: the page
+    stays small at thousands of generations, and opens from disk next to the experiment).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -93,6 +96,7 @@ class ReportConfig(BaseModel):
     resamples: int = Field(default=2000, ge=100)
     seed: int = 0
     max_videos_per_model: int | None = Field(default=None, ge=0)
+    embed_videos: bool = False
 
     @property
     def groupings(self) -> list[tuple[str, ...]]:
