@@ -349,3 +349,31 @@ def test_help_and_listing_import_no_model_or_scoring_code(entry_point: str, argv
         for m in loaded - install_state
         if m.startswith(("vmevalkit.models", "vmevalkit.video", "vmevalkit.runner.inference", "vmevalkit.scoring."))
     }
+
+
+def test_retirement_is_told_before_the_key_with_the_gateway_that_still_serves_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from vmevalkit.cli.generate import why_not
+    from vmevalkit.runner.registry import retirement
+    from vmevalkit.settings import get_settings
+
+    for key in ("RUNWAYML_API_SECRET", "RUNWAYML_BASE_URL"):
+        monkeypatch.delenv(key, raising=False)
+    get_settings.cache_clear()
+    retired = get_entry("runway-gen3a-turbo")
+    message = retirement(retired)
+    assert message is not None and "is retired by its provider" in message
+    assert "can be used by setting RUNWAYML_BASE_URL" in message
+    assert why_not(retired, None, {}, get_settings()) == ("retired", message), "retired, not 'no key'"
+    assert why_not(get_entry("runway-gen4-turbo"), None, {}, get_settings())[0] == "no key"  # type: ignore[index]
+    assert retirement(get_entry("runway-gen4-turbo")) is None
+    monkeypatch.setenv("RUNWAYML_BASE_URL", "http://127.0.0.1:9")  # a gateway that still serves it
+    get_settings.cache_clear()
+    assert retirement(retired) is None
+
+
+def test_no_description_repeats_what_the_retired_column_says() -> None:
+    for name, entry in MODEL_CATALOG.AVAILABLE_MODELS.items():
+        if entry.get("retired"):
+            assert "retired" not in entry.get("description", "").lower(), name

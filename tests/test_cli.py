@@ -345,3 +345,128 @@ def test_the_progress_bar_counts_finished_jobs_only_and_shows_the_latest_step() 
     assert str(label).endswith("(ltx-video maze_0001: step 4/30)")  # the job still running
     assert [label.update(event(k)) for k in ("redo", "failed", "skipped_done", "busy")] == [0, 1, 1, 1]
     assert str(label) == "done 1  failed 1  skipped 2"
+
+
+# -- plans, costs and tables at 80 columns (issue 12) ------------------------------------------------------------
+
+KEYS = ("RUNWAYML_API_SECRET", "RUNWAYML_BASE_URL", "WAVESPEED_API_KEY")
+
+
+def at_80_columns(*args: str, cwd: Path, command: tuple[str, ...] = ()) -> subprocess.CompletedProcess[str]:
+    """A command as a newcomer runs it: 80 columns, no key of any provider (nor a gateway), no .env."""
+    env = {k: v for k, v in cli_env(COLUMNS="80").items() if k not in KEYS}
+    cmd = [*command, *args] if command else [sys.executable, "-m", "vmevalkit", *args]
+    return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=240)
+
+
+def assert_fits(output: str) -> None:
+    wide = [line for line in output.splitlines() if len(line) > 80]
+    assert not wide, f"wider than 80 columns: {wide}"
+    assert "…" not in output, "nothing is cut with an ellipsis"
+
+
+def test_a_dry_run_without_keys_prices_every_model_and_marks_the_one_that_cannot_run(
+    questions: Path, tmp_path: Path
+) -> None:
+    q = ("--questions-dir", str(questions), "--dry-run")
+    result = at_80_columns("generate", "--model", "oracle-solution", "runway-gen4-turbo", *q, cwd=tmp_path)
+    assert result.returncode == 1, result.stderr  # README: a dry run exits 1 when a requested model cannot run
+    assert_fits(result.stdout)
+    rows = {line.split()[0]: line.split() for line in result.stdout.splitlines() if line.startswith(("oracle", "run"))}
+    assert rows["oracle-solution"][-3:] == ["12", "free", "ready"]
+    assert rows["runway-gen4-turbo"][-4:] == ["0", "3.00", "no", "key"]  # 12 x 5 s x $0.05, though it cannot run
+    words = " ".join(result.stdout.split())  # rich wraps long lines at 80 columns
+    assert "$3.00 more for the model(s) that cannot run now" in words
+    assert "dry run: nothing was generated; 12 generation(s) would run; 1 model(s) cannot run" in words
+    assert "error: Set RUNWAYML_API_SECRET in .env to use runway-gen4-turbo" in result.stderr
+    assert not (tmp_path / "data").exists()
+
+    alone = at_80_columns("generate", "--model", "runway-gen4-turbo", *q, cwd=tmp_path)
+    assert alone.returncode == 2, "no requested model can run: the exit code the real run gives"
+    assert "runway-gen4-turbo" in alone.stdout and "3.00" in alone.stdout, "the plan and its cost are still shown"
+    ready = at_80_columns("generate", "--model", "oracle-solution", *q, cwd=tmp_path)
+    assert ready.returncode == 0 and "state" not in ready.stdout
+
+
+def test_a_model_that_cannot_run_keeps_its_row_in_the_plan_and_the_summary(questions: Path, tmp_path: Path) -> None:
+    names = ("oracle-solution", "wavespeed-wan-2-1-i2v-480p", "runway-gen3a-turbo")  # the longest name there is
+    args = ("--task-id", "maze_0001", "--questions-dir", str(questions), "--output-dir", "o", "--no-progress")
+    result = at_80_columns("generate", "--model", *names, *args, cwd=tmp_path)
+    assert result.returncode == 1, result.stderr
+    assert_fits(result.stdout)
+    plan, summary = result.stdout.split("summary")
+    for table in (plan, summary):
+        rows = {
+            line.split()[0]: line.strip() for line in table.splitlines() if line.split() and line.split()[0] in names
+        }
+        assert set(rows) == set(names), table
+        assert rows["wavespeed-wan-2-1-i2v-480p"].endswith("no key")
+        assert rows["runway-gen3a-turbo"].endswith("retired")
+    assert "not run: wavespeed-wan-2-1-i2v-480p: Set WAVESPEED_API_KEY" in result.stderr
+    assert len(list((tmp_path / "o").rglob("*.mp4"))) == 1, "the model that can run ran"
+
+
+def test_a_retired_model_says_so_before_asking_for_its_key(questions: Path, tmp_path: Path) -> None:
+    q = ("--questions-dir", str(questions))
+    for dry in ((), ("--dry-run",)):
+        result = at_80_columns("generate", "--model", "runway-gen3a-turbo", *q, *dry, cwd=tmp_path)
+        assert result.returncode == 2
+        assert "Model 'runway-gen3a-turbo' is retired by its provider" in result.stderr
+        assert "can be used by setting RUNWAYML_BASE_URL" in result.stderr  # the gateway hint
+        assert "RUNWAYML_API_SECRET" not in result.stderr, "no key is asked for a model that cannot run anyway"
+
+
+def test_models_fit_80_columns_with_a_retired_column(tmp_path: Path) -> None:
+    listed = at_80_columns("models", cwd=tmp_path)
+    assert listed.returncode == 0, listed.stderr
+    assert_fits(listed.stdout)
+    header = next(line for line in listed.stdout.splitlines() if line.startswith("name"))
+    assert header.split()[-1] == "retired?"
+    rows = {line.split()[0]: line.split() for line in listed.stdout.splitlines() if line.split()}
+    from vmevalkit.runner.registry import get_entry, model_names
+
+    for name in model_names():  # every name whole, and whether it is retired in its own column
+        assert rows[name][-1] == ("yes" if get_entry(name).retired else "no"), name
+    assert "description left out at 80 columns: widen the terminal, or --json" in listed.stdout
+
+    local = at_80_columns("models", "--kind", "local", cwd=tmp_path)
+    assert local.returncode == 0
+    assert_fits(local.stdout)
+    lines = [line for line in local.stdout.splitlines() if line.strip()]
+    n_models = int(lines[0].split()[0])
+    assert len(lines) == n_models + 4, local.stdout  # title, header, rule, a line per model, caption: no word per line
+
+
+def test_models_show_descriptions_where_they_fit(tmp_path: Path) -> None:
+    env = {**cli_env(COLUMNS="200")}
+    wide = subprocess.run(
+        [sys.executable, "-m", "vmevalkit", "models", "--kind", "api"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    row = next(line for line in wide.stdout.splitlines() if "runway-gen3a-turbo" in line)
+    assert "Runway Gen-3 Alpha Turbo image-to-video" in row and "(retired)" not in row
+    assert "left out" not in wide.stdout
+
+
+@pytest.mark.parametrize("width", [60, 80, 100, 140])
+def test_a_fitted_table_never_cuts_a_model_name_or_a_word(width: int) -> None:
+    from rich.console import Console
+
+    from vmevalkit.cli.common import print_table
+
+    names = ["wavespeed-wan-2-1-i2v-480p", "oracle-solution"]
+    headers = ["model", "completed", "failed", "done before", "failed before", "busy", "state"]
+    rows = [[n, "12", "0", "3", "0", "0", "not installed"] for n in names]
+    console = Console(width=width, color_system=None)
+    with console.capture() as out:
+        print_table(console, "summary", headers, rows, text=["state"])
+    text = out.get()
+    assert all(n in text for n in names)
+    words = set(text.split())
+    assert {"completed", "before", "busy", "installed"} <= words, text
+    if width >= 80:
+        assert max(len(line) for line in text.splitlines()) <= width

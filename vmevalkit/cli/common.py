@@ -10,8 +10,12 @@ from __future__ import annotations
 import argparse
 import math
 import sys
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -129,3 +133,87 @@ def _is_non_finite_word(text: str) -> bool:
         return not math.isfinite(float(text))
     except ValueError:
         return False
+
+
+# -- tables that fit the terminal -----------------------------------------------------------
+
+
+def fitted_table(
+    title: str,
+    headers: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    width: int,
+    *,
+    names: int = 1,
+    text: Sequence[str] = (),
+    fold: str | None = None,
+    fold_min: int = 30,
+    must_fit: bool = False,
+) -> Table | None:
+    """A rich table for a terminal ``width`` columns wide that never cuts a word, or None when even that cannot fit.
+
+    The first ``names`` columns (model names) are never wrapped. Drawn with boxes around every cell where every
+    column fits whole; otherwise without them (one rule under the header), each column as wide as its longest word
+    and widened, last first, while room is left. The ``fold`` column (a description) takes what is left, at least
+    ``fold_min``. Too narrow a terminal gets the narrowest table (wider than ``width``), or None with ``must_fit``
+    (the caller leaves columns out). Rows are rich markup; columns after the names are right-aligned (numbers)
+    unless in ``text``. Widths are computed here rather than left to rich, which narrows a column below its longest
+    word when a table is too wide.
+    """
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
+    plain = [[Text.from_markup(cell).plain for cell in row] for row in rows]
+    columns = [[header, *(row[i] for row in plain)] for i, header in enumerate(headers)]
+    fixed = [i for i, header in enumerate(headers) if header != fold]
+    full = {i: max(len(cell) for cell in columns[i]) for i in fixed}
+    need_fold = fold_min if fold in headers else 0
+    boxed = sum(full.values()) + 3 * len(headers) + 1 + need_fold <= width
+    if boxed:
+        widths = dict(full)
+    else:
+        widths = {
+            i: full[i] if i < names else max(len(word) for cell in columns[i] for word in [*cell.split(), ""])
+            for i in fixed
+        }
+        spare = width - (sum(widths.values()) + 2 * (len(headers) - 1) + need_fold)
+        if spare < 0 and must_fit:
+            return None
+        spare = max(spare, 0)
+        for i in reversed(fixed):
+            grow = min(full[i] - widths[i], spare)
+            widths[i] += grow
+            spare -= grow
+    table = Table(title=title)
+    if not boxed:
+        table.box, table.show_edge, table.pad_edge, table.collapse_padding = box.SIMPLE_HEAD, False, False, True
+    for i, header in enumerate(headers):
+        if header == fold:
+            table.add_column(header, overflow="fold", min_width=fold_min, ratio=1)
+        else:
+            left = i < names or header in text
+            table.add_column(header, justify="left" if left else "right", width=widths[i], no_wrap=i < names)
+    for row in rows:
+        table.add_row(*row)
+    return table
+
+
+def print_table(console: Console, title: str, headers: Sequence[str], rows: Sequence[Sequence[str]], **kw: Any) -> None:
+    """``fitted_table`` printed: model names whole, every column in the terminal's width where it can be."""
+    table = fitted_table(title, headers, rows, console.width, **kw)
+    assert table is not None  # only must_fit gives None
+    # Narrower than the narrowest table: drawn at its own width (the terminal wraps it) rather than cutting names.
+    width = console.width
+    console.width = max(width, table_width(table))
+    try:
+        console.print(table)
+    finally:
+        console.width = width
+
+
+def table_width(table: Table) -> int:
+    """The columns a table of fixed-width columns (``fitted_table``'s, folded ones aside) takes."""
+    cells = sum(column.width or column.min_width or 0 for column in table.columns)
+    gaps = 2 * (len(table.columns) - 1) if not table.show_edge else 3 * len(table.columns) + 1
+    return cells + gaps

@@ -1,9 +1,11 @@
 """``vmevalkit generate`` (and ``examples/generate_videos.py``): run models over tasks, resumably.
 
-Every model is checked before any work starts (a wrong name, a missing key or install is a usage error with its fix),
-then the plan is printed, then the runner runs it with a progress bar (or one line per event with
-``--no-progress``), then a summary says what is done and what is not. The exit code says whether every selected
-generation is completed (README, "Exit codes").
+Every model is checked before any work starts (a wrong name is a usage error; a model that cannot run here, retired,
+not installed or without its key, is reported with its fix and the others run), then the plan is printed with every
+requested model in it, then the runner runs it with a progress bar (or one line per event with ``--no-progress``),
+then a summary says what is done and what is not. ``--dry-run`` needs no key: it stops after the plan, which prices
+every model, those that cannot run included. The exit code says whether every selected generation is completed, or
+for a dry run whether every model could run (README, "Exit codes").
 """
 
 from __future__ import annotations
@@ -11,8 +13,9 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from vmevalkit.cli.common import (
     EXIT_FAILED,
@@ -25,6 +28,7 @@ from vmevalkit.cli.common import (
     key_value,
     positive_float,
     positive_int,
+    print_table,
     shown,
 )
 
@@ -142,7 +146,7 @@ def generate(args: argparse.Namespace) -> int:
 
     from vmevalkit.cli.tasks import print_problems
     from vmevalkit.models.constraints import accepted_params
-    from vmevalkit.runner.registry import ModelLoadError, UnknownModelError, get_entry, preflight, readiness
+    from vmevalkit.runner.registry import ModelLoadError, UnknownModelError, get_entry
     from vmevalkit.settings import get_settings
     from vmevalkit.tasks.loader import TaskSelectionError, load_tasks
 
@@ -166,16 +170,19 @@ def generate(args: argparse.Namespace) -> int:
     except ValueError as exc:
         error(str(exc))
         return EXIT_USAGE
-    not_ready = [
-        (e, problem)
+    # Retirement before the key (nobody should sign up for a key to a retired model), then install, key and
+    # constraints, then the checks that load the provider's class.
+    blocked = {
+        e.name: Blocked(state, problem)
         for e in entries
-        if (problem := readiness(e, duration=args.duration, params=params, settings=settings).problem or preflight(e))
-    ]
-    for _, problem in not_ready:
-        error(str(problem))
-    entries = [e for e in entries if e.name not in {bad.name for bad, _ in not_ready}]
-    if not entries:
-        return EXIT_USAGE
+        if (found := why_not(e, args.duration, params, settings)) is not None
+        for state, problem in [found]
+    }
+    if not args.dry_run:  # a dry run gives the fixes under its plan, where the table marks these models
+        for block in blocked.values():
+            error(block.fix)
+        if len(blocked) == len(entries):
+            return EXIT_USAGE
 
     try:
         task_set = load_tasks(
@@ -211,10 +218,27 @@ def generate(args: argparse.Namespace) -> int:
     except ValueError as exc:
         error(str(exc))
         return EXIT_USAGE
-    plan = runner.plan([e.name for e in entries], task_set.tasks)
-    print_plan(console, runner, plan, len(task_set.tasks))
+    plan = runner.plan([e.name for e in entries if e.name not in blocked], task_set.tasks)
+    shown_plan = list(plan)
+    for name in blocked:  # shown with what it would cost, though it cannot run now
+        try:
+            shown_plan += runner.plan([name], task_set.tasks)
+        except Exception:  # e.g. a duration it does not make: its row says so, with no numbers
+            pass
+    order = {e.name: i for i, e in enumerate(entries)}
+    shown_plan.sort(key=lambda item: order[item.spec.entry.name])
+    print_plan(console, runner, shown_plan, len(task_set.tasks), blocked, [e.name for e in entries])
     if args.dry_run:
-        return EXIT_OK
+        for block in blocked.values():
+            error(block.fix)
+        to_run = sum(runner.will_run(i) for i in plan)
+        console.print(
+            f"dry run: nothing was generated; {to_run} generation(s) would run"
+            + (f"; {len(blocked)} model(s) cannot run: the fix is in each error line" if blocked else ""),
+            markup=False,
+        )
+        # The exit code the real run would give before any work: 2 when no model can run, 1 when one cannot.
+        return EXIT_USAGE if len(blocked) == len(entries) else EXIT_FAILED if blocked else EXIT_OK
 
     try:
         summary = run_with_progress(console, runner, plan, plain=args.no_progress)
@@ -222,38 +246,89 @@ def generate(args: argparse.Namespace) -> int:
         # Finished generations are on disk; interrupted ones are redone by the same command.
         error(f"interrupted: run the same command again to resume ({runner.experiment_dir})")
         return EXIT_INTERRUPTED
-    print_summary(console, runner, summary, invalid=len(task_set.problems))
+    print_summary(
+        console, runner, summary, invalid=len(task_set.problems), blocked=blocked, n_tasks=len(task_set.tasks)
+    )
     # 0 means every selected generation is completed: not when a task was invalid, a model could
     # not run, a generation failed (now or before), went over budget, or is still held by a peer.
-    return EXIT_OK if summary.complete and not not_ready and not task_set.problems else EXIT_FAILED
+    return EXIT_OK if summary.complete and not blocked and not task_set.problems else EXIT_FAILED
 
 
-def print_plan(console: Console, runner: InferenceRunner, plan: Sequence[PlannedGeneration], n_tasks: int) -> None:
-    from rich.table import Table
+@dataclass(frozen=True)
+class Blocked:
+    """A requested model that cannot run here: a short state for the tables, and the fix."""
 
-    table = Table(title=f"plan: {len(plan)} generations over {n_tasks} tasks -> {runner.experiment_dir}")
-    for col in ("model", "generations", "already done", "failed before", "to run", "est. cost (USD)"):
-        table.add_column(col, justify="right" if col != "model" else "left")
-    models: dict[str, list[PlannedGeneration]] = {}
+    state: str  # "retired", "not installed", "no key", "unsupported" or "not ready"
+    fix: str
+
+
+def why_not(
+    entry: CatalogEntry, duration: float | None, params: dict[str, Any], settings: Settings
+) -> tuple[str, str] | None:
+    """``(state, fix)`` when the model cannot run with these settings, None when it can; retirement first."""
+    from vmevalkit.runner.registry import preflight, readiness, retirement
+
+    retired = retirement(entry)
+    if retired:
+        return "retired", retired
+    ready = readiness(entry, duration=duration, params=params, settings=settings)
+    if ready.problem:
+        state = "not installed" if not ready.installed else "no key" if not ready.keys_set else "unsupported"
+        return state, ready.problem
+    problem = preflight(entry)
+    return ("not ready", problem) if problem else None
+
+
+def name_width(names: Sequence[str]) -> int:
+    """The width of a column of model names: the longest name, so none is ever cut."""
+    return max((len(n) for n in names), default=5)
+
+
+def print_plan(
+    console: Console,
+    runner: InferenceRunner,
+    plan: Sequence[PlannedGeneration],
+    n_tasks: int,
+    blocked: Mapping[str, Blocked] | None = None,
+    names: Sequence[str] = (),
+) -> None:
+    """One row per requested model, those that cannot run included (their ``state`` says why, their cost is what
+    they would cost): nothing requested disappears from the plan."""
+    from rich.markup import escape
+
+    blocked = blocked or {}
+    models: dict[str, list[PlannedGeneration]] = {name: [] for name in names}
     for item in plan:
         models.setdefault(item.spec.entry.name, []).append(item)
+    runnable = sum(len(items) for name, items in models.items() if name not in blocked)
+    headers = ["model", "planned", "done", "failed before", "to run", "est. USD"] + (["state"] if blocked else [])
+    rows = []
     total = 0.0
     for name, items in models.items():
         failed = sum(i.state == "failed" for i in items)
         cost = sum(new_job_cost(runner, i) for i in items)
-        total += cost
-        table.add_row(
+        if name not in blocked:
+            total += cost
+        priced = items[0].spec.entry.price if items else None
+        row = [
             name,
-            str(len(items)),
+            str(len(items)) if items else "-",
             str(sum(i.state == "completed" and i.problem is None for i in items)),
             f"{failed}" + (" (retrying)" if failed and runner.retry_failed else ""),
-            str(sum(runner.will_run(i) for i in items)),
-            f"{cost:.2f}" if items[0].spec.entry.price else "free",
-        )
-    console.print(table)
-    if total:
+            str(sum(runner.will_run(i) for i in items)) if name not in blocked else "0",
+            f"{cost:.2f}" if priced else "free" if items else "-",
+        ]
+        if blocked:
+            row.append(f"[red]{blocked[name].state}[/red]" if name in blocked else "ready")
+        rows.append(row)
+    title = f"plan: {runnable} generations over {n_tasks} tasks -> {escape(str(runner.experiment_dir))}"
+    print_table(console, title, headers, rows, text=["state"])
+    blocked_cost = sum(new_job_cost(runner, i) for i in plan if i.spec.entry.name in blocked)
+    if total or blocked_cost:
         budget = f" (--max-cost {runner.max_cost:.2f})" if runner.max_cost is not None else ""
-        console.print(f"estimated cost of new paid jobs: ${total:.2f} at list prices{budget}")
+        more = f"; ${blocked_cost:.2f} more for the model(s) that cannot run now" if blocked_cost else ""
+        console.print(f"estimated cost of new paid jobs: ${total:.2f} at list prices{budget}{more}", markup=False)
+    plan = [i for i in plan if i.spec.entry.name not in blocked]
     done = sum(i.state == "completed" and i.problem is None for i in plan)
     failed = sum(i.state == "failed" for i in plan) if not runner.retry_failed else 0
     for item in plan:
@@ -343,7 +418,14 @@ def run_with_progress(
 ) -> RunSummary:
     import asyncio
 
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
     if plain or not console.is_terminal:
         runner.on_event = EventLines()
@@ -351,7 +433,13 @@ def run_with_progress(
 
     label = BarLabel()
     with Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("eta"),
+        TimeRemainingColumn(),  # from the pace of the generations finished so far
+        console=console,
     ) as progress:
         bar = progress.add_task(str(label), total=len(plan))
 
@@ -362,22 +450,30 @@ def run_with_progress(
         return asyncio.run(runner.run_async(plan))
 
 
-def print_summary(console: Console, runner: InferenceRunner, summary: RunSummary, invalid: int = 0) -> None:
-    from rich.table import Table
-
-    table = Table(title="summary")
+def print_summary(
+    console: Console,
+    runner: InferenceRunner,
+    summary: RunSummary,
+    invalid: int = 0,
+    blocked: Mapping[str, Blocked] | None = None,
+    n_tasks: int = 0,
+) -> None:
+    blocked = blocked or {}
     paid = any(m.estimated_cost_usd or m.skipped_budget for m in summary.models.values())
     # skipped: done before / failed before (no --retry-failed) / claimed by another running process;
-    # the money columns only where a paid model ran, so the table fits a terminal
-    columns = ["model", "completed", "failed", "done before", "failed before", "busy"]
-    columns += ["over budget", "est. USD"] if paid else []
-    for col in columns:
-        table.add_column(col, justify="right" if col != "model" else "left")
+    # the money columns only where a paid model ran, "state" only where a model could not run: so it fits a terminal
+    headers = ["model", "completed", "failed", "done before", "failed before", "busy"]
+    headers += ["over budget", "est. USD"] if paid else []
+    headers += ["state"] if blocked else []
+    rows = []
     for m in summary.models.values():
         row = [m.model, str(m.completed), str(m.failed), str(m.skipped_done), str(m.skipped_failed), str(m.busy)]
         row += [str(m.skipped_budget), f"{m.estimated_cost_usd:.2f}"] if paid else []
-        table.add_row(*row)
-    console.print(table)
+        row += ["ran"] if blocked else []
+        rows.append(row)
+    for name, block in blocked.items():  # every requested model has its row, and says why it did not run
+        rows.append([name, *["-"] * (len(headers) - 2), f"[red]{block.state}[/red]"])
+    print_table(console, "summary", headers, rows, text=["state"])
     if summary.estimated_cost_usd:
         console.print(f"estimated spend of this run: ${summary.estimated_cost_usd:.2f} at list prices")
     budget_skips = sum(m.skipped_budget for m in summary.models.values())
@@ -398,6 +494,8 @@ def print_summary(console: Console, runner: InferenceRunner, summary: RunSummary
         )
     if invalid:
         print(f"warning: {invalid} invalid task(s) skipped (see the warnings above)", file=sys.stderr)
+    for name, block in blocked.items():
+        print(f"not run: {name}: {shown(block.fix)}", file=sys.stderr)
     if runner.stopped:
         print(f"error: {shown(runner.stopped)}", file=sys.stderr)
     console.print(f"results: {shown(runner.experiment_dir)}", markup=False)

@@ -56,15 +56,62 @@ def list_models(args: argparse.Namespace) -> int:
         print(json.dumps(rows, indent=2))
         return EXIT_OK
     from rich.console import Console
-    from rich.table import Table
 
-    table = Table(title=f"{len(rows)} models")
-    for col in ("name", "family", "kind", "installed?", "key set?"):
-        table.add_column(col, no_wrap=True)
-    table.add_column("description", overflow="fold")
-    for r in rows:
-        key = "n/a" if r["key_set"] is None else ("yes" if r["key_set"] else "[red]no[/red]")
-        description = f"[yellow]retired:[/yellow] {r['description']}" if r["retired"] else r["description"]
-        table.add_row(r["name"], r["family"], r["kind"], "yes" if r["installed"] else "[red]no[/red]", key, description)
-    Console().print(table)
+    console = Console()
+    table = models_table(rows, console.width)
+    console.print(table if table is not None else f"{len(rows)} models (too narrow a terminal: use --json)")
     return EXIT_OK
+
+
+# A description narrower than this reads as a column of single words: below it, descriptions are left out (and the
+# table says so) rather than wrapped a word a line.
+MIN_DESCRIPTION_WIDTH = 30
+
+
+def models_table(rows: list[dict[str, Any]], width: int) -> Any:
+    """The listing as a table for ``width`` columns: name, kind, installed?, key set? and retired? always; family and
+    description where they fit, and a caption naming what was left out and how to see it."""
+    from rich.markup import escape
+
+    from vmevalkit.cli.common import fitted_table
+
+    def cells(r: dict[str, Any]) -> dict[str, str]:
+        return {
+            "name": r["name"],
+            "family": r["family"],
+            "kind": r["kind"],
+            "installed?": "yes" if r["installed"] else "[red]no[/red]",
+            "key set?": "n/a" if r["key_set"] is None else ("yes" if r["key_set"] else "[red]no[/red]"),
+            "retired?": "[yellow]yes[/yellow]" if r["retired"] else "no",
+            "description": escape(r["description"]),
+        }
+
+    table_rows = [cells(r) for r in rows]
+    all_headers = list(
+        cells(
+            {
+                "installed": False,
+                "key_set": None,
+                "retired": None,
+                **dict.fromkeys(("name", "family", "kind", "description"), ""),
+            }
+        )
+    )
+    table = None
+    for left_out in ([], ["description"], ["description", "family"]):
+        headers = [h for h in all_headers if h not in left_out]
+        table = fitted_table(
+            f"{len(rows)} models",
+            headers,
+            [[row[h] for h in headers] for row in table_rows],
+            width,
+            text=headers,
+            fold="description",
+            fold_min=MIN_DESCRIPTION_WIDTH,
+            must_fit=True,
+        )
+        if table is not None:
+            if left_out:
+                table.caption = f"{' and '.join(left_out)} left out at {width} columns: widen the terminal, or --json"
+            return table
+    return table  # narrower than the names themselves: nothing fits; None prints nothing but the count

@@ -107,7 +107,7 @@ RUNWAY_MODELS: dict[str, dict[str, Any]] = {
     "runway-gen3a-turbo": {
         **RUNWAY_DEFAULTS,
         "model": "gen3a_turbo",
-        "description": "Runway Gen-3 Alpha Turbo image-to-video (retired)",
+        "description": "Runway Gen-3 Alpha Turbo image-to-video",
         "constraints": {
             "durations": [5, 10],
             "default_duration": 5,

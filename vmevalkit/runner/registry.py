@@ -272,25 +272,38 @@ def readiness(
     return Readiness(installed=installed, keys_set=not missing, problem=problem)
 
 
+def retirement(entry: CatalogEntry) -> str | None:
+    """The fix for a model its provider retired, or None: checked before its key, so that nobody signs up for a key
+    to a model that cannot run anyway.
+
+    A retired API model is refused at its provider's own host, which no longer serves it, but runs through a gateway
+    or another host that still does (its base URL variable is set).
+    """
+    if not entry.retired:
+        return None
+    if entry.kind != "api":
+        return f"Model '{entry.name}' is retired by its provider: {entry.retired}"
+    from vmevalkit.settings import get_settings
+
+    base_url_env = getattr(load_service_class(entry), "base_url_env", None)
+    if base_url_env and get_settings().value(base_url_env):
+        return None
+    gateway = f" (a gateway that still serves it can be used by setting {base_url_env})" if base_url_env else ""
+    return f"Model '{entry.name}' is retired by its provider: {entry.retired}{gateway}"
+
+
 def preflight(entry: CatalogEntry) -> str | None:
     """Checks that need the model's own classes (so not for ``--list-models``); the fix, or None.
 
-    A retired model is refused at its provider's own host, which no longer serves it, but runs
-    through a gateway or another host that still does (its base URL variable is set). A provider
-    that needs a public image URL needs an image host configured for it.
+    Retirement first (``retirement``). A provider that needs a public image URL needs an image host configured for it.
     """
-    if entry.kind != "api":
-        return f"Model '{entry.name}' is retired by its provider: {entry.retired}" if entry.retired else None
+    retired = retirement(entry)
+    if retired or entry.kind != "api":
+        return retired
     from vmevalkit.settings import get_settings
 
     service = load_service_class(entry)
     settings = get_settings()
-    base_url_env = getattr(service, "base_url_env", None)
-    if entry.retired and not (base_url_env and settings.value(base_url_env)):
-        return (
-            f"Model '{entry.name}' is retired by its provider: {entry.retired} "
-            f"(a gateway that still serves it can be used by setting {base_url_env})"
-        )
     from vmevalkit.models.api.provider import ApiProvider
 
     own_upload = getattr(service, "upload_image", None) is not ApiProvider.upload_image  # e.g. WaveSpeed's
