@@ -429,6 +429,120 @@ def test_cli_in_the_main_environment(tmp_path: Path) -> None:
     assert unknown.returncode == 1 and "unknown checkpoint 'nope'" in unknown.stderr
 
 
+# ---- install state: tiny checkpoints, sizes -----------------------------------------------------------
+
+
+def install_cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``vmevalkit ARGS`` in the main environment with the envs and weights under ``tmp_path``."""
+    env = {
+        "PATH": os.environ["PATH"],
+        "PYTHONPATH": str(REPO),
+        "HOME": str(tmp_path),
+        "VMEVALKIT_ENVS_DIR": str(tmp_path / "envs"),
+        "VMEVALKIT_WEIGHTS_DIR": str(tmp_path / "weights"),
+        "COLUMNS": "200",
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "vmevalkit", *args], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
+    )
+
+
+def test_a_model_installed_with_a_tiny_checkpoint_says_so_and_how_to_run_it(tmp_path: Path) -> None:
+    """After install_model.sh ltx-video --tiny (a venv and weights/tiny/ltx-video, no real weights) the model is
+    installed "tiny", and the fix names the --checkpoint that runs it, not "not installed"."""
+    from conftest import make_fake_venv
+
+    from vmevalkit.runner.registry import get_entry
+    from vmevalkit.settings import Settings
+    from vmevalkit.workers.installation import install_state, local_problem
+    from vmevalkit.workers.tiny import write_tiny_marker
+
+    settings = Settings(envs_dir=tmp_path / "envs", weights_dir=tmp_path / "weights")
+    entry = get_entry("ltx-video")
+    assert install_state(entry, settings) == "no"
+    make_fake_venv(tmp_path / "envs", "ltx-video")
+    assert install_state(entry, settings) == "no"  # a venv without any checkpoint
+    tiny = tmp_path / "weights" / "tiny" / "ltx-video"
+    tiny.mkdir(parents=True)
+    (tiny / "model_index.json").write_text("{}")
+    assert install_state(entry, settings) == "no"  # a folder there, but not one install_model.sh --tiny built
+    write_tiny_marker(tiny, {"height": 32, "width": 32, "num_frames": 9, "steps": 2})
+    assert install_state(entry, settings) == "tiny"
+    problem = local_problem(entry, settings)
+    assert problem is not None and "installed with a tiny random checkpoint only" in problem
+    assert f"--checkpoint {tiny.absolute()}" in problem and "bash setup/install_model.sh ltx-video" in problem
+    # Run on that folder, it is simply ready.
+    chosen = Settings(envs_dir=tmp_path / "envs", weights_dir=tmp_path / "weights", checkpoints={"ltx-video": tiny})
+    assert install_state(entry, chosen) == "yes"
+    listed = install_cli(tmp_path, "local", "status", "--json")
+    assert listed.returncode == 0, listed.stderr
+    (row,) = [r for r in json.loads(listed.stdout) if r["model"] == "ltx-video"]
+    assert row["venv"] is True and row["weights"] == "tiny" and row["weights_bytes"] > 0
+
+
+def test_the_installer_and_the_listing_report_the_same_venv_size(tmp_path: Path) -> None:
+    from conftest import make_fake_venv
+
+    launcher = make_fake_venv(tmp_path / "envs", "ltx-video")
+    (launcher.parent.parent / "lib").mkdir()
+    (launcher.parent.parent / "lib" / "big.bin").write_bytes(b"x" * (3 * MiB + 123_456))
+    script = 'source setup/lib/common.sh && vmk_venv_size "$1"'
+    env = {**os.environ, "VMEVALKIT_ENVS_DIR": str(tmp_path / "envs"), "VMEVALKIT_PYTHON": sys.executable}
+    shell = subprocess.run(
+        ["bash", "-c", script, "bash", "ltx-video"], cwd=REPO, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert shell.returncode == 0, shell.stderr
+    assert shell.stdout.strip() == "3.1 MB"
+    listed = install_cli(tmp_path, "local", "status")
+    assert listed.returncode == 0, listed.stderr
+    (line,) = [line for line in listed.stdout.splitlines() if line.startswith("ltx-video ")]
+    assert line.split()[1:3] == ["yes", "3.1"] and line.split()[3] == "MB"
+
+
+def test_the_listing_shows_what_a_missing_install_downloads(tmp_path: Path) -> None:
+    from vmevalkit.cli.local_status import stack_size
+
+    listed = install_cli(tmp_path, "local", "status")
+    assert listed.returncode == 0, listed.stderr
+    (line,) = [line for line in listed.stdout.splitlines() if line.startswith("ltx-video ")]
+    size = stack_size("ltx-video")
+    assert size is not None and size.endswith("GB")  # setup/stacks/diffusers.txt records its measured size
+    # The registry records no file sizes for ltx-video's weights (yet): the listing says so rather than guess.
+    assert f"no, about {size}" in line and "missing, size unknown" in line
+    # The size line is read from the model's stack, and is absent for a model setup/models.txt does not list.
+    setup = tmp_path / "setup"
+    (setup / "stacks").mkdir(parents=True)
+    (setup / "models.txt").write_text("m1 s1\nm2 s2\n")
+    (setup / "stacks" / "s1.txt").write_text("# installed size: 2.5 GB\n# more words\ntorch==1.0\n")
+    (setup / "stacks" / "s2.txt").write_text("torch==1.0\n")
+    assert [stack_size(m, setup) for m in ("m1", "m2", "m3")] == ["2.5 GB", None, None]
+
+
+def test_the_installer_says_what_it_installs_and_how_big_before_the_long_wait(tmp_path: Path) -> None:
+    script = (
+        "source setup/lib/common.sh && stack=$(vmk_model_stack ltx-video)"
+        " && mapfile -t pins < <(vmk_stack_pins $stack)"
+        ' && VMK_STACK_SIZE="$(vmk_stack_size $stack)"'
+        ' vmk_install_summary "$(vmk_stack_constraints $stack)" "${pins[@]}"'
+    )
+    shown = subprocess.run(["bash", "-c", script], cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert shown.returncode == 0, shown.stderr
+    pins = [
+        line.strip()
+        for line in (REPO / "setup" / "stacks" / "diffusers.txt").read_text().splitlines()
+        if line.strip() and not line.startswith(("#", "-c"))
+    ]
+    first = ", ".join(pin.replace("==", " ") for pin in pins[:3])
+    constraints = (REPO / "setup" / "lib" / "constraints-diffusers.txt").read_text().splitlines()
+    every = sum(1 for line in constraints if line[:1].isalnum())
+    from vmevalkit.cli.local_status import stack_size
+
+    assert shown.stdout == (
+        f"installing {len(pins)} packages ({first} and {len(pins) - 3} more; {every} with their dependencies), "
+        f"about {stack_size('ltx-video')} with the CPU torch wheel (the CUDA one adds several GB)\n"
+    )
+
+
 # ---- downloads from the fake hub, in a model environment ---------------------------------------------
 
 

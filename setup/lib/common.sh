@@ -83,20 +83,57 @@ vmk_install_venv() {
     # The stamp goes last: a venv without it counts as not installed, even if an install died halfway.
     rm -f "$venv/$VMK_INSTALL_STAMP"
     mkdir -p "$VMK_ENVS_DIR"
+    # On a terminal, pip's (or uv's) own download progress; in a log, one line per install.
+    local quiet=(--quiet)
+    if [ -t 1 ]; then quiet=(); fi
     if vmk_use_uv; then
         vmk_info "$model: creating $venv with uv"
         [ -x "$venv/bin/python" ] || uv venv --quiet --python "$VMK_PYTHON" "$venv" || return 1
-        uv pip install --quiet --python "$venv/bin/python" -c "$constraints" "$@" || return 1
+        vmk_info "$model: $(vmk_install_summary "$constraints" "$@")"
+        uv pip install "${quiet[@]}" --python "$venv/bin/python" -c "$constraints" "$@" || return 1
     else
         vmk_info "$model: creating $venv"
         [ -x "$venv/bin/python" ] || "$VMK_PYTHON" -m venv "$venv" || return 1
-        "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -c "$constraints" "$@" || return 1
+        vmk_info "$model: $(vmk_install_summary "$constraints" "$@")"
+        "$venv/bin/python" -m pip install "${quiet[@]}" --disable-pip-version-check -c "$constraints" "$@" || return 1
     fi
     # Installed as pinned? (pip check catches a broken dependency set.)
     "$venv/bin/python" -m pip check >/dev/null 2>&1 || vmk_warn "$model: pip check reports conflicts: $("$venv/bin/python" -m pip check 2>&1 | head -3)"
     printf '{"model": "%s", "pins_sha256": "%s", "python": "%s"}\n' "$model" "$digest" "$python_version" \
         >"$venv/$VMK_INSTALL_STAMP"
-    vmk_ok "$model: virtualenv ready ($(du -sh "$venv" 2>/dev/null | cut -f1))"
+    vmk_ok "$model: virtualenv ready ($(vmk_venv_size "$model"))"
+}
+
+# vmk_install_summary CONSTRAINTS PIN...: what an install is about to download, in one line, so the minutes it takes
+# are expected: "installing 13 packages (torch 2.13.0, diffusers 0.42.1, transformers 5.23.0 and 10 more; 55 with
+# their dependencies), about 1.2 GB (...)". The size is the stack's measured one (VMK_STACK_SIZE), when known.
+vmk_install_summary() {
+    local constraints="$1" shown=() pin all
+    shift
+    for pin in "${@:1:3}"; do shown+=("${pin/==/ }"); done
+    all="$(grep -cE '^[A-Za-z0-9]' "$constraints" 2>/dev/null || echo "?")"
+    local names
+    names="$(printf '%s, ' "${shown[@]}")"
+    names="${names%, }"
+    if [ $# -gt 3 ]; then names="$names and $(($# - 3)) more"; fi
+    printf 'installing %s package%s (%s; %s with their dependencies), ' "$#" "$([ $# -eq 1 ] || echo s)" "$names" "$all"
+    if [ -n "${VMK_STACK_SIZE:-}" ]; then
+        printf 'about %s with the CPU torch wheel (the CUDA one adds several GB)\n' "$VMK_STACK_SIZE"
+    else
+        printf 'size unknown\n'
+    fi
+}
+
+# vmk_venv_size MODEL: the venv's size exactly as install_model.sh --list shows it (one function computes both:
+# vmevalkit.cli.local.folder_size, run here by the venv's own Python).
+vmk_venv_size() {
+    vmk_venv_module "$1" vmevalkit local size "$VMK_ENVS_DIR/$1" 2>/dev/null || echo "size unknown"
+}
+
+# vmk_stack_size STACK: the measured venv size its stack file records ("# installed size: 1.2 GB"), or nothing.
+vmk_stack_size() {
+    sed -n 's/^#[[:space:]]*installed size:[[:space:]]*\([0-9.]* [KMGT]*B\).*/\1/p' "$VMK_STACKS_DIR/$1.txt" 2>/dev/null \
+        | head -1
 }
 
 # Run one of VMEvalKit's modules with a model's venv Python; the package comes from this checkout.
@@ -140,7 +177,7 @@ vmk_install_model() {
     vmk_install_venv "$@" || return 1
     if [ "${VMK_TINY:-0}" = "1" ]; then
         vmk_build_tiny "$model" || return 1
-        vmk_ok "$model: tiny checkpoint ready: run with --checkpoint $(vmk_tiny_dir "$model")"
+        vmk_ok "$model: tiny checkpoint ready: run with --checkpoint $(vmk_tiny_dir "$model") (its small size and steps, seconds on a CPU)"
     elif [ "${VMK_NO_WEIGHTS:-0}" != "1" ]; then
         vmk_fetch_weights "$model" || return 1
     fi
@@ -233,5 +270,5 @@ vmk_install_from_stack() {
     text="$(vmk_stack_pins "$stack")" || return 1
     [ -n "$text" ] || { vmk_fail "setup/stacks/$stack.txt pins nothing: list its packages as package==X.Y.Z"; return 1; }
     mapfile -t pins <<<"$text"
-    vmk_install_model "$model" "$constraints" "${pins[@]}"
+    VMK_STACK_SIZE="$(vmk_stack_size "$stack")" vmk_install_model "$model" "$constraints" "${pins[@]}"
 }

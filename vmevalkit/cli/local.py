@@ -7,6 +7,7 @@
     vmevalkit local verify NAME [--full]                      check weights against their lock and pins
     vmevalkit local print-pins                                registry tables pinned to the verified locks
     vmevalkit local weights [NAME ...]                        JSON: present, verified, size on disk
+    vmevalkit local size DIR                                  a folder's size, as --list shows a venv's
 
 ``tiny`` and ``fetch`` run inside the model's or scorer's virtualenv (``envs/<name>/bin/python -m vmevalkit local
 ...``, the package from the checkout on ``PYTHONPATH``), which has torch, diffusers and huggingface_hub but none of
@@ -27,6 +28,30 @@ from vmevalkit.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, error
 
 HELP = "install tools of local models and scorers (status, validate, tiny, fetch, ...)"
 DESCRIPTION = "The install tools of local models and local scorers, as setup/install_model.sh runs them."
+
+
+def folder_size(path: Path) -> int:
+    """Bytes of the files under ``path`` (links not followed): the one measure of a venv's or checkpoint's size, which
+    the installer (``vmevalkit local size``, in the venv) and ``--list`` both print."""
+    total = 0
+    for root, _dirs, files in os.walk(path):
+        for name in files:
+            try:
+                total += os.lstat(os.path.join(root, name)).st_size
+            except OSError:
+                pass
+    return total
+
+
+def human(size: int | None) -> str:
+    if size is None:
+        return "-"
+    value = float(size)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit in ("B", "KB") else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} TB"
 
 
 def add_arguments(local: argparse.ArgumentParser) -> None:
@@ -67,6 +92,9 @@ def add_arguments(local: argparse.ArgumentParser) -> None:
         help="args for --check, over the catalog entry's own (a JSON object; a MODULE:CLASS has none)",
     )
 
+    size = actions.add_parser("size", help="a folder's size, as --list shows it (the installer prints a venv's)")
+    size.add_argument("folder", type=Path, metavar="DIR")
+
     # --weights-dir and --registry: the weights actions run in a venv, where settings are not read.
     weights = argparse.ArgumentParser(add_help=False)
     weights.add_argument(
@@ -92,7 +120,9 @@ def add_arguments(local: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     action: str | None = args.local_command
     if action is None:
-        error("choose an action: vmevalkit local {status,validate,tiny,fetch,verify,print-pins,weights} (see --help)")
+        error(
+            "choose an action: vmevalkit local {status,validate,tiny,fetch,verify,print-pins,weights,size} (see --help)"
+        )
         return EXIT_USAGE
     if action == "status":
         return status(args)
@@ -100,13 +130,16 @@ def run(args: argparse.Namespace) -> int:
         return validate(args)
     if action == "tiny":
         return tiny(args)
+    if action == "size":
+        print(human(folder_size(args.folder)))
+        return EXIT_OK
     return weights(args)
 
 
 def status(args: argparse.Namespace) -> int:
     import json
 
-    from vmevalkit.cli.local_status import human, models_table, status_rows
+    from vmevalkit.cli.local_status import models_table, status_rows
 
     if args.markdown_table:
         print(models_table())
@@ -115,11 +148,20 @@ def status(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(rows, indent=2))
         return EXIT_OK
-    print(f"{'model':<24} {'venv':<14} {'weights':<20} next step")
+    print(f"{'model':<24} {'venv':<16} {'weights':<22} next step")
     for row in rows:
-        venv = f"yes {human(row['venv_bytes'])}" if row["venv"] else "no"
-        weights = f"{row['weights']} {human(row['weights_bytes'])}" if row["weights_bytes"] else row["weights"]
-        print(f"{row['model']:<24} {venv:<14} {weights:<20} {row['problem'] or 'ready'}")
+        if row["venv"]:
+            venv = f"yes {human(row['venv_bytes'])}"
+        else:  # what installing it downloads: the stack's measured size
+            venv = f"no, {row['venv_download'] or 'size unknown'}"
+        if row["weights_bytes"]:
+            weights = f"{row['weights']} {human(row['weights_bytes'])}"
+        elif row["weights"] == "missing":
+            download = row["weights_download_bytes"]
+            weights = f"missing, {human(download) if download else 'size unknown'}"
+        else:
+            weights = row["weights"]
+        print(f"{row['model']:<24} {venv:<16} {weights:<22} {row['problem'] or 'ready'}")
     return EXIT_OK
 
 

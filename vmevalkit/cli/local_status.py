@@ -4,36 +4,57 @@ and weights are in place; and the models table of docs/LOCAL_MODELS.md (``--mark
 
 from __future__ import annotations
 
-import os
+import re
 from pathlib import Path
 from typing import Any
 
+import vmevalkit
+from vmevalkit.cli.local import folder_size, human
 from vmevalkit.runner.registry import all_scorers, get_entry, get_scorer_entry, model_names
 from vmevalkit.settings import get_settings
 from vmevalkit.utils.imports import load_object
-from vmevalkit.workers.installation import INSTALL_STAMP, LocalEntry, checkpoint_for, local_problem
+from vmevalkit.workers.installation import (
+    LocalEntry,
+    checkpoint_for,
+    installed_tiny,
+    local_problem,
+    venv_installed,
+)
+
+__all__ = ["folder_size", "human", "models_table", "stack_size", "status_rows"]
+
+# The checkout's setup/ (absent from an installed wheel: sizes are then unknown).
+SETUP_DIR = Path(vmevalkit.__file__).resolve().parents[1] / "setup"
+# In setup/stacks/<stack>.txt: "# installed size: 1.4 GB (how it was measured)", which install_model.sh prints too.
+SIZE_LINE = re.compile(r"^#\s*installed size:\s*(?P<size>[0-9.]+ [KMGT]?B)\b", re.MULTILINE)
 
 
-def folder_size(path: Path) -> int:
-    total = 0
-    for root, _dirs, files in os.walk(path):
-        for name in files:
+def stack_size(name: str, setup_dir: Path = SETUP_DIR) -> str | None:
+    """The measured size of the venv ``name`` installs ("1.4 GB"), from its stack file; None when not recorded."""
+    try:
+        table = (setup_dir / "models.txt").read_text(encoding="utf-8")
+    except OSError:
+        return None
+    for line in table.splitlines():
+        words = line.split("#", 1)[0].split()
+        if len(words) == 2 and words[0] == name:
             try:
-                total += os.lstat(os.path.join(root, name)).st_size
+                found = SIZE_LINE.search((setup_dir / "stacks" / f"{words[1]}.txt").read_text(encoding="utf-8"))
             except OSError:
-                pass
-    return total
+                return None
+            return found["size"] if found else None
+    return None
 
 
-def human(size: int | None) -> str:
-    if size is None:
-        return "-"
-    value = float(size)
-    for unit in ("B", "KB", "MB", "GB"):
-        if value < 1024 or unit == "GB":
-            return f"{value:.0f} {unit}" if unit in ("B", "KB") else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} TB"
+def download_bytes(checkpoint_id: str) -> int | None:
+    """What the pinned weights download, from the registry's file sizes; None where it records none."""
+    from vmevalkit.workers.weights import get_pin
+
+    try:
+        pin = get_pin(checkpoint_id)
+    except (LookupError, ValueError):
+        return None
+    return sum(f.size for f in pin.files.values()) if pin.files else None
 
 
 def model_status(name: str) -> dict[str, Any]:
@@ -49,13 +70,16 @@ def entry_status(entry: LocalEntry, marker: str = "model_index.json", what: str 
     settings = get_settings()
     name = entry.name
     venv = settings.envs_dir / name
-    venv_ok = (venv / "bin" / "python").exists() and (venv / INSTALL_STAMP).is_file()
+    venv_ok = venv_installed(name, settings)
+    size = stack_size(name)
     status: dict[str, Any] = {
         "model": name,
         "venv": venv_ok,
         "venv_bytes": folder_size(venv) if venv.is_dir() else None,
+        "venv_download": f"about {size}" if size else None,  # what installing it adds (its stack's measured size)
         "weights": "-",
         "weights_bytes": None,
+        "weights_download_bytes": None,
         "problem": None,
     }
     try:
@@ -65,12 +89,17 @@ def entry_status(entry: LocalEntry, marker: str = "model_index.json", what: str 
         return status
     if choice.path.is_dir():
         status["weights_bytes"] = folder_size(choice.path)
+    if choice.checkpoint_id is not None:
+        status["weights_download_bytes"] = download_bytes(choice.checkpoint_id)
     problem = local_problem(entry, settings, marker=marker, what=what)
     status["problem"] = problem
+    tiny = installed_tiny(entry, settings) if problem else None
     if not choice.pinned:
         status["weights"] = "folder"
     elif problem is None:
         status["weights"] = "verified"
+    elif tiny is not None:
+        status["weights"], status["weights_bytes"] = "tiny", folder_size(tiny)
     else:
         status["weights"] = "missing" if not choice.path.is_dir() else ("failed" if venv_ok else "unchecked")
     return status

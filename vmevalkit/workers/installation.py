@@ -4,13 +4,17 @@ A local model needs its virtualenv (``envs/<name>/bin/python``) and a checkpoint
 pinned weights under ``weights/``, verified against their lock file; or a folder the user names
 (``--checkpoint DIR``, ``VMEVALKIT_CHECKPOINTS``, or ``checkpoint_dir`` in a catalog entry's args),
 which runs exactly the same loading code, e.g. on a tiny random checkpoint.
+
+``bash setup/install_model.sh MODEL --tiny`` installs the venv and a tiny random checkpoint in
+``weights/tiny/<name>`` but no real weights: ``install_state`` calls that "tiny" (installed, for test frames), and
+``local_problem`` names the ``--checkpoint`` that runs it, rather than "not installed".
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from vmevalkit.settings import Settings
 
@@ -85,6 +89,46 @@ def pinned_lock(choice: CheckpointChoice) -> Lock | None:
         return None
 
 
+InstallState = Literal["yes", "tiny", "no"]
+
+
+def tiny_checkpoint_dir(name: str, settings: Settings) -> Path:
+    """Where ``install_model.sh NAME --tiny`` builds the tiny random checkpoint."""
+    return (settings.weights_dir / "tiny" / name).absolute()
+
+
+def installed_tiny(entry: LocalEntry, settings: Settings) -> Path | None:
+    """The tiny checkpoint folder when the venv is installed and it is the only checkpoint here: the default run
+    (pinned weights, no ``--checkpoint``) has no verified weights, and ``weights/tiny/<name>`` holds a tiny one."""
+    from vmevalkit.workers.tiny import TINY_MARKER
+
+    folder = tiny_checkpoint_dir(entry.name, settings)
+    if not venv_installed(entry.name, settings) or not (folder / TINY_MARKER).is_file():
+        return None
+    try:
+        choice = checkpoint_for(entry, settings)
+    except (ValueError, LookupError):
+        return folder
+    if not choice.pinned:
+        return None  # the user named a folder: that one is what runs
+    from vmevalkit.workers.weights import verify
+
+    return folder if verify(str(choice.checkpoint_id), settings.weights_dir) else None
+
+
+def venv_installed(name: str, settings: Settings) -> bool:
+    """The venv exists and its install finished (the stamp is written last)."""
+    return venv_python(name, settings).exists() and (settings.envs_dir / name / INSTALL_STAMP).is_file()
+
+
+def install_state(entry: LocalEntry, settings: Settings, *, marker: str = "model_index.json") -> InstallState:
+    """ "yes": ready to run; "tiny": installed with a tiny random checkpoint only (runs with ``--checkpoint``);
+    "no": anything else (``local_problem`` says what)."""
+    if local_problem(entry, settings, marker=marker) is None:
+        return "yes"
+    return "tiny" if installed_tiny(entry, settings) is not None else "no"
+
+
 def local_problem(
     entry: LocalEntry, settings: Settings, *, marker: str = "model_index.json", what: str = "Model"
 ) -> str | None:
@@ -92,8 +136,7 @@ def local_problem(
 
     ``marker`` is the file a checkpoint folder must hold: a diffusers pipeline's model_index.json, a transformers
     model's config.json."""
-    venv = settings.envs_dir / entry.name
-    if not venv_python(entry.name, settings).exists() or not (venv / INSTALL_STAMP).is_file():
+    if not venv_installed(entry.name, settings):
         return install_hint(entry.name, what)
     try:
         choice = checkpoint_for(entry, settings)
@@ -110,4 +153,12 @@ def local_problem(
     from vmevalkit.workers.weights import verify
 
     problems = verify(str(choice.checkpoint_id), settings.weights_dir)
-    return problems[0] if problems else None
+    if not problems:
+        return None
+    tiny = installed_tiny(entry, settings)
+    if tiny is not None:
+        return (
+            f"{what} '{entry.name}' is installed with a tiny random checkpoint only (test frames, not real "
+            f"videos): run it with --checkpoint {tiny}, or bash setup/install_model.sh {entry.name} for its weights"
+        )
+    return problems[0]
