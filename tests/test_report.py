@@ -286,9 +286,12 @@ def test_no_video_controls_cover_the_first_frame(experiment: Path) -> None:
     videos = re.findall(r"<video\b[^>]*>", page)
     assert videos and not [v for v in videos if re.search(r"\scontrols\b", v)]
     assert all('tabindex="0"' in v for v in videos)
+    # the box has the video's own shape before anything loads, and the first frame loads once near the screen
+    assert all(re.search(r'width="\d+" height="\d+"', v) for v in videos)
     script = page[page.index("<script>") : page.index("</script>")]
     assert 'addEventListener("mouseover", show)' in script and 'addEventListener("focusin", show)' in script
     assert "controls = true" in script and "controls = false" in script
+    assert 'preload = "metadata"; e.target.load()' in script
 
 
 def test_navigation_toc_collapsible_domains_and_filters(experiment: Path) -> None:

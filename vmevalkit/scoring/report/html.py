@@ -68,7 +68,7 @@ small {{ color: #666666; }}
 .strip {{ display: flex; flex-wrap: wrap; gap: 14px; align-items: flex-start; }}
 figure {{ margin: 0; width: {THUMB}px; font-size: 13px; }}
 figure img, figure video {{ width: {THUMB}px; display: block; background: #000000; }}
-figure video {{ aspect-ratio: 3 / 2; }}
+figure video {{ height: auto; }}
 .open {{ font-size: 12px; }}
 [hidden] {{ display: none !important; }}
 nav.toc {{ font-size: 14px; columns: 2; max-width: 900px; }}
@@ -244,11 +244,14 @@ def _video_cell(generation: ReportGeneration, room: bool, out_dir: Path | None) 
     if not room:
         where = "/".join(video.parts[-6:])  # <model>/<domain>_task/<task_id>/<run_id>/video/<file>
         return f'<div class="placeholder">not shown (--max-videos-per-model): {_e(where)}</div>', False
+    info = generation.record.video_info if generation.record is not None else None
+    # The decoder's size, when known: the browser keeps the right box before anything is loaded.
+    size = f' width="{info.width}" height="{info.height}"' if info is not None and info.width and info.height else ""
     if out_dir is not None:
-        # preload none: nothing loads until the script sees the video on screen (or it is played)
+        # preload none: nothing loads until the script sees the video near the screen (or it is played)
         src = _e(_link(video, out_dir))
         return (
-            f'<video muted loop playsinline preload="none" tabindex="0" src="{src}"></video>'
+            f'<video muted loop playsinline preload="none" tabindex="0"{size} src="{src}"></video>'
             f'<a class="open" href="{src}">open video</a>',
             True,
         )
@@ -257,7 +260,8 @@ def _video_cell(generation: ReportGeneration, room: bool, out_dir: Path | None) 
     except OSError as exc:  # one unreadable file costs its own cell, not the report
         return f'<div class="placeholder failed">cannot read the video: {_e(exc)}</div>', False
     return (
-        f'<video muted loop playsinline preload="metadata" tabindex="0" src="{data_uri("video/mp4", data)}"></video>',
+        f'<video muted loop playsinline preload="metadata" tabindex="0"{size} src="{data_uri("video/mp4", data)}">'
+        "</video>",
         True,
     )
 
@@ -420,7 +424,8 @@ SCRIPT = """
   if ("IntersectionObserver" in window) {
     var seen = new IntersectionObserver(function (entries) {
       entries.forEach(function (e) {
-        if (e.isIntersecting) { e.target.preload = "metadata"; seen.unobserve(e.target); }
+        // load() again: a video that started with preload none does not load on a change of preload alone
+        if (e.isIntersecting) { e.target.preload = "metadata"; e.target.load(); seen.unobserve(e.target); }
       });
     }, {rootMargin: "400px"});
     document.querySelectorAll('video[preload="none"]').forEach(function (x) { seen.observe(x); });
