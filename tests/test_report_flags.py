@@ -100,7 +100,7 @@ def test_an_unreadable_video_counts_as_a_failure_and_the_report_says_how_many(
     flagged = {f["generation"].split("/")[0] for f in metrics["flags"]["unreadable_videos"]}
     assert flagged == {"oracle-solution"}
     page = (tmp_path / "r" / "report.html").read_text(encoding="utf-8")
-    assert page.count("<video ") == 3 and "video not shown" in page
+    assert page.count('<a class="clip"') == 3 and "video not shown" in page
     # No NaN anywhere: the maze group of the oracle has no PSNR at all (an empty cell, a null).
     detail = [r for r in metrics["detail"] if r["model"] == "oracle-solution" and r["domain"] == "maze"]
     assert any(r["dimension"] == "final_psnr" and r["mean"] is None for r in detail)

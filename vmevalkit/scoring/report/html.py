@@ -2,14 +2,16 @@
 the input and expected frames and every model's video.
 
 By default the videos and frames are linked by their path relative to the report's folder, and load only when
-looked at (``preload="none"``, ``loading="lazy"``): the page stays a few MB at 10,000 generations and opens from
-disk next to the experiment. ``embed_videos`` (``--embed-videos``) puts them in the page as ``data:`` URIs instead:
-one file to send, for small experiments. The plots are always embedded. There is no external reference and no
-font; one small inline script adds the filters (domain, model, verdict) and shows a video's controls only while
-the pointer is on it or it has focus, so that nothing covers its first frame (without the script the page shows
-everything, and each linked video has a link that opens it). Task sections are grouped per domain in collapsible
-``<details>``, closed on big experiments, and the browser skips laying out those off screen
-(``content-visibility``).
+looked at: the page stays a few MB at 10,000 generations and opens from disk next to the experiment. A linked
+video is not even a ``<video>`` element in the page (10,000 of them take Chromium seconds to create, loaded or
+not: bench/bench_report.py): it is a link that opens the file, which the page's script turns into a video when
+it comes near the screen; frames are ``<img loading="lazy">``. ``embed_videos`` (``--embed-videos``) puts videos
+and frames in the page as ``data:`` URIs instead: one file to send, for small experiments. The plots are always
+embedded. There is no external reference and no font. The one small inline script adds the filters (domain,
+model, verdict), makes the linked videos, and shows a video's controls only while the pointer is on it or it has
+focus, so that nothing covers its first frame. Without the script the page still shows everything, and each
+linked video is a link that opens it. Task sections are grouped per domain in collapsible ``<details>``, closed
+on big experiments, and the browser skips laying out tasks off screen (``content-visibility``).
 
 Text from the data (prompts, errors, names) is escaped. A video is shown only from inside its run folder, and only
 when it can be used (``ReportGeneration.video_problem``); the flags (unfinished generations, unusable videos,
@@ -69,6 +71,8 @@ small {{ color: #666666; }}
 figure {{ margin: 0; width: {THUMB}px; font-size: 13px; }}
 figure img, figure video {{ width: {THUMB}px; display: block; background: #000000; }}
 figure video {{ height: auto; }}
+a.clip {{ display: flex; width: {THUMB}px; aspect-ratio: 1; align-items: center; justify-content: center;
+  background: #eeeeee; color: #1d4e89; font-size: 13px; }}
 .open {{ font-size: 12px; }}
 [hidden] {{ display: none !important; }}
 nav.toc {{ font-size: 14px; columns: 2; max-width: 900px; }}
@@ -245,16 +249,13 @@ def _video_cell(generation: ReportGeneration, room: bool, out_dir: Path | None) 
         where = "/".join(video.parts[-6:])  # <model>/<domain>_task/<task_id>/<run_id>/video/<file>
         return f'<div class="placeholder">not shown (--max-videos-per-model): {_e(where)}</div>', False
     info = generation.record.video_info if generation.record is not None else None
-    # The decoder's size, when known: the browser keeps the right box before anything is loaded.
-    size = f' width="{info.width}" height="{info.height}"' if info is not None and info.width and info.height else ""
+    known = info is not None and info.width > 0 and info.height > 0
     if out_dir is not None:
-        # preload none: nothing loads until the script sees the video near the screen (or it is played)
-        src = _e(_link(video, out_dir))
-        return (
-            f'<video muted loop playsinline preload="none" tabindex="0"{size} src="{src}"></video>'
-            f'<a class="open" href="{src}">open video</a>',
-            True,
-        )
+        # A link, made a video by the script once near the screen: nothing loads before, and the page holds no
+        # media element until then. Its box has the video's shape (the decoder's size, when the record has it).
+        shape = f' style="aspect-ratio: {info.width} / {info.height}"' if info is not None and known else ""
+        return f'<a class="clip" href="{_e(_link(video, out_dir))}"{shape}>open video</a>', True
+    size = f' width="{info.width}" height="{info.height}"' if info is not None and known else ""
     try:
         data = video.read_bytes()
     except OSError as exc:  # one unreadable file costs its own cell, not the report
@@ -393,8 +394,8 @@ def _filters(generations: Sequence[ReportGeneration], metrics: Metrics) -> str:
     )
 
 
-# The page's only script: the filters, the controls on hover or focus, and the first frame of a linked video
-# loaded once it is on screen. Event delegation: no listener per video, whatever their number.
+# The page's only script: the filters, the controls on hover or focus, and the linked videos made once near the
+# screen. Event delegation: no listener per video, whatever their number.
 SCRIPT = """
 (function () {
   var form = document.getElementById("filters");
@@ -421,14 +422,25 @@ SCRIPT = """
   document.addEventListener("focusin", show);
   document.addEventListener("mouseout", hide);
   document.addEventListener("focusout", hide);
+  // A linked video: a link (a.clip) until it comes near the screen, then a video before a small link. No
+  // controls attribute: the browser's overlay would hide part of the first frame (show() adds them on demand).
+  function make(a) {
+    var x = document.createElement("video");
+    x.muted = true; x.loop = true; x.playsInline = true; x.preload = "metadata"; x.tabIndex = 0;
+    x.src = a.getAttribute("href"); x.style.aspectRatio = a.style.aspectRatio;
+    a.parentNode.insertBefore(x, a);
+    a.className = "open";
+  }
   if ("IntersectionObserver" in window) {
     var seen = new IntersectionObserver(function (entries) {
       entries.forEach(function (e) {
-        // load() again: a video that started with preload none does not load on a change of preload alone
-        if (e.isIntersecting) { e.target.preload = "metadata"; e.target.load(); seen.unobserve(e.target); }
+        if (e.isIntersecting && e.target.className === "clip") { seen.unobserve(e.target); make(e.target); }
       });
     }, {rootMargin: "400px"});
-    document.querySelectorAll('video[preload="none"]').forEach(function (x) { seen.observe(x); });
+    // Only the clips of open sections are watched: a closed domain costs nothing until it is opened.
+    function watch(root) { root.querySelectorAll("a.clip").forEach(function (a) { seen.observe(a); }); }
+    document.querySelectorAll("details.domain[open]").forEach(watch);
+    document.addEventListener("toggle", function (e) { if (e.target.open) { watch(e.target); } }, true);
   }
 })();
 """
