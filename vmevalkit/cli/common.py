@@ -217,3 +217,21 @@ def table_width(table: Table) -> int:
     cells = sum(column.width or column.min_width or 0 for column in table.columns)
     gaps = 2 * (len(table.columns) - 1) if not table.show_edge else 3 * len(table.columns) + 1
     return cells + gaps
+
+
+def print_columns(
+    console: Console, title: str, key: str, columns: dict[str, dict[str, str]], rows: Sequence[str], **kw: Any
+) -> None:
+    """A table of ``rows`` (model names, in this order) by ``columns`` (header -> row -> cell), split into as many
+    tables as it takes for each to fit the terminal: a scorer with many dimensions never pushes a column out."""
+    headers = list(columns)
+    while headers:
+        take = len(headers)
+        while take > 1:
+            chunk = headers[:take]
+            cells = [[row, *(columns[h].get(row, "-") for h in chunk)] for row in rows]
+            if fitted_table(title, [key, *chunk], cells, console.width, must_fit=True, **kw) is not None:
+                break
+            take -= 1
+        chunk, headers = headers[:take], headers[take:]
+        print_table(console, title, [key, *chunk], [[row, *(columns[h].get(row, "-") for h in chunk)] for row in rows])

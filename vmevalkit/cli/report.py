@@ -1,7 +1,8 @@
 """``vmevalkit report`` (and ``examples/report.py``): the leaderboard tables, plots and report.html of an experiment.
 
-The report itself is ``vmevalkit.scoring.report.write_report``; this module reads the flags, says what was written,
-and exits 0 when written, 2 on bad input (nothing is written then).
+The report itself is ``vmevalkit.scoring.report.write_report``; this module reads the flags, prints the leaderboard
+(the answer a user ran the command for, without opening a file), says what was written, and exits 0 when written,
+2 on bad input (nothing is written then).
 """
 
 from __future__ import annotations
@@ -9,8 +10,12 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from vmevalkit.cli.common import EXIT_OK, EXIT_USAGE, OUTPUT_DIR_HELP, non_negative_int
+
+if TYPE_CHECKING:
+    from vmevalkit.scoring.report.tables import Metrics
 
 HELP = "tables, plots and a self-contained report.html of a scored experiment"
 DESCRIPTION = "Leaderboard tables, plots and a self-contained report.html of a scored experiment."
@@ -73,6 +78,28 @@ def run(args: argparse.Namespace) -> int:
         f"scorers {printable(', '.join(s.name for s in metrics.scorers))}; {result.videos_embedded} videos embedded, "
         f"{REPORT_HTML} {result.html_bytes / 2**20:.1f} MiB"
     )
+    print_leaderboard(metrics)
     for path in result.files:
         print(f"wrote {printable(path)}")
     return EXIT_OK
+
+
+def print_leaderboard(metrics: Metrics) -> None:
+    """The leaderboard in the terminal: per model, the mean of each scorer's main dimension (its pass dimension, or
+    its first), models ranked by the first scorer's; the full tables are in the files written."""
+    from rich.console import Console
+    from rich.markup import escape
+
+    from vmevalkit.cli.common import print_columns, shown
+
+    columns: dict[str, dict[str, str]] = {}
+    for scorer in metrics.scorers:
+        cells = columns.setdefault(escape(shown(f"{scorer.name} {scorer.headline}")), {})
+        for model in metrics.models:
+            row = metrics.headline(scorer, model)
+            mean = row["mean"] if row is not None else None
+            cells[escape(shown(model))] = "-" if mean is None else f"{mean:.3g}"
+    first = metrics.scorers[0] if metrics.scorers else None
+    ranked = [escape(shown(model)) for model in metrics.ranked_models(first)]
+    title = "leaderboard: mean of each scorer's main dimension" + (f", best {first.name} first" if first else "")
+    print_columns(Console(), escape(shown(title)), "model", columns, ranked)
