@@ -5,6 +5,8 @@ from __future__ import annotations
 import ast
 import json
 import math
+import os
+import re
 import shutil
 import subprocess
 import sys
@@ -20,7 +22,9 @@ from vmevalkit.runner.inference import InferenceRunner
 from vmevalkit.runner.registry import UnknownScorerError
 from vmevalkit.scoring.base import PUBLIC_INPUTS, ScoreItem, ScorerContractError, build_scorer, load_scorer_class
 from vmevalkit.scoring.frame_match import PSNR_CAP_DB, FrameMatch, fit_to, luma, psnr, ssim
+from vmevalkit.scoring.pool import ScorerSpec
 from vmevalkit.scoring.runner import (
+    Generation,
     GenerationSelectionError,
     ScoreRecord,
     ScoringRunner,
@@ -31,6 +35,7 @@ from vmevalkit.scoring.runner import (
     score_path,
 )
 from vmevalkit.tasks.loader import load_tasks
+from vmevalkit.utils.atomic import is_temp_file
 from vmevalkit.video import read_frames, write_video
 
 BASELINES = ["static-first-frame", "oracle-solution"]
@@ -549,3 +554,119 @@ def test_help_and_list_scorers_import_no_scoring_code() -> None:
     loaded = set(json.loads(out.stdout.split("MODULES=")[1]))
     assert not {m for m in loaded if m.split(".")[0] in ("numpy", "av", "PIL", "torch")}
     assert "vmevalkit.scoring.frame_match" not in loaded and "vmevalkit.scoring.runner" not in loaded
+
+
+# -- scoring on every core ------------------------------------------------------------------
+
+
+def without_scored_at(root: Path) -> dict[str, bytes]:
+    """Every score file under ``root`` by its relative path, byte for byte apart from its ``scored_at``."""
+    return {
+        p.relative_to(root).as_posix(): re.sub(rb'"scored_at": *"[^"]*"', b"", p.read_bytes())
+        for p in score_files(root)
+    }
+
+
+def test_one_process_and_two_write_identical_score_files(questions: Path, tmp_path: Path) -> None:
+    tasks = load_tasks(questions).tasks
+    ids = [t.task_id for t in tasks if t.task_id.endswith(("_0001", "_0004"))]
+    runner = InferenceRunner(output_dir=tmp_path / "one", experiment="exp", duration=1.0)
+    baselines = [*BASELINES, "shortcut-cut"]
+    assert runner.run(baselines, load_tasks(questions, task_ids=ids).tasks).completed == len(baselines) * len(ids)
+    shutil.copytree(tmp_path / "one", tmp_path / "two")
+    common = ("--scorer", "task-verifier", "frame-match", "--experiment", "exp", "--batch-size", "2", "--no-progress")
+    one = run_score("--output-dir", "one", "--workers", "1", *common, cwd=tmp_path)
+    two = run_score("--output-dir", "two", "--workers", "2", *common, cwd=tmp_path)
+    assert one.returncode == 0 and two.returncode == 0, one.stderr + two.stderr
+    files = without_scored_at(tmp_path / "one")
+    assert len(files) == 2 * len(baselines) * len(ids)
+    assert without_scored_at(tmp_path / "two") == files
+    # the same summary, whatever order the children finished in
+    assert one.stdout.split("summary")[1] == two.stdout.split("summary")[1]
+
+
+def scoring_pids(generations: list[Generation]) -> set[int]:
+    records = [read_score(score_path(g.run_dir, "pid")) for g in generations]
+    return {r.details["pid"] for r in records if r is not None}
+
+
+def test_batches_run_in_child_processes_only_for_scorers_with_a_spec(experiment: Path) -> None:
+    generations = find_generations(experiment)
+    spec = ScorerSpec(class_path="vmk_test_scorers:PidScorer")
+    summary = ScoringRunner(vmk_test_scorers.PidScorer(), batch_size=2, workers=2, spec=spec).run(generations)
+    assert summary.scored == 4
+    assert [o.generation for o in summary.outcomes] == generations, "the summary is in the generations' order"
+    pids = scoring_pids(generations)
+    assert len(pids) == 2 and os.getpid() not in pids, "two batches, two children"
+
+    for path in score_files(experiment):
+        path.unlink()
+    again = ScoringRunner(vmk_test_scorers.PidScorer(), batch_size=2, workers=2).run(generations)
+    assert again.scored == 4
+    assert scoring_pids(generations) == {os.getpid()}, (
+        "no spec (an API judge, a local scorer): in this process whatever workers says"
+    )
+
+
+def test_a_contract_error_in_a_child_stops_the_scorer_and_writes_nothing(experiment: Path) -> None:
+    runner = ScoringRunner(
+        vmk_test_scorers.WrongShape(), workers=2, spec=ScorerSpec(class_path="vmk_test_scorers:WrongShape")
+    )
+    with pytest.raises(ScorerContractError, match=r"scorer 'wrong-shape'.*shape \(4, 3\), expected \(4, 2\)"):
+        runner.run(find_generations(experiment))
+    assert score_files(experiment) == []
+
+
+def test_a_child_that_dies_fails_only_its_items_and_a_rerun_skips_what_is_done(questions: Path, tmp_path: Path) -> None:
+    experiment = make_experiment(questions, tmp_path, ["maze_0001", "sudoku_0001", "sliding_puzzle_0001"])
+    args = (
+        "--scorer-class-path",
+        "vmk_test_scorers:DiesInChild",
+        "--scorer-init-kwargs-json",
+        '{"die_task_ids": ["sudoku_0001"]}',
+        "--workers",
+        "2",
+        "--batch-size",
+        "2",
+        "--output-dir",
+        "outputs",
+        "--experiment",
+        "exp",
+        "--no-progress",
+    )
+    first = run_score(*args, cwd=tmp_path)
+    assert first.returncode == 1, first.stdout + first.stderr
+    assert "Traceback" not in first.stderr
+    died = "ScorerProcessDied: the scorer's process exited with code 3 while scoring this video"
+    for generation in find_generations(experiment):
+        record = read_score(score_path(generation.run_dir, "dies"))
+        assert record is not None, "every item has a score file: none is lost with its child"
+        if generation.record.task_id == "sudoku_0001":
+            assert record.error == died and record.error_kind == "scorer_error" and record.dimensions["size_kb"] is None
+        else:
+            assert record.error is None and record.dimensions["size_kb"] == pytest.approx(
+                generation.video_path.stat().st_size / 1024  # type: ignore[union-attr]
+            )
+    assert "failed: dies oracle-solution sudoku_0001 " in first.stderr and died in first.stderr
+    assert len([line for line in first.stdout.splitlines() if line.startswith("scored ")]) == 4
+    assert not [p for p in experiment.rglob("*") if is_temp_file(p)], "no half-written file"
+
+    again = run_score(*args, cwd=tmp_path)
+    assert again.returncode == 1
+    redone = [
+        [w.rstrip(":") for w in line.split()[2:4]]
+        for line in again.stdout.splitlines()
+        if line.startswith(("scored ", "failed "))
+    ]
+    assert sorted(redone) == [[m, "sudoku_0001"] for m in sorted(BASELINES)], "only the error files are redone"
+
+
+@pytest.mark.parametrize("workers", ["0", "-1"])
+def test_workers_below_one_is_a_usage_error_naming_the_fix(questions: Path, tmp_path: Path, workers: str) -> None:
+    experiment = make_experiment(questions, tmp_path, ["maze_0001"])
+    result = run_score(
+        "--scorer", "frame-match", "--workers", workers, "--output-dir", "outputs", "--experiment", "exp", cwd=tmp_path
+    )
+    assert result.returncode == 2
+    assert f"--workers: must be at least 1, got {workers}: pass --workers 1 to score in this process" in result.stderr
+    assert score_files(experiment) == []

@@ -96,3 +96,37 @@ class RefusingOptions(DuckScorer):
         import os
 
         raise ValueError(f"bad option for key {os.environ.get('VMK_TEST_API_KEY', '')}\x1b[2J")
+
+
+class DiesInChild:
+    """Kills its own process (``os._exit``, no exception, no cleanup) on any batch holding one of ``die_task_ids``:
+    a decoder that segfaults. CPU-bound, so ``vmevalkit score --workers 2`` runs it in child processes."""
+
+    name = "dies"
+    dimensions = ("size_kb",)
+    cpu_bound = True
+
+    def __init__(self, die_task_ids: list[str] | None = None) -> None:
+        self.die_task_ids = set(die_task_ids or [])
+
+    def score_batch(self, items: list[Any]) -> Any:
+        import os
+
+        if any(item.task_id in self.die_task_ids for item in items):
+            os._exit(3)
+        return np.asarray([[item.video_path.stat().st_size / 1024] for item in items])
+
+
+class PidScorer:
+    """Says which process scored each item (in its details), to prove the items were spread over children."""
+
+    name = "pid"
+    dimensions = ("one",)
+    cpu_bound = True
+
+    def score_batch(self, items: list[Any]) -> Any:
+        import os
+
+        from vmevalkit.scoring.base import ScoreBatch
+
+        return ScoreBatch(scores=np.ones((len(items), 1)), details=[{"pid": os.getpid()} for _ in items])

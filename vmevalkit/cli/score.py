@@ -29,6 +29,7 @@ from vmevalkit.cli.common import (
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from vmevalkit.scoring.pool import ScorerSpec
     from vmevalkit.scoring.runner import Generation, ScoreOutcome, ScoringRunner, ScoringSummary
 
 HELP = "score finished generations, resumably"
@@ -54,6 +55,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--batch-size", type=positive_int, default=8, metavar="N", help="videos per score_batch call (default: 8)"
     )
     p.add_argument(
+        "--workers",
+        type=worker_count,
+        metavar="N",
+        help="processes scoring at once, for in-process CPU scorers such as frame-match and task-verifier "
+        "(default: every usable core; 1: score in this process; API judges and local scorers keep their own)",
+    )
+    p.add_argument(
         "--scorer-init-kwargs-json",
         type=json_object,
         default={},
@@ -71,6 +79,20 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", metavar="DEVICE", help="device for the scorer, e.g. cuda or cpu (passed likewise)")
     p.add_argument("--list-scorers", action="store_true", help="list the catalog's scorers and exit")
     p.add_argument("--no-progress", action="store_true", help="plain log lines instead of a progress bar")
+
+
+def worker_count(text: str) -> int:
+    """``--workers N``: a whole number of at least 1 (argparse makes a refusal a usage error, exit 2)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number of processes, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(
+            f"must be at least 1, got {value}: pass --workers 1 to score in this process, "
+            "or leave it out to use every core"
+        )
+    return value
 
 
 def run(args: argparse.Namespace) -> int:
@@ -147,8 +169,10 @@ def run_scorers(
     generations: Sequence[Generation],
     experiment_dir: Path,
 ) -> int:
+    from vmevalkit.scoring.pool import usable_cores
     from vmevalkit.scoring.runner import ScoringRunner
 
+    workers = args.workers or usable_cores()
     runners = [
         ScoringRunner(
             scorer,
@@ -157,6 +181,8 @@ def run_scorers(
             score_kwargs=args.scorer_score_kwargs_json,
             init_kwargs=args.scorer_init_kwargs_json,
             checkpoint=args.checkpoint,
+            workers=workers,
+            spec=pool_spec(args, name, scorer),
         )
         for name, scorer in loaded
     ]
@@ -174,6 +200,20 @@ def run_scorers(
     for message in broken:
         error(message)
     return EXIT_FAILED if broken or any(s.failed for s in summaries) else EXIT_OK
+
+
+def pool_spec(args: argparse.Namespace, name: str, scorer: object) -> ScorerSpec | None:
+    """How a child process builds this scorer again, for the scorers that fan out over cores: catalog scorers of
+    kind "builtin" and class-path scorers that say ``cpu_bound = True``. None (score in this process) for the rest:
+    an API judge already overlaps its requests, a local scorer has its own workers, an unknown plug-in may hold a
+    GPU."""
+    from vmevalkit.runner.registry import get_scorer_entry
+    from vmevalkit.scoring.pool import ScorerSpec
+
+    options = {"init_kwargs": args.scorer_init_kwargs_json, "checkpoint": args.checkpoint, "device": args.device}
+    if args.scorer_class_path:
+        return ScorerSpec(class_path=args.scorer_class_path, **options) if getattr(scorer, "cpu_bound", False) else None
+    return ScorerSpec(catalog_name=name, **options) if get_scorer_entry(name).kind == "builtin" else None
 
 
 def list_scorers() -> int:

@@ -22,6 +22,12 @@ file saying so (``error_kind`` ``video_outside_run_folder``). A video that is mi
 frame is decoded once before it is scored) gets one too (``error_kind`` ``video_unreadable``): both count as
 failures in a report, not as items the scorer could not judge.
 
+Processes. With ``workers`` above 1 and a ``spec`` (how to build the scorer again: only for in-process, CPU-bound
+scorers), the batches are scored by a pool of child processes (``vmevalkit.scoring.pool``) and every file is still
+written here, by this process, atomically: the same batches, the same values, the same files (apart from
+``scored_at``) as in one process. A child that dies fails only its batch, whose items are retried one by one; an
+item whose child dies on its own gets an error score file (``scorer_error``), which the next run redoes.
+
 Secrets. Every string a scorer returns or raises (details, rationales, error messages) passes
 ``vmevalkit.utils.redact.scrub_data`` on its way into a score file or a ``ScoreOutcome``: a key echoed by a
 provider or a judge never reaches the disk or the terminal.
@@ -31,8 +37,10 @@ from __future__ import annotations
 
 import json
 import math
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, Literal
 
@@ -51,6 +59,7 @@ from vmevalkit.scoring.base import (
     load_scorer_class,
     ranges_of,
 )
+from vmevalkit.scoring.pool import Reply, ScorerPool, ScorerSpec, ignore_sigint
 from vmevalkit.tasks.loader import FINAL_FRAME, FIRST_FRAME
 from vmevalkit.utils.atomic import atomic_write_json
 from vmevalkit.utils.imports import PluginLoadError, load_object, suggest
@@ -106,6 +115,15 @@ def load_catalog_scorer(
             raise ScorerContractError(f"scorer '{name}': {exc}") from exc
     cls = load_scorer_class(entry.service)
     return build_scorer(cls, {**entry.args, **(init_kwargs or {})}, checkpoint=checkpoint, device=device)
+
+
+def build_from_spec(spec: ScorerSpec) -> Any:
+    """The scorer a ``ScorerSpec`` describes, built as the parent built it (in a child process of the pool)."""
+    if spec.catalog_name is not None:
+        return load_catalog_scorer(spec.catalog_name, spec.init_kwargs, spec.checkpoint, spec.device)
+    if spec.class_path is None:
+        raise ValueError("a ScorerSpec names either a catalog scorer or a class path")
+    return build_scorer(load_scorer_class(spec.class_path), spec.init_kwargs, spec.checkpoint, spec.device)
 
 
 def class_path(obj: Any) -> str:
@@ -327,6 +345,11 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
+def details_json(detail: Any) -> dict[str, Any]:
+    """One item's details as they go into its score file: a JSON-able dict (a bare value under ``detail``)."""
+    return _jsonable(detail) if isinstance(detail, dict) else {"detail": _jsonable(detail)}
+
+
 def _normalised(config: dict[str, Any]) -> str:
     return json.dumps(_jsonable(config), sort_keys=True)
 
@@ -369,6 +392,35 @@ class ScoringSummary:
         return [(o.generation, o.error or "") for o in self.outcomes if o.status == "failed"]
 
 
+def score_in_child(conn: Connection, spec: ScorerSpec, score_kwargs: dict[str, Any]) -> None:
+    """A pool child's main: build the scorer once, then answer one batch at a time until told to stop (None) or
+    orphaned. It writes nothing: the checked scores and JSON-able details go back to the parent, which writes."""
+    ignore_sigint()
+    try:
+        scorer = build_from_spec(spec)
+    except Exception as exc:
+        conn.send(Reply("init", f"{type(exc).__name__}: {exc}"))
+        return
+    while True:
+        try:
+            items = conn.recv()
+        except (EOFError, OSError):
+            return  # the parent is gone
+        if items is None:
+            return
+        try:
+            output = scorer.score_batch(items, **score_kwargs)
+        except Exception as exc:  # the same message the single-process path records
+            conn.send(Reply("raised", f"{type(exc).__name__}: {exc}"))
+            continue
+        try:
+            scores, details = checked_scores(scorer, items, output)
+        except ScorerContractError as exc:
+            conn.send(Reply("contract", str(exc)))
+            continue
+        conn.send(Reply("ok", scores=scores, details=[details_json(d) for d in details]))
+
+
 @dataclass
 class _Pending:
     generation: Generation
@@ -389,11 +441,21 @@ class ScoringRunner:
         init_kwargs: dict[str, Any] | None = None,
         checkpoint: str | None = None,
         on_event: Callable[[ScoreOutcome], None] | None = None,
+        workers: int = 1,
+        spec: ScorerSpec | None = None,
     ) -> None:
         """``init_kwargs`` and ``checkpoint`` are what the scorer was built with: recorded, and part of the
-        resume rule (other options mean other scores). ``name`` defaults to the scorer's own ``name``."""
+        resume rule (other options mean other scores). ``name`` defaults to the scorer's own ``name``.
+
+        ``workers`` above 1 scores the batches in that many child processes, each building the scorer from
+        ``spec``; without a ``spec`` (an API judge, a local scorer, a plug-in not marked ``cpu_bound``) the
+        scorer runs here, in this process, whatever ``workers`` says."""
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        if workers < 1:
+            raise ValueError(f"workers must be at least 1, got {workers}")
+        self.workers = workers
+        self.spec = spec
         self.scorer = scorer
         self.name = name or scorer_name_of(scorer)
         if not SAFE_NAME.fullmatch(self.name):
@@ -459,10 +521,45 @@ class ScoringRunner:
                 continue
             pending.append(_Pending(generation, item, sha256))
 
-        for start in range(0, len(pending), self.batch_size):
-            for outcome in self._score(pending[start : start + self.batch_size]):
-                emit(outcome)
+        batches = [pending[start : start + self.batch_size] for start in range(0, len(pending), self.batch_size)]
+        # Even one batch goes to a child: a scorer that kills its process must fail only its items, on a rerun too.
+        if self.workers > 1 and self.spec is not None and batches:
+            self._score_in_pool(batches, self.spec, emit)
+        else:
+            for batch in batches:
+                for outcome in self._score(batch):
+                    emit(outcome)
+        # Events came in the order things finished (children finish in any order); the summary is in the order
+        # of the generations, so its tables read the same whichever way they were scored.
+        order = {g.run_dir: i for i, g in enumerate(generations)}
+        summary.outcomes.sort(key=lambda o: order[o.generation.run_dir])
         return summary
+
+    def _score_in_pool(
+        self, batches: list[list[_Pending]], spec: ScorerSpec, emit: Callable[[ScoreOutcome], None]
+    ) -> None:
+        """The batches scored by child processes, with the single-process rules: a batch that raises (or whose
+        child dies) is retried item by item, a contract error stops this scorer, every file is written here."""
+        todo = deque(batches)
+        with ScorerPool(score_in_child, spec, min(self.workers, len(batches)), self.score_kwargs) as pool:
+            while todo or pool.busy:
+                while todo and pool.idle:
+                    batch = todo.popleft()
+                    pool.submit(batch, [p.item for p in batch])
+                for batch, reply in pool.wait():
+                    if reply.kind in ("raised", "died") and len(batch) > 1:
+                        # Find the item that broke the batch: the others are scored on their own, first.
+                        todo.extendleft([one] for one in reversed(batch))
+                        continue
+                    for outcome in self._answered(batch, reply):
+                        emit(outcome)
+
+    def _answered(self, batch: list[_Pending], reply: Reply) -> list[ScoreOutcome]:
+        if reply.kind == "ok":
+            return self._written(batch, reply.scores, reply.details)
+        if reply.kind in ("contract", "init"):
+            raise ScorerContractError(scrub(f"scorer '{self.name}' ({class_path(self.scorer)}): {reply.message}"))
+        return [self._fail(batch[0].generation, batch[0].sha256, reply.message, "scorer_error")]
 
     def _score(self, batch: list[_Pending]) -> list[ScoreOutcome]:
         items = [p.item for p in batch]
@@ -478,6 +575,10 @@ class ScoringRunner:
         except ScorerContractError as exc:
             # The message may quote what the scorer returned: scrubbed, and the unscrubbed original not chained.
             raise ScorerContractError(scrub(f"scorer '{self.name}' ({class_path(self.scorer)}): {exc}")) from None
+        return self._written(batch, scores, [details_json(d) for d in details])
+
+    def _written(self, batch: list[_Pending], scores: Any, details: list[dict[str, Any]]) -> list[ScoreOutcome]:
+        """One score file per item of a checked batch (``details`` already JSON-able: see ``details_json``)."""
         outcomes = []
         for pending, row, detail in zip(batch, scores, details, strict=True):
             values = {
@@ -507,13 +608,12 @@ class ScoringRunner:
         error: str | None = None,
         error_kind: ErrorKind | None = None,
     ) -> ScoreRecord:
-        details = _jsonable(detail) if isinstance(detail, dict) else {"detail": _jsonable(detail)}
         return ScoreRecord(
             scorer=self.name,
             scorer_class=class_path(self.scorer),
             version=self.version,
             dimensions=values,
-            details=details,
+            details=details_json(detail),
             video_sha256=sha256,
             inputs=self.inputs,
             config=self.config,
