@@ -317,6 +317,14 @@ def test_no_video_controls_cover_the_first_frame(experiment: Path, tmp_path: Pat
         assert videos and all(ready >= 2 for ready, _ in videos), videos
         assert not [controls for _, controls in videos if controls], "no controls over a first frame"
         assert evaluate('(v => (v.focus(), v.controls))(document.querySelector("video"))') is True
+        # The filters work: one model leaves its figures only, and hides the tasks it has none in.
+        shown = (
+            '(() => { const f = document.getElementById("filters"); f.model.value = "test-probe";'
+            ' f.dispatchEvent(new Event("change")); return JSON.stringify([f.hidden,'
+            ' [...document.querySelectorAll("figure.gen:not([hidden])")].map(g => g.dataset.model),'
+            ' document.querySelectorAll("article.task:not([hidden])").length]); })()'
+        )
+        assert json.loads(evaluate(shown)) == [False, ["test-probe", "test-probe"], 2]
     finally:
         browser.close()
 

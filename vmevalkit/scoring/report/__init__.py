@@ -1,4 +1,4 @@
-"""Reports of an experiment: leaderboard tables, breakdowns by group, plots, and one self-contained HTML page.
+"""Reports of an experiment: leaderboard tables, breakdowns by group, plots, and one HTML page.
 
 ``python examples/report.py --experiment pilot`` reads every generation of ``<output-dir>/<experiment>/``
 (its ``metadata.json``, whatever its status) and every score file next to it (``scores/<scorer>.json``), and
