@@ -514,3 +514,16 @@ def test_the_progress_bar_shows_an_eta(questions: Path, tmp_path: Path) -> None:
     assert summary.completed == 2
     final = [line for line in re.split(r"[\r\n]", out.getvalue()) if "2/2" in line][-1]
     assert re.search(r"2/2 \d:\d\d:\d\d eta \d:\d\d:\d\d", final), final  # elapsed, then the time left
+
+
+def test_the_score_summary_fits_80_columns_with_every_header_and_name_whole(questions: Path, tmp_path: Path) -> None:
+    models = ("oracle-solution", "static-first-frame")
+    scored = scored_experiment(questions, tmp_path, models)
+    assert_fits(scored.stdout)
+    header = next(line for line in scored.stdout.splitlines() if "scorer" in line and "model" in line)
+    assert [cell.strip() for cell in header.strip("┃").split("┃")] == [
+        "scorer", "model", "videos", "scored", "up to date", "failed"
+    ], header  # fmt: skip
+    table_rows = [line for line in scored.stdout.splitlines() if line.startswith("│")]
+    for model in models:  # a row in the counts of each scorer and in each scorer's means, the name whole
+        assert sum(f" {model} " in row for row in table_rows) == 2 + 2, scored.stdout

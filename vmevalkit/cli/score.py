@@ -294,7 +294,7 @@ def print_score_summary(
 ) -> None:
     import math
 
-    from rich.table import Table
+    from vmevalkit.cli.common import print_columns, print_table
 
     def by_model(summary: ScoringSummary) -> dict[str, list[ScoreOutcome]]:
         groups: dict[str, list[ScoreOutcome]] = {}
@@ -303,31 +303,27 @@ def print_score_summary(
         return groups
 
     # Counts first (one row per scorer x model), then each scorer's means in a table of its own: the
-    # dimensions differ per scorer, and one wide table would not fit a terminal.
-    counts = Table(title="summary")
-    for col in ("scorer", "model", "generations", "scored", "up to date", "failed"):
-        named = col in ("scorer", "model")
-        counts.add_column(col, justify="left" if named else "right", no_wrap=named)
+    # dimensions differ per scorer, and one wide table would not fit a terminal. Names are never cut.
+    rows = []
     for summary in summaries:
         for model, outcomes in by_model(summary).items():
-            row = [str(sum(o.status == s for o in outcomes)) for s in ("scored", "skipped", "failed")]
-            counts.add_row(summary.scorer, model, str(len(outcomes)), *row)
-    console.print(counts)
+            counts = [str(sum(o.status == s for o in outcomes)) for s in ("scored", "skipped", "failed")]
+            rows.append([summary.scorer, model, str(len(outcomes)), *counts])
+    headers = ["scorer", "model", "videos", "scored", "up to date", "failed"]
+    print_table(console, "summary", headers, rows, names=2)
 
     dimensions = {r.name: r.dimensions for r in runners}
     for summary in summaries:
-        means = Table(title=f"{summary.scorer}: means over the score files now on disk")
-        means.add_column("model", no_wrap=True)
-        for dim in dimensions[summary.scorer]:
-            means.add_column(dim, justify="right")
-        for model, outcomes in by_model(summary).items():
-            cells = []
+        groups = by_model(summary)
+        means: dict[str, dict[str, str]] = {dim: {} for dim in dimensions[summary.scorer]}
+        for model, outcomes in groups.items():
             for dim in dimensions[summary.scorer]:
                 found = [o.record.dimensions.get(dim) for o in outcomes if o.record is not None]
                 values = [v for v in found if v is not None and math.isfinite(v)]
-                cells.append(f"{sum(values) / len(values):.4g}" if values else "-")  # NaN (not scored) left out
-            means.add_row(model, *cells)
-        console.print(means)
+                means[dim][model] = f"{sum(values) / len(values):.4g}" if values else "-"  # NaN (not scored) left out
+        print_columns(
+            console, f"{summary.scorer}: means over the score files now on disk", "model", means, list(groups)
+        )
         for generation, message in summary.failures[:10]:
             print(f"failed: {summary.scorer} {shown(generation.label)}: {shown(message)}", file=sys.stderr)
         if len(summary.failures) > 10:
