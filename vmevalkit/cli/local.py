@@ -25,33 +25,10 @@ from pathlib import Path
 from typing import Any
 
 from vmevalkit.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, error
+from vmevalkit.utils.sizes import folder_size, human
 
 HELP = "install tools of local models and scorers (status, validate, tiny, fetch, ...)"
 DESCRIPTION = "The install tools of local models and local scorers, as setup/install_model.sh runs them."
-
-
-def folder_size(path: Path) -> int:
-    """Bytes of the files under ``path`` (links not followed): the one measure of a venv's or checkpoint's size, which
-    the installer (``vmevalkit local size``, in the venv) and ``--list`` both print."""
-    total = 0
-    for root, _dirs, files in os.walk(path):
-        for name in files:
-            try:
-                total += os.lstat(os.path.join(root, name)).st_size
-            except OSError:
-                pass
-    return total
-
-
-def human(size: int | None) -> str:
-    if size is None:
-        return "-"
-    value = float(size)
-    for unit in ("B", "KB", "MB", "GB"):
-        if value < 1024 or unit == "GB":
-            return f"{value:.0f} {unit}" if unit in ("B", "KB") else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} TB"
 
 
 def add_arguments(local: argparse.ArgumentParser) -> None:

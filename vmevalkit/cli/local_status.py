@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import vmevalkit
-from vmevalkit.cli.local import folder_size, human
 from vmevalkit.runner.registry import all_scorers, get_entry, get_scorer_entry, model_names
 from vmevalkit.settings import get_settings
 from vmevalkit.utils.imports import load_object
+from vmevalkit.utils.sizes import folder_size, human
 from vmevalkit.workers.installation import (
     LocalEntry,
     checkpoint_for,
