@@ -116,6 +116,7 @@ def test_list_models_and_console_script(tmp_path: Path) -> None:
         "family": "baselines",
         "kind": "builtin",
         "installed": True,
+        "installed_as": "yes",
         "key_set": None,
         "description": rows["oracle-solution"]["description"],
         "retired": None,

@@ -928,3 +928,28 @@ def test_registry_file_list_must_match_the_commit(installer: Installer, hub: Fak
     assert f"the registry pins vae/renamed.json, which {hub.endpoint} does not list" in result.stderr
     assert f"{hub.endpoint} lists vae/config.json, which the registry does not pin" in result.stderr
     assert not (installer.weights_dir / "fake" / "tiny" / LOCK_FILE).exists()
+
+
+def test_models_says_a_model_with_only_a_tiny_checkpoint_is_installed_tiny(tmp_path: Path) -> None:
+    """``vmevalkit models`` after ``install_model.sh ltx-video --tiny``: "tiny", not "no"; a dry run names the state."""
+    from conftest import make_fake_venv
+
+    from vmevalkit.workers.tiny import write_tiny_marker
+
+    make_fake_venv(tmp_path / "envs", "ltx-video")
+    tiny = tmp_path / "weights" / "tiny" / "ltx-video"
+    tiny.mkdir(parents=True)
+    (tiny / "model_index.json").write_text("{}")
+    write_tiny_marker(tiny, {"height": 32, "width": 32, "num_frames": 9, "steps": 2})
+    listed = install_cli(tmp_path, "models", "--kind", "local", "--json")
+    assert listed.returncode == 0, listed.stderr
+    rows = {r["name"]: r for r in json.loads(listed.stdout)}
+    assert rows["ltx-video"]["installed_as"] == "tiny" and rows["ltx-video"]["installed"] is False
+    assert rows["svd"]["installed_as"] == "no"
+    table = install_cli(tmp_path, "models", "--kind", "local")
+    (line,) = [row for row in table.stdout.splitlines() if "ltx-video" in row]
+    assert " tiny " in f"{line} " and "svd" not in line
+    plan = install_cli(
+        tmp_path, "generate", "--model", "ltx-video", "--dry-run", "--questions-dir", str(REPO / "data" / "questions")
+    )
+    assert "tiny checkpoint only" in plan.stdout + plan.stderr and "--checkpoint" in plan.stdout + plan.stderr

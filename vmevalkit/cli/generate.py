@@ -258,7 +258,7 @@ def generate(args: argparse.Namespace) -> int:
 class Blocked:
     """A requested model that cannot run here: a short state for the tables, and the fix."""
 
-    state: str  # "retired", "not installed", "no key", "unsupported" or "not ready"
+    state: str  # "retired", "not installed", "tiny checkpoint only", "no key", "unsupported" or "not ready"
     fix: str
 
 
@@ -273,7 +273,10 @@ def why_not(
         return "retired", retired
     ready = readiness(entry, duration=duration, params=params, settings=settings)
     if ready.problem:
-        state = "not installed" if not ready.installed else "no key" if not ready.keys_set else "unsupported"
+        if not ready.installed:
+            state = "tiny checkpoint only" if ready.installed_as == "tiny" else "not installed"
+        else:
+            state = "no key" if not ready.keys_set else "unsupported"
         return state, ready.problem
     problem = preflight(entry)
     return ("not ready", problem) if problem else None

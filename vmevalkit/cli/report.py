@@ -17,8 +17,11 @@ from vmevalkit.cli.common import EXIT_OK, EXIT_USAGE, OUTPUT_DIR_HELP, non_negat
 if TYPE_CHECKING:
     from vmevalkit.scoring.report.tables import Metrics
 
-HELP = "tables, plots and a self-contained report.html of a scored experiment"
-DESCRIPTION = "Leaderboard tables, plots and a self-contained report.html of a scored experiment."
+HELP = "tables, plots and a report.html of a scored experiment (videos linked, or embedded)"
+DESCRIPTION = (
+    "Leaderboard tables, plots and report.html of a scored experiment: videos linked by relative path, or "
+    "embedded in one self-contained file with --embed-videos."
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -73,9 +76,14 @@ def run(args: argparse.Namespace) -> int:
     for warning in result.warnings:  # names and reasons read from the experiment: no control sequence is sent
         print(f"warning: {printable(warning)}", file=sys.stderr)
     metrics = result.metrics
+    videos = (
+        f"{result.videos_embedded} videos embedded"
+        if result.videos_embedded
+        else f"{result.videos_linked} videos linked by relative path"
+    )
     print(
         f"report of {printable(experiment_dir.name)}: {len(metrics.models)} models, "
-        f"scorers {printable(', '.join(s.name for s in metrics.scorers))}; {result.videos_embedded} videos embedded, "
+        f"scorers {printable(', '.join(s.name for s in metrics.scorers))}; {videos}, "
         f"{REPORT_HTML} {result.html_bytes / 2**20:.1f} MiB"
     )
     print_leaderboard(metrics)

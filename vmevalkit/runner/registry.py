@@ -235,6 +235,8 @@ def build_wrapper(name: str, output_dir: str | Path = "data/outputs/adhoc", **se
 
 class Readiness(BaseModel):
     installed: bool
+    # A local model: "yes", "tiny" (only a tiny random checkpoint, run with --checkpoint) or "no"; others: "yes".
+    installed_as: Literal["yes", "tiny", "no"] = "yes"
     keys_set: bool
     problem: str | None = None  # what to do, when the model cannot run here; None when it can
 
@@ -252,14 +254,16 @@ def readiness(
 
     settings = settings or get_settings()
     installed = True
+    installed_as: Literal["yes", "tiny", "no"] = "yes"
     problem = None
     if entry.kind == "local":
-        from vmevalkit.workers.installation import local_problem
+        from vmevalkit.workers.installation import install_state, local_problem
 
         if envs_dir is not None:
             settings = settings.model_copy(update={"envs_dir": envs_dir})
         problem = local_problem(entry, settings)
         installed = problem is None
+        installed_as = install_state(entry, settings)
     missing = entry.missing_keys(settings.has_secret)
     if missing and problem is None:
         alternatives = "".join(f" (or {' and '.join(alt)})" for alt in entry.env_key_alternatives)
@@ -269,7 +273,7 @@ def readiness(
             resolve_request(entry.name, entry.constraints, duration, params or {})
         except ConstraintError as exc:
             problem = str(exc)
-    return Readiness(installed=installed, keys_set=not missing, problem=problem)
+    return Readiness(installed=installed, installed_as=installed_as, keys_set=not missing, problem=problem)
 
 
 def retirement(entry: CatalogEntry) -> str | None:
