@@ -38,7 +38,7 @@ from __future__ import annotations
 import json
 import math
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -496,7 +496,24 @@ class ScoringRunner:
             summary.outcomes.append(outcome)
             self.on_event(outcome)
 
-        pending: list[_Pending] = []
+        pending = self._pending(generations, emit)
+        # Even one batch goes to a child: a scorer that kills its process must fail only its items, on a rerun too.
+        if self.workers > 1 and self.spec is not None:
+            # The videos are checked as the children start and score: the check overlaps their work.
+            self._score_in_pool(self._batches(pending), self.spec, emit)
+        else:
+            for batch in self._batches(list(pending)):  # every video checked before the first batch, as always
+                for outcome in self._score(batch):
+                    emit(outcome)
+        # Events came in the order things finished (children finish in any order); the summary is in the order
+        # of the generations, so its tables read the same whichever way they were scored.
+        order = {g.run_dir: i for i, g in enumerate(generations)}
+        summary.outcomes.sort(key=lambda o: order[o.generation.run_dir])
+        return summary
+
+    def _pending(self, generations: Sequence[Generation], emit: Callable[[ScoreOutcome], None]) -> Iterator[_Pending]:
+        """The generations still to score, in order; the others emit their outcome (up to date, or a video that
+        cannot be scored) on the way."""
         for generation in generations:
             try:
                 item = items_for(self.scorer, generation)
@@ -519,37 +536,39 @@ class ScoringRunner:
             if problem is not None:  # a corrupt video is the generation's failure, not an item the scorer skips
                 emit(self._fail(generation, sha256, f"cannot read the video: {problem}", "video_unreadable"))
                 continue
-            pending.append(_Pending(generation, item, sha256))
+            yield _Pending(generation, item, sha256)
 
-        batches = [pending[start : start + self.batch_size] for start in range(0, len(pending), self.batch_size)]
-        # Even one batch goes to a child: a scorer that kills its process must fail only its items, on a rerun too.
-        if self.workers > 1 and self.spec is not None and batches:
-            self._score_in_pool(batches, self.spec, emit)
-        else:
-            for batch in batches:
-                for outcome in self._score(batch):
-                    emit(outcome)
-        # Events came in the order things finished (children finish in any order); the summary is in the order
-        # of the generations, so its tables read the same whichever way they were scored.
-        order = {g.run_dir: i for i, g in enumerate(generations)}
-        summary.outcomes.sort(key=lambda o: order[o.generation.run_dir])
-        return summary
+    def _batches(self, pending: Iterable[_Pending]) -> Iterator[list[_Pending]]:
+        """``pending`` in runs of ``batch_size``: the same batches in one process and in a pool."""
+        batch: list[_Pending] = []
+        for one in pending:
+            batch.append(one)
+            if len(batch) == self.batch_size:
+                yield batch
+                batch = []
+        if batch:
+            yield batch
 
     def _score_in_pool(
-        self, batches: list[list[_Pending]], spec: ScorerSpec, emit: Callable[[ScoreOutcome], None]
+        self, batches: Iterator[list[_Pending]], spec: ScorerSpec, emit: Callable[[ScoreOutcome], None]
     ) -> None:
         """The batches scored by child processes, with the single-process rules: a batch that raises (or whose
-        child dies) is retried item by item, a contract error stops this scorer, every file is written here."""
-        todo = deque(batches)
-        with ScorerPool(score_in_child, spec, min(self.workers, len(batches)), self.score_kwargs) as pool:
-            while todo or pool.busy:
-                while todo and pool.idle:
-                    batch = todo.popleft()
+        child dies) is retried item by item, a contract error stops this scorer, every file is written here.
+        Children start only as batches come (none when everything is up to date)."""
+        retries: deque[list[_Pending]] = deque()
+        with ScorerPool(score_in_child, spec, self.workers, self.score_kwargs) as pool:
+            while True:
+                while pool.idle:
+                    batch = retries.popleft() if retries else next(batches, None)
+                    if batch is None:
+                        break
                     pool.submit(batch, [p.item for p in batch])
+                if not pool.busy:
+                    return  # no batch left, none out
                 for batch, reply in pool.wait():
                     if reply.kind in ("raised", "died") and len(batch) > 1:
                         # Find the item that broke the batch: the others are scored on their own, first.
-                        todo.extendleft([one] for one in reversed(batch))
+                        retries.extend([one] for one in batch)
                         continue
                     for outcome in self._answered(batch, reply):
                         emit(outcome)

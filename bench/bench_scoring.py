@@ -1,0 +1,149 @@
+"""Scoring throughput of the builtin scorers (task-verifier + frame-match) on one core and on every core.
+
+    .venv/bin/python bench/bench_scoring.py                  # defaults: --videos 180 --batch-size 2
+    .venv/bin/python bench/bench_scoring.py --videos 60      # quicker
+
+The generations are synthesised first (the oracle-solution, static-first-frame and shortcut-cut baselines over
+freshly built tasks, in a temp dir, removed afterwards), then copied, and each copy is scored by the same
+`ScoringRunner` the CLI uses:
+
+- **one core**: `workers=1`, the scorers in this process (what `vmevalkit score --workers 1` does);
+- **all cores**: `workers=<usable cores>` with the spec the CLI builds for a builtin scorer: a pool of spawned
+  children, the parent writing every score file.
+
+Prints both wall times, the throughput (videos per second, both scorers), the speed-up and the target, at least
+0.8 x cores (PASS/MISS: it depends on the machine's load, so a miss does not fail the run). Exits 1 only when a
+correctness check fails: a video not scored, or any score file differing between the two runs apart from its
+`scored_at`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import resource
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+SCORERS = ("task-verifier", "frame-match")
+MODELS = ("oracle-solution", "static-first-frame", "shortcut-cut")
+TARGET_PER_CORE = 0.8
+
+
+def synthesise(root: Path, videos: int, duration: float) -> Path:
+    """An experiment of at least ``videos`` generations of the baselines, made by the real runner."""
+    from vmevalkit.runner.inference import InferenceRunner
+    from vmevalkit.tasks.loader import load_tasks
+    from vmevalkit.tasks.writer import build_dataset
+
+    tasks_needed = -(-videos // len(MODELS))
+    build_dataset(root / "questions", per_domain=-(-tasks_needed // 3), seed=0)
+    tasks = load_tasks(root / "questions").tasks[:tasks_needed]
+    runner = InferenceRunner(output_dir=root / "outputs", experiment="bench", duration=duration)
+    summary = runner.run(list(MODELS), tasks)
+    if summary.completed != len(MODELS) * len(tasks):
+        raise SystemExit(f"FAILED: only {summary.completed} of {len(MODELS) * len(tasks)} generations completed")
+    return runner.experiment_dir
+
+
+@dataclass
+class Run:
+    wall_s: float
+    parent_cpu_s: float  # this process: the scan (every video decoded once), the writes, and in one process the scoring
+    children_cpu_s: float  # the pool's children: the scoring
+    not_scored: int
+
+
+def cpu(who: int) -> float:
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
+
+
+def score(experiment: Path, videos: int, batch_size: int, workers: int) -> Run:
+    """Both scorers over the first ``videos`` generations: wall time, CPU time, outcomes that were not scored."""
+    from vmevalkit.scoring.pool import ScorerSpec
+    from vmevalkit.scoring.runner import ScoringRunner, find_generations, load_catalog_scorer
+
+    generations = find_generations(experiment)[:videos]
+    not_scored = 0
+    own, children = cpu(resource.RUSAGE_SELF), cpu(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    for name in SCORERS:
+        spec = ScorerSpec(catalog_name=name) if workers > 1 else None
+        runner = ScoringRunner(load_catalog_scorer(name), batch_size=batch_size, workers=workers, spec=spec)
+        not_scored += sum(o.status != "scored" for o in runner.run(generations).outcomes)
+    wall = time.perf_counter() - started
+    return Run(wall, cpu(resource.RUSAGE_SELF) - own, cpu(resource.RUSAGE_CHILDREN) - children, not_scored)
+
+
+def score_files(root: Path) -> dict[str, bytes]:
+    """Every score file by its path under ``root``, byte for byte apart from ``scored_at``."""
+    return {
+        p.relative_to(root).as_posix(): re.sub(rb'"scored_at": *"[^"]*"', b"", p.read_bytes())
+        for p in sorted(root.rglob("scores/*.json"))
+    }
+
+
+def main() -> int:
+    from vmevalkit.scoring.pool import usable_cores
+
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
+    parser.add_argument("--videos", type=int, default=180, help="generations to score (default: 180)")
+    parser.add_argument("--batch-size", type=int, default=2, help="videos per score_batch call (default: 2)")
+    parser.add_argument("--duration", type=float, default=2.0, help="seconds of each video (default: 2)")
+    parser.add_argument("--workers", type=int, default=usable_cores(), help="processes for the pool (default: cores)")
+    args = parser.parse_args()
+    if args.videos < 1 or args.batch_size < 1 or args.workers < 2:
+        parser.error("--videos and --batch-size must be at least 1, --workers at least 2")
+
+    load_before = os.getloadavg()[0]
+    with tempfile.TemporaryDirectory(prefix="vmevalkit-bench-scoring-") as tmp:
+        made = time.perf_counter()
+        one_dir = synthesise(Path(tmp) / "one", args.videos, args.duration)
+        made = time.perf_counter() - made
+        all_dir = Path(tmp) / "all"
+        shutil.copytree(one_dir, all_dir)
+        one = score(one_dir, args.videos, args.batch_size, workers=1)
+        pool = score(all_dir, args.videos, args.batch_size, workers=args.workers)
+        one_files, all_files = score_files(one_dir), score_files(all_dir)
+
+    videos = min(args.videos, len(one_files) // len(SCORERS))
+    speedup = one.wall_s / pool.wall_s
+    target = TARGET_PER_CORE * args.workers
+    print(
+        f"{videos} videos ({', '.join(MODELS)}; {args.duration:g} s each, synthesised in {made:.1f} s), "
+        f"scorers {' + '.join(SCORERS)}, batch size {args.batch_size}, {usable_cores()} usable cores"
+    )
+    for label, run in (("one core  (--workers 1)", one), (f"all cores (--workers {args.workers})", pool)):
+        print(
+            f"{label:<26}: {run.wall_s:7.2f} s  {videos / run.wall_s:6.1f} videos/s  "
+            f"CPU: this process {run.parent_cpu_s:.1f} s, children {run.children_cpu_s:.1f} s"
+        )
+    verdict = "PASS" if speedup >= target else "MISS"
+    print(
+        f"speed-up                  : {speedup:.2f}x  "
+        f"(target >= {TARGET_PER_CORE} x {args.workers} = {target:.1f}x) {verdict}"
+    )
+    pool_cpu = pool.parent_cpu_s + pool.children_cpu_s
+    print(
+        f"CPU all cores / one core  : {pool_cpu / (one.parent_cpu_s + one.children_cpu_s):.2f}x (the pool's overhead)"
+    )
+    print(f"load average              : {load_before:.2f} before, {os.getloadavg()[0]:.2f} after")
+    same = one_files == all_files
+    print(f"score files identical     : {same} ({len(one_files)} files, apart from scored_at)")
+    if one.not_scored or pool.not_scored or not same or not one_files:
+        print(f"FAILED: {one.not_scored} + {pool.not_scored} outcomes not scored, files identical: {same}")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
