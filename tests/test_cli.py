@@ -496,7 +496,12 @@ def test_report_prints_the_leaderboard_at_80_columns(questions: Path, tmp_path: 
     rows = [line.strip("│ ").split() for line in board.splitlines() if line.startswith("│")]
     assert [row[0] for row in rows] == ["oracle-solution", "static-first-frame"], report.stdout
     assert rows[0][2] == "1" and rows[1][2] == "0", "task_success: the oracle passes, the static frame does not"
-    assert "wrote " in report.stdout  # the files still listed, after the leaderboard
+    # The files still listed, after the leaderboard: their folder once, then one short line per file.
+    listing = report.stdout[report.stdout.index("wrote ") :].splitlines()
+    assert listing[0].startswith("wrote ") and listing[0].endswith(str(Path("o", "pilot", "report")) + "/:"), listing
+    names = [line.strip() for line in listing[1:]]
+    assert {"metrics_summary.csv", "metrics_detail.csv", "metrics.json", "report.html"} <= set(names), listing
+    assert all(line.startswith("  ") and len(line) <= 80 for line in listing[1:]), listing
 
 
 def test_the_progress_bar_shows_an_eta(questions: Path, tmp_path: Path) -> None:
@@ -528,3 +533,29 @@ def test_the_score_summary_fits_80_columns_with_every_header_and_name_whole(ques
     table_rows = [line for line in scored.stdout.splitlines() if line.startswith("│")]
     for model in models:  # a row in the counts of each scorer and in each scorer's means, the name whole
         assert sum(f" {model} " in row for row in table_rows) == 2 + 2, scored.stdout
+
+
+def test_plain_lines_say_how_many_are_done_and_about_how_long_the_rest_takes(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """--no-progress (a log): each finished generation ends with its count and an ETA from the pace so far, as the
+    progress bar's does; redone and skipped ones do not count, the last one has nothing left."""
+    now = [100.0]
+    lines = generate.EventLines(clock=lambda: now[0], to_run=3)
+    for at, e in [
+        (105.0, event("skipped_done", "maze_0009")),  # not run: neither printed nor counted
+        (110.0, event("completed")),
+        (115.0, event("redo", "maze_0002", error="the video was deleted")),
+        (130.0, event("failed", "maze_0002", error="boom")),
+        (3700.0, event("completed", "maze_0003")),
+    ]:
+        now[0] = at
+        lines(e)
+    assert capsys.readouterr().out.splitlines() == [
+        "completed ltx-video maze_0001  (1/3 done, about 20 s left)",
+        "redo      ltx-video maze_0002: the video was deleted",
+        "failed    ltx-video maze_0002: boom  (2/3 done, about 15 s left)",
+        "completed ltx-video maze_0003  (3/3 done)",
+    ]
+    texts = [generate.duration_text(s) for s in (0.2, 59, 61, 3500, 3599, 7500)]
+    assert texts == ["1 s", "59 s", "1 min", "58 min", "1 h 0 min", "2 h 5 min"]

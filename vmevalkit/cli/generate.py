@@ -358,13 +358,23 @@ class EventLines:
     """``--no-progress`` (or no terminal): one line per finished, failed or redone generation.
 
     A running local job's ``progress`` events (one per denoising step) are shown too, but at most one line per job
-    every ``interval`` seconds, so that a log keeps a heartbeat without a line per step.
+    every ``interval`` seconds, so that a log keeps a heartbeat without a line per step. Given ``to_run`` (the
+    generations this run will start), each finished one ends with how many are done and, from the pace so far, about
+    how long the rest will take, as the progress bar's ETA does.
     """
 
-    def __init__(self, interval: float = PROGRESS_INTERVAL_S, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        interval: float = PROGRESS_INTERVAL_S,
+        clock: Callable[[], float] = time.monotonic,
+        to_run: int | None = None,
+    ) -> None:
         self.interval = interval
         self.clock = clock
         self._last_progress: dict[tuple[str, str], float] = {}
+        self.to_run = to_run
+        self.finished = 0
+        self.started_at = clock()
 
     def __call__(self, event: RunEvent) -> None:
         job = (event.model, event.task_id)
@@ -378,9 +388,32 @@ class EventLines:
         elif event.kind in ("completed", "failed", "redo"):
             self._last_progress.pop(job, None)
             detail = f": {shown(event.error)}" if event.error else ""
+            if event.kind != "redo":
+                detail += self._pace()
         else:
             return
         print(f"{event.kind:9} {event.model} {shown(event.task_id)}{detail}", flush=True)
+
+    def _pace(self) -> str:
+        """``"  (3/36 done, about 2 min left)"`` after a finished generation; nothing without ``to_run``."""
+        if not self.to_run:
+            return ""
+        self.finished += 1
+        left = max(0, self.to_run - self.finished)
+        if left == 0:
+            return f"  ({self.finished}/{self.to_run} done)"
+        seconds = (self.clock() - self.started_at) / self.finished * left
+        return f"  ({self.finished}/{self.to_run} done, about {duration_text(seconds)} left)"
+
+
+def duration_text(seconds: float) -> str:
+    """A rough duration for a person: "40 s", "3 min", "2 h 5 min"."""
+    if seconds < 60:
+        return f"{max(1, round(seconds))} s"
+    minutes = round(seconds / 60)
+    if minutes < 60:
+        return f"{minutes} min"
+    return f"{minutes // 60} h {minutes % 60} min"
 
 
 class BarLabel:
@@ -431,7 +464,7 @@ def run_with_progress(
     )
 
     if plain or not console.is_terminal:
-        runner.on_event = EventLines()
+        runner.on_event = EventLines(to_run=sum(1 for item in plan if runner.will_run(item)))
         return asyncio.run(runner.run_async(plan))
 
     label = BarLabel()

@@ -87,8 +87,14 @@ def run(args: argparse.Namespace) -> int:
         f"{REPORT_HTML} {result.html_bytes / 2**20:.1f} MiB"
     )
     print_leaderboard(metrics)
-    for path in result.files:
-        print(f"wrote {printable(path)}")
+    # One line for the folder, then one short line per file: a full path on every line runs past 80 columns.
+    folders: dict[Path, list[str]] = {}
+    for path in map(Path, result.files):
+        folders.setdefault(path.parent, []).append(path.name)
+    for folder, names in folders.items():
+        print(f"wrote {len(names)} file(s) in {printable(folder)}/:")
+        for name in names:
+            print(f"  {printable(name)}")
     return EXIT_OK
 
 
