@@ -302,6 +302,24 @@ def test_local_without_an_action_is_a_usage_error(tmp_path: Path) -> None:
     assert done.returncode == 2 and "choose an action: vmevalkit local {status," in done.stderr
 
 
+def test_local_validate_of_an_unknown_name_is_one_usage_error_line(tmp_path: Path) -> None:
+    for name, kind in (("ltx-vide", "model"), ("static-first-frame", "local")):
+        done = subprocess.run(
+            [sys.executable, "-m", "vmevalkit", "local", "validate", name],
+            cwd=tmp_path,
+            env=cli_env(),
+            capture_output=True,
+            text=True,
+        )
+        assert done.returncode == 2, done.stderr
+        assert "Traceback" not in done.stderr and done.stderr.startswith("error: "), done.stderr
+        assert len(done.stderr.splitlines()) == 1, done.stderr
+        if kind == "model":
+            assert "unknown model 'ltx-vide'" in done.stderr and "ltx-video" in done.stderr  # did you mean
+        else:
+            assert "'static-first-frame' is not a local model" in done.stderr
+
+
 # -- progress of running local jobs ----------------------------------------------------------------------------
 
 

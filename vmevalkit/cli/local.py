@@ -144,11 +144,20 @@ def status(args: argparse.Namespace) -> int:
 
 def validate(args: argparse.Namespace) -> int:
     from vmevalkit.cli import local_validate as check
+    from vmevalkit.runner.registry import get_entry
 
     task_id = args.task_id or check.DEFAULT_TASK
     if check.is_local_scorer(args.model):  # install_model.sh validates scorers too
         problems = check.validate_scorer(args.model, args.checkpoint, task_id, args.tiny)
     else:
+        try:  # a name that is not a local model is a usage error, found before any work
+            kind = get_entry(args.model).kind
+        except LookupError as exc:
+            error(str(exc))
+            return EXIT_USAGE
+        if kind != "local":
+            error(f"'{args.model}' is not a local model or local scorer: see vmevalkit models --kind local")
+            return EXIT_USAGE
         problems = check.validate(args.model, args.checkpoint, task_id, args.duration, args.tiny)
     for problem in problems:
         print(f"validation failed: {problem}", file=sys.stderr)
