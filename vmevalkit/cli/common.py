@@ -11,15 +11,30 @@ import argparse
 import math
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from rich.console import Console
     from rich.table import Table
 
+    from vmevalkit.settings import Settings
+
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 OUTPUT_DIR_HELP = "experiments root (default: data/outputs, or $VMEVALKIT_OUTPUT_DIR)"
+
+
+def experiment_folder(args: argparse.Namespace, settings: Settings) -> Path | None:
+    """``<output-dir>/<experiment>/`` from ``--output-dir`` and ``--experiment`` (else their settings); None, after
+    an error line, when the experiment is not a plain folder name (it must never lead out of the output dir)."""
+    from vmevalkit.runner.registry import SAFE_NAME
+
+    experiment = args.experiment or settings.experiment
+    if not SAFE_NAME.fullmatch(experiment):
+        error(f"experiment name {experiment!r} must be a plain folder name (letters, digits, '.', '_', '-')")
+        return None
+    return Path(args.output_dir or settings.output_dir).absolute() / experiment
 
 
 def error(message: str) -> None:

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from vmevalkit.cli.common import EXIT_OK, EXIT_USAGE, OUTPUT_DIR_HELP
+from vmevalkit.cli.common import EXIT_OK, EXIT_USAGE, OUTPUT_DIR_HELP, experiment_folder
 
 if TYPE_CHECKING:
     from vmevalkit.scoring.meta_eval.agreement import DimensionMap, Row
@@ -95,7 +95,6 @@ def _paired(human: HumanJudgements) -> set[str]:
 def run(args: argparse.Namespace) -> int:
     from vmevalkit import __version__
     from vmevalkit.runner.records import utc_now
-    from vmevalkit.runner.registry import SAFE_NAME
     from vmevalkit.scoring.meta_eval.agreement import BootstrapSettings, evaluate, load_scores, plan_comparisons
     from vmevalkit.scoring.meta_eval.labels import (
         GENERATION_EXAMPLE,
@@ -111,11 +110,9 @@ def run(args: argparse.Namespace) -> int:
     from vmevalkit.utils.text import printable
 
     settings = get_settings()
-    experiment = args.experiment or settings.experiment
-    if not SAFE_NAME.fullmatch(experiment):
-        _error(f"experiment name {experiment!r} must be a plain folder name (letters, digits, '.', '_', '-')")
+    experiment_dir = experiment_folder(args, settings)
+    if experiment_dir is None:
         return EXIT_USAGE
-    experiment_dir = Path(args.output_dir or settings.output_dir).absolute() / experiment
     scorer_names = list(dict.fromkeys(args.scorer))
     try:
         labels = read_labels(args.labels)
@@ -154,7 +151,7 @@ def run(args: argparse.Namespace) -> int:
     summary, detail = evaluate(comparisons, human, scorers, generations, bootstrap)
     labels_path = Path(args.labels)
     config = {
-        "experiment": experiment,
+        "experiment": experiment_dir.name,
         "labels_file": labels_path.name,
         "labels_sha256": _file_sha256(labels_path),
         "scorers": scorer_names,

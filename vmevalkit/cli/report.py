@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from vmevalkit.cli.common import EXIT_OK, EXIT_USAGE, OUTPUT_DIR_HELP, non_negative_int
+from vmevalkit.cli.common import EXIT_OK, EXIT_USAGE, OUTPUT_DIR_HELP, experiment_folder, non_negative_int
 
 if TYPE_CHECKING:
     from vmevalkit.scoring.report.tables import Metrics
@@ -51,18 +51,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from vmevalkit.runner.registry import SAFE_NAME
     from vmevalkit.scoring.report import ReportConfig, ReportError, load_config, write_report
     from vmevalkit.scoring.report.html import REPORT_HTML
     from vmevalkit.settings import get_settings
     from vmevalkit.utils.text import printable
 
     settings = get_settings()
-    experiment = args.experiment or settings.experiment
-    if not SAFE_NAME.fullmatch(experiment):
-        print(f"error: experiment name {printable(repr(experiment))} must be a plain folder name", file=sys.stderr)
+    experiment_dir = experiment_folder(args, settings)
+    if experiment_dir is None:
         return EXIT_USAGE
-    experiment_dir = Path(args.output_dir or settings.output_dir).absolute() / experiment
     try:
         config = load_config(args.config) if args.config else ReportConfig()
         if args.max_videos_per_model is not None:

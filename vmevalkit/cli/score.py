@@ -20,6 +20,7 @@ from vmevalkit.cli.common import (
     EXIT_USAGE,
     OUTPUT_DIR_HELP,
     error,
+    experiment_folder,
     guarded,
     json_object,
     positive_int,
@@ -115,7 +116,7 @@ def score(args: argparse.Namespace) -> int:
 
     from rich.console import Console
 
-    from vmevalkit.runner.registry import SAFE_NAME, ScorerCatalogError, UnknownScorerError
+    from vmevalkit.runner.registry import ScorerCatalogError, UnknownScorerError
     from vmevalkit.scoring.base import ScorerContractError, build_scorer, load_scorer_class
     from vmevalkit.scoring.local.wrapper import LocalScorerNotReady
     from vmevalkit.scoring.runner import (
@@ -128,11 +129,9 @@ def score(args: argparse.Namespace) -> int:
 
     console = Console()
     settings = get_settings()
-    experiment = args.experiment or settings.experiment
-    if not SAFE_NAME.fullmatch(experiment):
-        error(f"experiment name {experiment!r} must be a plain folder name (letters, digits, '.', '_', '-')")
+    experiment_dir = experiment_folder(args, settings)
+    if experiment_dir is None:
         return EXIT_USAGE
-    experiment_dir = Path(args.output_dir or settings.output_dir).absolute() / experiment
     try:
         generations = find_generations(experiment_dir, models=args.model, domains=args.domain, task_ids=args.task_id)
     except GenerationSelectionError as exc:
