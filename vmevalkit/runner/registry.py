@@ -257,13 +257,13 @@ def readiness(
     installed_as: Literal["yes", "tiny", "no"] = "yes"
     problem = None
     if entry.kind == "local":
-        from vmevalkit.workers.installation import install_state, local_problem
+        from vmevalkit.workers.installation import local_problem, state_of
 
         if envs_dir is not None:
             settings = settings.model_copy(update={"envs_dir": envs_dir})
         problem = local_problem(entry, settings)
         installed = problem is None
-        installed_as = install_state(entry, settings)
+        installed_as = state_of(problem, entry, settings)
     missing = entry.missing_keys(settings.has_secret)
     if missing and problem is None:
         alternatives = "".join(f" (or {' and '.join(alt)})" for alt in entry.env_key_alternatives)

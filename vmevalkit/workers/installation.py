@@ -124,7 +124,12 @@ def venv_installed(name: str, settings: Settings) -> bool:
 def install_state(entry: LocalEntry, settings: Settings, *, marker: str = "model_index.json") -> InstallState:
     """ "yes": ready to run; "tiny": installed with a tiny random checkpoint only (runs with ``--checkpoint``);
     "no": anything else (``local_problem`` says what)."""
-    if local_problem(entry, settings, marker=marker) is None:
+    return state_of(local_problem(entry, settings, marker=marker), entry, settings)
+
+
+def state_of(problem: str | None, entry: LocalEntry, settings: Settings) -> InstallState:
+    """``install_state`` for a ``local_problem`` already found: the install is not checked a second time."""
+    if problem is None:
         return "yes"
     return "tiny" if installed_tiny(entry, settings) is not None else "no"
 
