@@ -499,6 +499,26 @@ def test_the_installer_and_the_listing_report_the_same_venv_size(tmp_path: Path)
     assert line.split()[1:3] == ["yes", "3.1"] and line.split()[3] == "MB"
 
 
+def test_the_size_of_a_folder_that_does_not_exist_says_not_installed_not_zero(tmp_path: Path) -> None:
+    missing = install_cli(tmp_path, "local", "size", "envs/ltx-video")
+    assert missing.returncode == 2, "a missing thing, like an unknown model: exit 2, one error line"
+    assert missing.stdout == ""
+    assert missing.stderr == "error: not installed (envs/ltx-video does not exist)\n"
+    (tmp_path / "a-file").write_bytes(b"x" * 10)
+    not_a_folder = install_cli(tmp_path, "local", "size", "a-file")
+    assert not_a_folder.returncode == 2 and not_a_folder.stderr == "error: a-file is not a folder\n"
+    (tmp_path / "envs" / "empty").mkdir(parents=True)
+    empty = install_cli(tmp_path, "local", "size", "envs/empty")
+    assert empty.returncode == 0 and empty.stdout == "0 B\n", "an existing empty folder is 0 B"
+    # The installer prints what --list prints for a venv that is not there.
+    script = 'source setup/lib/common.sh && vmk_venv_size "$1"'
+    env = {**os.environ, "VMEVALKIT_ENVS_DIR": str(tmp_path / "envs"), "VMEVALKIT_PYTHON": sys.executable}
+    shell = subprocess.run(
+        ["bash", "-c", script, "bash", "ltx-video"], cwd=REPO, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert shell.stdout == "size unknown\n"
+
+
 def test_the_listing_shows_what_a_missing_install_downloads(tmp_path: Path) -> None:
     from vmevalkit.cli.local_status import stack_size
 

@@ -7,7 +7,7 @@
     vmevalkit local verify NAME [--full]                      check weights against their lock and pins
     vmevalkit local print-pins                                registry tables pinned to the verified locks
     vmevalkit local weights [NAME ...]                        JSON: present, verified, size on disk
-    vmevalkit local size DIR                                  a folder's size, as --list shows a venv's
+    vmevalkit local size DIR                                  a folder's size, as --list shows a venv's (exit 2: absent)
 
 ``tiny`` and ``fetch`` run inside the model's or scorer's virtualenv (``envs/<name>/bin/python -m vmevalkit local
 ...``, the package from the checkout on ``PYTHONPATH``), which has torch, diffusers and huggingface_hub but none of
@@ -108,9 +108,21 @@ def run(args: argparse.Namespace) -> int:
     if action == "tiny":
         return tiny(args)
     if action == "size":
-        print(human(folder_size(args.folder)))
-        return EXIT_OK
+        return size(args.folder)
     return weights(args)
+
+
+def size(folder: Path) -> int:
+    """A folder's size; one that is not there is not installed (exit 2, as for an unknown or uninstalled model),
+    never "0 B", which reads as an install that holds nothing."""
+    if not folder.exists():
+        error(f"not installed ({folder} does not exist)")
+        return EXIT_USAGE
+    if not folder.is_dir():
+        error(f"{folder} is not a folder")
+        return EXIT_USAGE
+    print(human(folder_size(folder)))
+    return EXIT_OK
 
 
 def status(args: argparse.Namespace) -> int:
