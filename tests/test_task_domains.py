@@ -86,9 +86,9 @@ def test_same_seed_gives_identical_tasks_and_files(name: str, tmp_path: Path) ->
 @pytest.mark.parametrize("name", ALL_DOMAINS)
 def test_different_seed_or_index_gives_a_different_task(name: str) -> None:
     domain = get_domain(name)
-    base = domain.generate_one(domain.task_rng(0, 1), f"{name}_0001", 0)
-    other_seed = domain.generate_one(domain.task_rng(1, 1), f"{name}_0001", 1)
-    other_index = domain.generate_one(domain.task_rng(0, 2), f"{name}_0001", 0)
+    base = next(domain.generate(1, seed=0))
+    other_seed = next(domain.generate(1, seed=1))
+    other_index = next(domain.generate(1, seed=0, start_index=2))
     for other in (other_seed, other_index):
         assert other.first_frame.tobytes() != base.first_frame.tobytes()
         assert other.metadata["solution"] != base.metadata["solution"]
@@ -384,7 +384,7 @@ def test_sudoku_also_generates_9x9() -> None:
     from vmevalkit.tasks.sudoku import SudokuDomain
 
     domain = SudokuDomain(box_size=3)
-    task = domain.generate_one(domain.task_rng(0, 1), "sudoku_0001", 0)
+    task = next(domain.generate(1, seed=0))
     md = task.metadata
     assert md["size"] == 9 and is_complete_sudoku(md["solution_grid"], 3)
     keyframes = domain.render_solution(md)

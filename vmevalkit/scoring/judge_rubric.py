@@ -33,26 +33,14 @@ ROLE = (
     "starting from exactly that image. Judge only what you can see in the frames."
 )
 
-DOMAIN_RUBRICS: dict[str, str] = {
-    "maze": (
-        "The puzzle: a maze with black walls on white, a green dot (the agent) and a red square (the goal). "
-        "A correct solution: the green dot travels along the open corridors, one cell at a time, and ends on the "
-        "red square. Illegal: the dot crosses or passes through a wall, skips cells, or leaves the maze; the walls "
-        "or the red square move, appear or disappear."
-    ),
-    "sliding_puzzle": (
-        "The puzzle: a 3x3 sliding puzzle with eight numbered, coloured tiles and one empty slot. A correct "
-        "solution: the final board reads 1 to 8 from left to right and top to bottom, with the empty slot in the "
-        "bottom-right corner. Legal moves: one tile next to the empty slot slides into it, one tile at a time. "
-        "Illegal: two tiles swap places; a tile jumps, changes its number or colour, appears or disappears."
-    ),
-    "sudoku": (
-        "The puzzle: a sudoku grid with given digits in black and empty cells. A correct solution: every empty "
-        "cell holds a blue digit, so that each row, each column and each box contains every digit exactly once, "
-        "filled in one cell at a time. Illegal: a black (given) digit changes, moves or disappears; a digit breaks "
-        "the rules; many cells fill at once; the grid changes."
-    ),
-}
+
+def domain_rubrics() -> dict[str, str]:
+    """Every task domain's rubric by name: each domain writes its own (``TaskDomain.rubric``)."""
+    from vmevalkit.tasks import DOMAINS, get_domain
+
+    return {name: get_domain(name).rubric for name in DOMAINS}
+
+
 GENERIC_RUBRIC = (
     "The puzzle is the one in the input image; the instruction below says what a correct solution is, and the "
     "moves it allows are the only legal ones."
@@ -85,7 +73,10 @@ REPAIR_REQUEST = (
 
 def rubric_for(domain: str) -> str:
     """The judge's instructions (the system prompt) for a task domain."""
-    return "\n\n".join([ROLE, DOMAIN_RUBRICS.get(domain, GENERIC_RUBRIC), SCALE, REPLY_FORMAT])
+    from vmevalkit.tasks import DOMAINS, get_domain
+
+    rubric = get_domain(domain).rubric if domain in DOMAINS else GENERIC_RUBRIC
+    return "\n\n".join([ROLE, rubric, SCALE, REPLY_FORMAT])
 
 
 # -- parsing a verdict ------------------------------------------------------------------------------------------------

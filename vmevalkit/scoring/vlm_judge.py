@@ -70,7 +70,6 @@ import numpy as np
 from vmevalkit.scoring.base import PUBLIC_INPUTS, UNIT_RANGE, Range, ScoreBatch, ScoreItem, Scorer
 from vmevalkit.scoring.judge_rubric import (  # noqa: F401  (re-exported: the judges' public names)
     DIMENSIONS,
-    DOMAIN_RUBRICS,
     GENERIC_RUBRIC,
     REPAIR_REQUEST,
     REPLY_FIELDS,
@@ -82,6 +81,7 @@ from vmevalkit.scoring.judge_rubric import (  # noqa: F401  (re-exported: the ju
     Verdict,
     VerdictError,
     b64,
+    domain_rubrics,
     encode_image,
     file_sha256,
     parse_verdict,

@@ -12,12 +12,26 @@ import random
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 from PIL import Image
 
+if TYPE_CHECKING:
+    from vmevalkit.tasks.verifier import StateVerifier
+
 FRAME_SIZE = 512  # every shipped domain renders square 512x512 RGB frames
+
+# The abilities a domain tests; every domain has one, reports break results down by it.
+CATEGORIES: dict[str, str] = {
+    "spatial_planning": "plan a route or a sequence of moves in space",
+    "abstraction": "find a rule from examples and apply it",
+    "geometry": "rotate, reflect and read shapes and dials",
+    "counting_arithmetic": "count objects and compute with numbers",
+    "games": "find the winning move under a game's rules",
+    "ordering": "put things in order by legal steps",
+}
+DIFFICULTIES: tuple[str, ...] = ("easy", "medium", "hard")
 
 
 @dataclass(frozen=True)
@@ -35,14 +49,23 @@ class GeneratedTask:
 
 
 class TaskDomain(ABC):
-    """A family of tasks with a generator and a step-by-step solution renderer."""
+    """A family of tasks: a generator, a step-by-step solution renderer, a frame-reading verifier and a rubric.
+
+    ``difficulty`` of ``generate_one`` is one of ``difficulties``; the caller draws it from the task's rng when
+    none is asked for, so a task is the same whether or not its difficulty was named.
+    """
 
     name: ClassVar[str]
     description: ClassVar[str]
+    category: ClassVar[str]  # a key of CATEGORIES
+    difficulties: ClassVar[tuple[str, ...]] = DIFFICULTIES
+    # What a VLM judge is told about this domain: what the picture shows, what solves it, which moves are legal.
+    rubric: ClassVar[str]
+    verifier_class: ClassVar[type[StateVerifier]]  # reads a task's state from frames and judges its moves
 
     @abstractmethod
-    def generate_one(self, rng: random.Random, task_id: str, seed: int) -> GeneratedTask:
-        """Make one task from ``rng`` (the only source of randomness)."""
+    def generate_one(self, rng: random.Random, task_id: str, seed: int, difficulty: str) -> GeneratedTask:
+        """Make one task of ``difficulty`` from ``rng`` (the only source of randomness)."""
 
     @abstractmethod
     def render_solution(self, metadata: dict[str, Any]) -> list[np.ndarray]:
@@ -55,7 +78,22 @@ class TaskDomain(ABC):
         # One independent stream per task: task 7 is the same whether 10 or 1000 are made.
         return random.Random(f"vmevalkit:{self.name}:{seed}:{index}")
 
-    def generate(self, count: int, seed: int = 0, start_index: int = 1) -> Iterator[GeneratedTask]:
+    def verifier(self, metadata: dict[str, Any]) -> StateVerifier:
+        """The verifier of one task, built from its metadata alone."""
+        return self.verifier_class(metadata)
+
+    def generate(
+        self, count: int, seed: int = 0, start_index: int = 1, difficulty: str | None = None
+    ) -> Iterator[GeneratedTask]:
+        if difficulty is not None and difficulty not in self.difficulties:
+            raise ValueError(
+                f"{self.name} has no difficulty '{difficulty}'; choose one of: {', '.join(self.difficulties)}"
+            )
         for index in range(start_index, start_index + count):
             task_id = f"{self.name}_{index:04d}"
-            yield self.generate_one(self.task_rng(seed, index), task_id, seed)
+            rng = self.task_rng(seed, index)
+            # Drawn even when one is asked for: the rest of the task's stream stays where it was.
+            drawn = rng.choice(sorted(self.difficulties))
+            task = self.generate_one(rng, task_id, seed, difficulty or drawn)
+            task.metadata.setdefault("category", self.category)
+            yield task

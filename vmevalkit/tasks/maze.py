@@ -19,13 +19,16 @@ from __future__ import annotations
 
 import random
 from collections import deque
+from collections.abc import Hashable, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
 from PIL import Image
 
 from vmevalkit.tasks.base import GeneratedTask, TaskDomain
+from vmevalkit.tasks.reading import RegionReader
 from vmevalkit.tasks.render import cell_box, color, grid_layout, line_span, new_frame, to_array
+from vmevalkit.tasks.verifier import State, StateVerifier
 
 Cell = tuple[int, int]
 
@@ -132,12 +135,66 @@ def draw_maze(metadata: dict[str, Any], agent: Cell) -> Image.Image:
     return image
 
 
+class MazeVerifier(StateVerifier):
+    """The dot must reach the goal; it steps only to a neighbouring cell, through an open passage."""
+
+    domain: ClassVar[str] = "maze"
+    puzzle: ClassVar[str] = "maze"
+
+    def __init__(self, metadata: dict[str, Any]) -> None:
+        self.passages = {frozenset((tuple(a), tuple(b))) for a, b in metadata["passages"]}
+        super().__init__(metadata)
+
+    def build_reader(self) -> RegionReader:
+        rows, cols = self.metadata["rows"], self.metadata["cols"]
+        spec = self.metadata["render"]
+        cells = [(r, c) for r in range(rows) for c in range(cols)]
+        boxes = [cell_box(spec["grid_origin"], spec["cell_size"], r, c) for r, c in cells]
+        # The maze with the dot in each cell: every cell is seen with the dot once and without it in the others.
+        renders = [
+            (to_array(draw_maze(self.metadata, dot)), ["dot" if cell == dot else "empty" for cell in cells])
+            for dot in cells
+        ]
+        return RegionReader(boxes, renders)
+
+    def initial_state(self) -> State:
+        return tuple(self.metadata["start"])
+
+    def solved_state(self) -> State:
+        return tuple(self.metadata["goal"])
+
+    def state(self, labels: Sequence[Hashable | None]) -> State | None:
+        dots = [index for index, label in enumerate(labels) if label == "dot"]
+        if len(dots) != 1:  # no dot, or two: not a position
+            return None
+        row, col = divmod(dots[0], int(self.metadata["cols"]))
+        return row, col
+
+    def move_error(self, before: State, after: State) -> str | None:
+        if abs(before[0] - after[0]) + abs(before[1] - after[1]) != 1:
+            return f"the dot jumps from {list(before)} to {list(after)}, which is not a neighbouring cell"
+        if frozenset((before, after)) not in self.passages:
+            return f"the dot crosses the wall between {list(before)} and {list(after)}"
+        return None
+
+    def end_error(self, state: State) -> str:
+        return f"the dot ends on {list(state)}, not on the goal {list(self.solved)}"
+
+
 class MazeDomain(TaskDomain):
     name: ClassVar[str] = "maze"
     description: ClassVar[str] = "Move a green dot through a perfect maze to the red square along open corridors."
+    category: ClassVar[str] = "spatial_planning"
+    difficulties: ClassVar[tuple[str, ...]] = tuple(sorted(SIZES))
+    rubric: ClassVar[str] = (
+        "The puzzle: a maze with black walls on white, a green dot (the agent) and a red square (the goal). A "
+        "correct solution: the green dot travels along the open corridors, one cell at a time, and ends on "
+        "the red square. Illegal: the dot crosses or passes through a wall, skips cells, or leaves the maze; "
+        "the walls or the red square move, appear or disappear."
+    )
+    verifier_class: ClassVar[type[StateVerifier]] = MazeVerifier
 
-    def generate_one(self, rng: random.Random, task_id: str, seed: int) -> GeneratedTask:
-        difficulty = rng.choice(sorted(SIZES))
+    def generate_one(self, rng: random.Random, task_id: str, seed: int, difficulty: str) -> GeneratedTask:
         rows = cols = SIZES[difficulty]
         passages = carve_maze(rng, rows, cols)
 
@@ -154,6 +211,7 @@ class MazeDomain(TaskDomain):
         origin, cell_size = grid_layout(rows, cols)
         metadata: dict[str, Any] = {
             "domain": self.name,
+            "category": self.category,
             "task_id": task_id,
             "seed": seed,
             "difficulty": difficulty,

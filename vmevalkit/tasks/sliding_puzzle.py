@@ -21,12 +21,14 @@ from __future__ import annotations
 
 import random
 from collections import deque
+from collections.abc import Hashable, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
 from PIL import Image
 
 from vmevalkit.tasks.base import GeneratedTask, TaskDomain
+from vmevalkit.tasks.reading import RegionReader
 from vmevalkit.tasks.render import (
     GRID_MARGIN,
     cell_box,
@@ -37,6 +39,7 @@ from vmevalkit.tasks.render import (
     new_frame,
     to_array,
 )
+from vmevalkit.tasks.verifier import State, StateVerifier
 
 Board = tuple[int, ...]  # row-major tile numbers, 0 = blank
 
@@ -142,12 +145,66 @@ def _board_from(metadata: dict[str, Any]) -> Board:
     return tuple(tile for row in metadata["tiles"] for tile in row)
 
 
+class SlidingPuzzleVerifier(StateVerifier):
+    """The board must end solved; every change is one tile sliding into the adjacent empty slot."""
+
+    domain: ClassVar[str] = "sliding_puzzle"
+    puzzle: ClassVar[str] = "board"
+
+    def build_reader(self) -> RegionReader:
+        size = self.metadata["size"]
+        spec = self.metadata["render"]
+        boxes = [cell_box(spec["grid_origin"], spec["cell_size"], *divmod(i, size)) for i in range(size * size)]
+        # Rotations of 0..8 over the slots: each slot shows each tile (and the blank, 0) in one of them.
+        tiles = size * size
+        boards = [tuple((i + shift) % tiles for i in range(tiles)) for shift in range(tiles)]
+        renders = [(to_array(draw_board(self.metadata, board)), list(board)) for board in boards]
+        return RegionReader(boxes, renders)
+
+    def initial_state(self) -> State:
+        return tuple(tile for row in self.metadata["tiles"] for tile in row)
+
+    def solved_state(self) -> State:
+        tiles = self.metadata["size"] ** 2
+        return (*range(1, tiles), 0)
+
+    def state(self, labels: Sequence[Hashable | None]) -> State | None:
+        return tuple(label for label in labels if isinstance(label, int))
+
+    def move_error(self, before: State, after: State) -> str | None:
+        size = self.metadata["size"]
+        tiles = sorted(self.initial)
+        if sorted(after) != tiles:
+            return "the board no longer holds each tile once (tiles appear, vanish or repeat)"
+        if sorted(before) != tiles:  # after an illegal move that broke the board: mending it is no slide either
+            return "the board is rebuilt from one that did not hold each tile once"
+        if after in {slide(before, before[i], size) for i in blank_neighbours(before, size)}:
+            return None
+        moved = sorted(str(tile) for tile in set(before) - {0} if before.index(tile) != after.index(tile))
+        if len(moved) == 1:
+            return f"tile {moved[0]} jumps into the empty slot from a slot that is not next to it"
+        return f"tiles {', '.join(moved)} move at once, not one tile sliding into the empty slot"
+
+    def end_error(self, state: State) -> str:
+        wrong = sum(tile != goal for tile, goal in zip(state, self.solved, strict=True) if tile)
+        return f"the board ends unsolved, {wrong} tile(s) out of place"
+
+
 class SlidingPuzzleDomain(TaskDomain):
     name: ClassVar[str] = "sliding_puzzle"
     description: ClassVar[str] = "Slide the tiles of a scrambled 3x3 puzzle back into order 1..8, one move at a time."
+    category: ClassVar[str] = "ordering"
+    difficulties: ClassVar[tuple[str, ...]] = tuple(sorted(SCRAMBLE_LENGTHS))
+    rubric: ClassVar[str] = (
+        "The puzzle: a 3x3 sliding puzzle with eight numbered, coloured tiles and one empty slot. A correct "
+        "solution: the final board reads 1 to 8 from left to right and top to bottom, with the empty slot in "
+        "the bottom-right corner. Legal moves: one tile next to the empty slot slides into it, one tile at a "
+        "time. Illegal: two tiles swap places; a tile jumps, changes its number or colour, appears or "
+        "disappears."
+    )
+    verifier_class: ClassVar[type[StateVerifier]] = SlidingPuzzleVerifier
 
-    def generate_one(self, rng: random.Random, task_id: str, seed: int) -> GeneratedTask:
-        difficulty = rng.choice(sorted(SCRAMBLE_LENGTHS))
+    def generate_one(self, rng: random.Random, task_id: str, seed: int, difficulty: str) -> GeneratedTask:
         scramble_length = rng.randint(*SCRAMBLE_LENGTHS[difficulty])
         board = scramble(rng, scramble_length)
         while board == SOLVED:  # a scramble can walk a full cycle back home; draw another
@@ -157,6 +214,7 @@ class SlidingPuzzleDomain(TaskDomain):
         origin, cell_size = grid_layout(SIZE, SIZE)
         metadata: dict[str, Any] = {
             "domain": self.name,
+            "category": self.category,
             "task_id": task_id,
             "seed": seed,
             "difficulty": difficulty,

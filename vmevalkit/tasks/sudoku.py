@@ -19,13 +19,25 @@ Metadata (besides the common keys):
 from __future__ import annotations
 
 import random
+from collections.abc import Hashable, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
 from PIL import Image
 
 from vmevalkit.tasks.base import GeneratedTask, TaskDomain
-from vmevalkit.tasks.render import cell_center, color, draw_centered_text, grid_layout, line_span, new_frame, to_array
+from vmevalkit.tasks.reading import RegionReader
+from vmevalkit.tasks.render import (
+    cell_box,
+    cell_center,
+    color,
+    draw_centered_text,
+    grid_layout,
+    line_span,
+    new_frame,
+    to_array,
+)
+from vmevalkit.tasks.verifier import State, StateVerifier
 
 Grid = list[list[int]]  # rows of digits, 0 = blank
 
@@ -147,27 +159,90 @@ def draw_sudoku(metadata: dict[str, Any], fills: list[list[int]]) -> Image.Image
     return image
 
 
+class SudokuVerifier(StateVerifier):
+    """The grid must end equal to the solution; givens never change; digits are filled in one at a time and
+    never erased or changed. Ink colour is not judged: a digit is a digit, black or blue."""
+
+    domain: ClassVar[str] = "sudoku"
+    puzzle: ClassVar[str] = "grid"
+
+    def build_reader(self) -> RegionReader:
+        size = self.metadata["size"]
+        spec = self.metadata["render"]
+        cells = [(r, c) for r in range(size) for c in range(size)]
+        boxes = [cell_box(spec["grid_origin"], spec["cell_size"], r, c) for r, c in cells]
+        empty = [[0] * size for _ in range(size)]
+        renders = [(to_array(draw_sudoku({**self.metadata, "givens": empty}, [])), [0] * len(cells))]
+        # Shifted rows of 1..size: each cell shows each digit in one of them, as a given (black) and as a fill.
+        for shift in range(size):
+            digits = [(r + c + shift) % size + 1 for r, c in cells]
+            grid = [digits[r * size : (r + 1) * size] for r in range(size)]
+            fills = [[r, c, d] for (r, c), d in zip(cells, digits, strict=True)]
+            black = to_array(draw_sudoku({**self.metadata, "givens": grid}, []))
+            blue = to_array(draw_sudoku({**self.metadata, "givens": empty}, fills))
+            renders += [(black, digits), (blue, digits)]  # the same digit in either ink: one label
+        return RegionReader(boxes, renders)
+
+    def initial_state(self) -> State:
+        return tuple(digit for row in self.metadata["givens"] for digit in row)
+
+    def solved_state(self) -> State:
+        return tuple(digit for row in self.metadata["solution_grid"] for digit in row)
+
+    def state(self, labels: Sequence[Hashable | None]) -> State | None:
+        return tuple(label for label in labels if isinstance(label, int))
+
+    def _where(self, index: int) -> str:
+        row, col = divmod(index, self.metadata["size"])
+        return f"row {row + 1}, column {col + 1}"
+
+    def move_error(self, before: State, after: State) -> str | None:
+        changed = [i for i, (a, b) in enumerate(zip(before, after, strict=True)) if a != b]
+        for i in changed:
+            if before[i]:
+                kind = "given" if self.initial[i] else "placed"
+                change = "erased" if after[i] == 0 else f"changed to {after[i]}"
+                return f"the {kind} digit {before[i]} at {self._where(i)} is {change}"
+        if len(changed) > 1:
+            return f"{len(changed)} digits appear at once; the task fills one cell at a time"
+        return None
+
+    def end_error(self, state: State) -> str:
+        blank = sum(1 for digit in state if digit == 0)
+        wrong = sum(1 for digit, right in zip(state, self.solved, strict=True) if digit and digit != right)
+        return f"the grid ends with {blank} blank and {wrong} wrong cell(s)"
+
+
 class SudokuDomain(TaskDomain):
     name: ClassVar[str] = "sudoku"
     description: ClassVar[str] = (
         "Complete a 4x4 sudoku (2x2 boxes; 9x9 with box_size=3) with a unique solution, one digit at a time."
     )
+    category: ClassVar[str] = "abstraction"
+    difficulties: ClassVar[tuple[str, ...]] = tuple(sorted(BLANK_FRACTION))
+    rubric: ClassVar[str] = (
+        "The puzzle: a sudoku grid with given digits in black and empty cells. A correct solution: every "
+        "empty cell holds a blue digit, so that each row, each column and each box contains every digit "
+        "exactly once, filled in one cell at a time. Illegal: a black (given) digit changes, moves or "
+        "disappears; a digit breaks the rules; many cells fill at once; the grid changes."
+    )
+    verifier_class: ClassVar[type[StateVerifier]] = SudokuVerifier
 
     def __init__(self, box_size: int = 2) -> None:
         if box_size not in (2, 3):  # 4x4 and 9x9: larger grids take minutes to prove their solution unique
             raise ValueError(f"sudoku box_size must be 2 (a 4x4 grid) or 3 (9x9), not {box_size!r}")
         self.box_size = box_size
 
-    def generate_one(self, rng: random.Random, task_id: str, seed: int) -> GeneratedTask:
+    def generate_one(self, rng: random.Random, task_id: str, seed: int, difficulty: str) -> GeneratedTask:
         box = self.box_size
         size = box * box
-        difficulty = rng.choice(sorted(BLANK_FRACTION))
         givens, solution_grid = make_puzzle(rng, box, round(BLANK_FRACTION[difficulty] * size * size))
         fills = [[r, c, solution_grid[r][c]] for r in range(size) for c in range(size) if givens[r][c] == 0]
 
         origin, cell_size = grid_layout(size, size)
         metadata: dict[str, Any] = {
             "domain": self.name,
+            "category": self.category,
             "task_id": task_id,
             "seed": seed,
             "difficulty": difficulty,

@@ -391,7 +391,7 @@ class QwenVLJudge(LocalScorerModel):
         import torch
         from transformers import AddedToken, Qwen2_5_VLConfig, Qwen2_5_VLForConditionalGeneration
 
-        from vmevalkit.scoring.judge_rubric import DOMAIN_RUBRICS, GENERIC_RUBRIC
+        from vmevalkit.scoring.judge_rubric import GENERIC_RUBRIC, domain_rubrics
         from vmevalkit.workers.tiny_text import qwen2_tokenizer
 
         out_dir = Path(out_dir)
@@ -400,7 +400,7 @@ class QwenVLJudge(LocalScorerModel):
         corpus = "\n".join(
             [
                 rubric_for("maze"),
-                *DOMAIN_RUBRICS.values(),
+                *domain_rubrics().values(),
                 GENERIC_RUBRIC,
                 REPAIR_REQUEST,
                 CLOSING_TEXT,
