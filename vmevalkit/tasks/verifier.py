@@ -56,6 +56,10 @@ class StateVerifier(ABC):
     def move_error(self, before: State, after: State) -> str | None:
         """Why going from ``before`` to ``after`` breaks the rules, or None for a legal move."""
 
+    def is_solved(self, state: State | None) -> bool:
+        """Whether ``state`` answers the task; a domain with several right answers overrides this."""
+        return state == self.solved
+
     @abstractmethod
     def end_error(self, state: State) -> str:
         """Why ``state`` (not the solved one) is not the answer."""
@@ -110,7 +114,7 @@ def judge(verifier: StateVerifier, frames: np.ndarray) -> Verdict:
         current = state  # judge what follows from where the video is now, legal or not
 
     last = states[-1]
-    end_state = 1.0 if last == verifier.solved else 0.0
+    end_state = 1.0 if last is not None and verifier.is_solved(last) else 0.0
     if not read:
         process = 0.0  # nothing shown is no process at all, not a flawless one
     else:
