@@ -5,7 +5,8 @@
 writes into ``<output-dir>/<experiment>/report/`` (or ``--out``):
 
 - ``metrics_summary.csv``: one row per scorer x dimension x model;
-- ``metrics_detail.csv``: the same rows per group: by domain, and by any field of a generation's
+- ``metrics_detail.csv``: the same rows per group: by domain and by category (the ability a domain tests), and by
+  any field of a generation's
   ``metadata.json`` or of its task's ``question_metadata.json`` (``group_by`` in the config, see ``ReportConfig``);
 - ``metrics.json``: the config, the scorers seen, the generations per model and status, and both tables;
 - ``heatmap_<scorer>.png`` (model x domain) and ``bars_<scorer>.png`` (mean and confidence interval per model),

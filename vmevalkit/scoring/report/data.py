@@ -57,14 +57,14 @@ SUMMARY_COLUMNS = ("scorer", "dimension", "model", *STAT_COLUMNS)
 
 
 def _default_group_by() -> list[str | list[str]]:
-    return ["domain"]
+    return ["domain", "category"]
 
 
 class ReportConfig(BaseModel):
     """Report settings, read from ``--config FILE`` (JSON; YAML where PyYAML is installed). Every key is optional:
 
     ```json
-    {"group_by": ["domain", "difficulty", ["domain", "difficulty"]],
+    {"group_by": ["domain", "category", "difficulty", ["domain", "difficulty"]],
      "scorers": ["task-verifier"], "models": null,
      "pass_dimensions": {"my-judge": "passed"}, "unit_dimensions": {"frame-match": ["final_ssim", "first_ssim"]},
      "confidence": 0.95, "resamples": 2000, "seed": 0, "max_videos_per_model": null, "embed_videos": false}
@@ -73,7 +73,8 @@ class ReportConfig(BaseModel):
     ``group_by``: the groupings of ``metrics_detail.csv``; a name groups by one field, a list of names by their
     combination. A field is looked up in the generation's ``metadata.json`` first (``domain``, ``seed``,
     ``duration``, ``params.resolution``: dots reach into objects), then in its task's ``question_metadata.json``
-    (``difficulty``); ``question.<name>`` looks only in the latter.
+    (``difficulty``, ``category``); ``question.<name>`` looks only in the latter. ``category`` falls back to the
+    registered domain's category for tasks written without one. Default: by domain and by category.
     ``scorers``, ``models``: report only these (default: every one found).
     ``pass_dimensions``: a scorer's pass dimension, for scorers outside the catalog (the catalog's scorers declare
     theirs). ``unit_dimensions``: a scorer's dimensions on [0, 1], where the default rule (every value seen lies
@@ -233,7 +234,16 @@ class ReportGeneration:
             if isinstance(value, bool):
                 return "true" if value else "false"
             return "(none)" if value is None else str(value)
+        if name == "category":  # tasks written before domains carried a category: the domain's own
+            return domain_category(self.domain)
         return None
+
+
+def domain_category(domain: str) -> str | None:
+    """The category of a registered task domain (None for a domain VMEvalKit does not know)."""
+    from vmevalkit.tasks import DOMAINS, get_domain
+
+    return get_domain(domain).category if domain in DOMAINS else None
 
 
 def _read_json_object(path: Path) -> dict[str, Any]:
