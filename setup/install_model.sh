@@ -13,7 +13,7 @@ usage() {
     cat <<'USAGE'
 Usage: bash setup/install_model.sh [options] MODEL [MODEL...]
        bash setup/install_model.sh --all-opensource [options]
-       bash setup/install_model.sh --list | --print-pins
+       bash setup/install_model.sh --list | --print-pins [MODEL...]
 
 Installs each model (a video generator, or a local scorer such as clip-score) into its own
 virtualenv envs/<model>/ (exact pins, never touching another model's venv or your main
@@ -28,7 +28,9 @@ Options:
                     real one; with --validate, validate the install on it
   --no-weights      install the virtualenv only
   --list            every local model: venv installed and its size, weights present and verified
-  --print-pins      turn lock files (weights/**/vmevalkit.lock.json) into checkpoint registry lines
+  --print-pins      turn lock files (weights/**/vmevalkit.lock.json) into checkpoint registry lines;
+                    a MODEL not installed: its registry table with each file's size from the Hub
+                    (what --list then shows as its download size)
   -h, --help        this help
 
 Environment: VMEVALKIT_PYTHON, VMEVALKIT_ENVS_DIR, VMEVALKIT_WEIGHTS_DIR, VMEVALKIT_USE_UV=0,
@@ -81,7 +83,7 @@ if [ "$list" = 1 ]; then
 fi
 if [ "$print_pins" = 1 ]; then
     vmk_check_vmevalkit || exit 1
-    exec "$VMK_PYTHON" -m vmevalkit local print-pins --weights-dir "$VMK_WEIGHTS_DIR"
+    exec "$VMK_PYTHON" -m vmevalkit local print-pins --weights-dir "$VMK_WEIGHTS_DIR" "${models[@]}"
 fi
 if [ "$all" = 1 ]; then
     mapfile -t models < <(available_models)

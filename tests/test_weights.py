@@ -973,3 +973,92 @@ def test_models_says_a_model_with_only_a_tiny_checkpoint_is_installed_tiny(tmp_p
         tmp_path, "generate", "--model", "ltx-video", "--dry-run", "--questions-dir", str(REPO / "data" / "questions")
     )
     assert "tiny checkpoint only" in plan.stdout + plan.stderr and "--checkpoint" in plan.stdout + plan.stderr
+
+
+# ---- download sizes of weights not yet installed: print-pins NAME asks the Hub, --list shows them --------------
+
+
+def hub_cli(tmp_path: Path, hub: FakeHub, *args: str) -> subprocess.CompletedProcess[str]:
+    """``vmevalkit ARGS`` in the main environment (no huggingface_hub there), the Hub reached through HF_ENDPOINT."""
+    env = {
+        "PATH": os.environ["PATH"],
+        "PYTHONPATH": str(REPO),
+        "HOME": str(tmp_path),
+        "VMEVALKIT_ENVS_DIR": str(tmp_path / "envs"),
+        "VMEVALKIT_WEIGHTS_DIR": str(tmp_path / "weights"),
+        "HF_ENDPOINT": hub.endpoint,
+        "COLUMNS": "80",
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "vmevalkit", *args], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
+    )
+
+
+def test_print_pins_of_weights_not_installed_records_each_file_size_from_the_hub(hub: FakeHub, tmp_path: Path) -> None:
+    commit = hub.add_repo("acme/tiny-video", repo_files())
+    hub.commit("acme/tiny-video", repo_files("v2"))  # main moves on: a pinned table lists its own commit's files
+    registry = write_registry(tmp_path / "registry.toml", registry_table(revision=commit))
+    printed = hub_cli(tmp_path, hub, "local", "print-pins", "tiny", "--registry", str(registry))
+    assert printed.returncode == 0, printed.stderr
+    table = tomllib.loads(printed.stdout)["tiny"]
+    assert table["sizes"] == {rel: len(repo_files()[rel]) for rel in WANTED}
+    assert table["revision"] == commit and table["pinned"] is True and "files" not in table
+    # The documented model-info call, asked for its blobs (https://huggingface.co/docs/hub/api).
+    (asked,) = hub.requests("GET", contains="/api/models/")
+    assert asked.path == f"/api/models/acme/tiny-video/revision/{commit}" and asked.query.get("blobs") == "true"
+    # Pasted into the registry, the sizes are the download size, and nothing else changes.
+    pasted = weights.get_pin("tiny", write_registry(tmp_path / "pasted.toml", printed.stdout))
+    assert pasted.sizes == table["sizes"] and pasted.files is None
+    assert weights.download_bytes(pasted) == sum(len(repo_files()[rel]) for rel in WANTED)
+    assert weights.download_bytes(weights.get_pin("tiny", registry)) is None
+
+    # A branch: the sizes of the commit it points at now, said so; the revision stays the branch.
+    branch = write_registry(tmp_path / "branch.toml", registry_table(revision="main"))
+    printed = hub_cli(tmp_path, hub, "local", "print-pins", "tiny", "--registry", str(branch))
+    assert printed.returncode == 0, printed.stderr
+    table = tomllib.loads(printed.stdout)["tiny"]
+    assert table["revision"] == "main" and table["pinned"] is False
+    assert table["sizes"]["model_index.json"] == len(repo_files("v2")["model_index.json"])
+    assert f"at {hub.repos['acme/tiny-video'].branches['main'][:12]}" in printed.stdout
+
+    # No such repo: one error line naming where it looked and what to check, exit 1.
+    missing = write_registry(tmp_path / "missing.toml", registry_table(repo_id="acme/nothing-here"))
+    failed = hub_cli(tmp_path, hub, "local", "print-pins", "tiny", "--registry", str(missing))
+    assert failed.returncode == 1 and "Traceback" not in failed.stderr
+    assert f"acme/nothing-here was not found on {hub.endpoint}" in failed.stderr and "HF_ENDPOINT" in failed.stderr
+
+
+def test_a_sizes_table_is_checked_like_the_files_table(tmp_path: Path) -> None:
+    for bad, why in (('"../up" = 3', "unsafe file path"), ('"a.json" = -1', "greater than or equal to 0")):
+        registry = write_registry(tmp_path / "r.toml", registry_table() + '\n["tiny".sizes]\n' + bad + "\n")
+        with pytest.raises(RegistryError, match=why):
+            weights.load_registry(registry)
+
+
+def test_the_listing_shows_the_download_size_once_print_pins_recorded_it(hub: FakeHub, tmp_path: Path) -> None:
+    import re
+
+    from vmevalkit.utils.sizes import human
+
+    commit = hub.add_repo("Lightricks/LTX-Video", repo_files())
+    shipped = weights.DEFAULT_REGISTRY.read_text(encoding="utf-8")
+    ltx = re.compile(r"^\[ltx-video\]\n.*?(?=^\[)", re.MULTILINE | re.DOTALL)
+    original = ltx.search(shipped)
+    assert original is not None and "[ltx-video.sizes]" not in shipped, "the shipped registry invents no sizes"
+    pinned_here = re.sub(r'revision = "[0-9a-f]{40}"', f'revision = "{commit}"', original.group(0))
+    registry = tmp_path / "checkpoints.toml"
+    registry.write_text(shipped.replace(original.group(0), pinned_here), encoding="utf-8")
+
+    before = hub_cli(tmp_path, hub, "local", "status", "--registry", str(registry))
+    assert before.returncode == 0, before.stderr
+    (line,) = [line for line in before.stdout.splitlines() if line.startswith("ltx-video ")]
+    assert "missing, size unknown" in line
+    assert "vmevalkit local print-pins <model>" in before.stdout, "size unknown says how to fill it"
+
+    printed = hub_cli(tmp_path, hub, "local", "print-pins", "ltx-video", "--registry", str(registry))
+    assert printed.returncode == 0, printed.stderr
+    registry.write_text(shipped.replace(original.group(0), printed.stdout + "\n"), encoding="utf-8")
+    after = hub_cli(tmp_path, hub, "local", "status", "--registry", str(registry))
+    assert after.returncode == 0, after.stderr
+    (line,) = [line for line in after.stdout.splitlines() if line.startswith("ltx-video ")]
+    assert f"missing, {human(sum(len(repo_files()[rel]) for rel in WANTED))}" in line

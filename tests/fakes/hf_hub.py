@@ -2,7 +2,9 @@
 
 It answers the requests huggingface_hub 2.4 makes to fetch a model at a revision:
 
-- ``GET /api/models/{repo}/revision/{rev}``: repo info; its ``sha`` resolves a branch to a commit;
+- ``GET /api/models/{repo}/revision/{rev}``: repo info; its ``sha`` resolves a branch to a commit; with
+  ``?blobs=true`` each of its ``siblings`` also has ``size``, ``blobId`` and, for LFS files,
+  ``lfs: {sha256, size, pointerSize}``, the shape the Hub documents (https://huggingface.co/docs/hub/api);
 - ``GET /api/models/{repo}/tree/{rev}?recursive=true``: the file listing, paginated with a ``Link: rel="next"``
   header like the real Hub; each file has its git blob ``oid`` and, for LFS files, ``lfs.oid`` = its sha256;
 - ``HEAD``/``GET /{repo}/resolve/{rev}/{path}``: a small (git) file is answered directly with ``ETag`` = its git
@@ -270,9 +272,22 @@ class FakeHub:
             "sha": commit,
             "private": False,
             "gated": "manual" if repo.gated else False,
-            "siblings": [{"rfilename": path} for path in sorted(repo.commits[commit])],
+            "siblings": [
+                self._sibling(f, req.query.get("blobs") == "true") for _, f in sorted(repo.commits[commit].items())
+            ],
         }
         self._json(h, req, info)
+
+    @staticmethod
+    def _sibling(fake: FakeFile, blobs: bool) -> dict[str, Any]:
+        """One file of the repo info: its name, and with ``blobs=true`` its size and blob ids, as the Hub documents
+        them (https://huggingface.co/docs/hub/api, ``GET /api/models/{repo_id}/revision/{revision}``)."""
+        if not blobs:
+            return {"rfilename": fake.path}
+        sibling: dict[str, Any] = {"rfilename": fake.path, "size": fake.size, "blobId": fake.oid}
+        if fake.lfs:
+            sibling["lfs"] = {"sha256": fake.sha256, "size": fake.size, "pointerSize": len(fake.pointer)}
+        return sibling
 
     def _tree(self, h: BaseHTTPRequestHandler, req: LoggedRequest, repo_id: str, revision: str, sub: str) -> None:
         found = self._lookup(h, req, repo_id, revision)

@@ -5,7 +5,8 @@
     vmevalkit local tiny NAME|MODULE:CLASS OUT_DIR [--check]  build (and check) a tiny random checkpoint
     vmevalkit local fetch NAME [--weights-dir DIR]            download, verify and lock pinned weights
     vmevalkit local verify NAME [--full]                      check weights against their lock and pins
-    vmevalkit local print-pins                                registry tables pinned to the verified locks
+    vmevalkit local print-pins [NAME ...]                     registry tables pinned to the verified locks; a NAME
+                                                              not installed: its file sizes, from the Hub
     vmevalkit local weights [NAME ...]                        JSON: present, verified, size on disk
     vmevalkit local size DIR                                  a folder's size, as --list shows a venv's (exit 2: absent)
 
@@ -39,6 +40,9 @@ def add_arguments(local: argparse.ArgumentParser) -> None:
     )
     status.add_argument("--json", action="store_true", help="machine-readable output")
     status.add_argument("--markdown-table", action="store_true", help="print the models table of the docs")
+    status.add_argument(
+        "--registry", type=Path, metavar="FILE", help="download sizes from this registry (default: checkpoints.toml)"
+    )
 
     validate = actions.add_parser(
         "validate", help="check an install end to end: one generation (a scorer: one scoring) through its worker"
@@ -89,7 +93,14 @@ def add_arguments(local: argparse.ArgumentParser) -> None:
     verify = actions.add_parser("verify", parents=[weights], help="check the files against the lock and pins")
     verify.add_argument("checkpoint", metavar="NAME")
     verify.add_argument("--full", action="store_true", help="hash every file, ignoring the stamps")
-    actions.add_parser("print-pins", parents=[weights], help="registry tables pinned to the verified locks")
+    pins = actions.add_parser(
+        "print-pins",
+        parents=[weights],
+        help="registry tables pinned to the verified locks; with NAMEs, file sizes from the Hub for weights not "
+        "installed (what --list shows as their download size)",
+    )
+    pins.add_argument("checkpoints", nargs="*", metavar="NAME", help="default: every verified lock, no Hub request")
+    pins.add_argument("--endpoint", default=None, help="Hub endpoint (default: $HF_ENDPOINT or huggingface.co)")
     listing = actions.add_parser("weights", parents=[weights], help="JSON: present, verified, size on disk")
     listing.add_argument("checkpoints", nargs="*", metavar="NAME", help="default: every checkpoint in the registry")
 
@@ -133,7 +144,7 @@ def status(args: argparse.Namespace) -> int:
     if args.markdown_table:
         print(models_table())
         return EXIT_OK
-    rows = status_rows()
+    rows = status_rows(args.registry)
     if args.json:
         print(json.dumps(rows, indent=2))
         return EXIT_OK
@@ -151,6 +162,12 @@ def status(args: argparse.Namespace) -> int:
         else:
             weights = row["weights"]
         print(f"{row['model']:<24} {venv:<16} {weights:<22} {row['problem'] or 'ready'}")
+    if any(row["weights"] == "missing" and not row["weights_download_bytes"] for row in rows):
+        print(
+            "size unknown: the registry records no file sizes for those weights yet;\n"
+            "  `vmevalkit local print-pins <model>` asks the Hub for them (paste its table\n"
+            "  into vmevalkit/workers/checkpoints.toml)"
+        )
     return EXIT_OK
 
 
@@ -240,7 +257,11 @@ def weights(args: argparse.Namespace) -> int:
                 return EXIT_FAILED
             print(f"weights for '{args.checkpoint}' verified")
         elif args.local_command == "print-pins":
-            sys.stdout.write(checkpoints.print_pins(weights_dir, registry=registry))
+            sys.stdout.write(
+                checkpoints.print_pins(
+                    weights_dir, registry=registry, checkpoints=args.checkpoints, endpoint=args.endpoint
+                )
+            )
         else:
             ids = args.checkpoints or sorted(checkpoints.load_registry(registry))
             found = {cid: checkpoints.status(cid, weights_dir, registry=registry) for cid in ids}

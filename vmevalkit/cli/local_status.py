@@ -46,27 +46,30 @@ def stack_size(name: str, setup_dir: Path = SETUP_DIR) -> str | None:
     return None
 
 
-def download_bytes(checkpoint_id: str) -> int | None:
-    """What the pinned weights download, from the registry's file sizes; None where it records none."""
-    from vmevalkit.workers.weights import get_pin
+def download_bytes(checkpoint_id: str, registry: Path | None = None) -> int | None:
+    """What the pinned weights download, from the registry's file sizes (``[files]``, else ``[sizes]`` that
+    ``vmevalkit local print-pins NAME`` lists from the Hub); None where it records none."""
+    from vmevalkit.workers import weights
 
     try:
-        pin = get_pin(checkpoint_id)
+        return weights.download_bytes(weights.get_pin(checkpoint_id, registry))
     except (LookupError, ValueError):
         return None
-    return sum(f.size for f in pin.files.values()) if pin.files else None
 
 
-def model_status(name: str) -> dict[str, Any]:
-    return entry_status(get_entry(name))
+def model_status(name: str, registry: Path | None = None) -> dict[str, Any]:
+    return entry_status(get_entry(name), registry=registry)
 
 
-def scorer_status(name: str) -> dict[str, Any]:
+def scorer_status(name: str, registry: Path | None = None) -> dict[str, Any]:
     entry = get_scorer_entry(name)
-    return entry_status(entry, marker=load_object(entry.service).checkpoint_marker, what="Scorer")
+    return entry_status(entry, marker=load_object(entry.service).checkpoint_marker, what="Scorer", registry=registry)
 
 
-def entry_status(entry: LocalEntry, marker: str = "model_index.json", what: str = "Model") -> dict[str, Any]:
+def entry_status(
+    entry: LocalEntry, marker: str = "model_index.json", what: str = "Model", registry: Path | None = None
+) -> dict[str, Any]:
+    """One row of the listing; ``registry`` (default: the shipped one) gives only the download sizes."""
     settings = get_settings()
     name = entry.name
     venv = settings.envs_dir / name
@@ -90,7 +93,7 @@ def entry_status(entry: LocalEntry, marker: str = "model_index.json", what: str 
     if choice.path.is_dir():
         status["weights_bytes"] = folder_size(choice.path)
     if choice.checkpoint_id is not None:
-        status["weights_download_bytes"] = download_bytes(choice.checkpoint_id)
+        status["weights_download_bytes"] = download_bytes(choice.checkpoint_id, registry)
     problem = local_problem(entry, settings, marker=marker, what=what)
     status["problem"] = problem
     tiny = installed_tiny(entry, settings) if problem else None
@@ -133,8 +136,8 @@ def models_table() -> str:
     return "\n".join(lines)
 
 
-def status_rows() -> list[dict[str, Any]]:
+def status_rows(registry: Path | None = None) -> list[dict[str, Any]]:
     """One row per local model, then per local scorer (the lab's extra catalogs included)."""
-    rows = [model_status(name) for name in model_names() if get_entry(name).kind == "local"]
-    rows += [scorer_status(name) for name, raw in all_scorers().items() if raw.get("kind") == "local"]
+    rows = [model_status(name, registry) for name in model_names() if get_entry(name).kind == "local"]
+    rows += [scorer_status(name, registry) for name, raw in all_scorers().items() if raw.get("kind") == "local"]
     return rows

@@ -2,7 +2,9 @@
 
 The registry, ``checkpoints.toml`` beside this file, is data: one table per checkpoint id (the local
 model's name) with its Hugging Face repo, the revision to fetch, the files it needs (``allow_patterns``)
-and, once a maintainer has pinned them, every file's size and sha256 (``[<id>.files]``).
+and, once a maintainer has pinned them, every file's size and sha256 (``[<id>.files]``). Weights not installed
+anywhere yet can still show what they download: ``print_pins`` with checkpoint ids asks the Hub for each file's size
+(no download, no huggingface_hub needed) and prints ``[<id>.sizes]``, which ``install_model.sh --list`` sums.
 
 Where the registry cannot name a commit yet (``pinned = false``, revision = a branch), the first install
 resolves the branch to a commit, downloads *at that commit*, and records the commit and every file's
@@ -36,7 +38,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, cast
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, ValidationError, model_validator
 
 from vmevalkit.utils.atomic import atomic_write_json
 
@@ -121,6 +123,9 @@ class CheckpointPin(BaseModel):
     ignore_patterns: list[str] = Field(default_factory=list)
     note: str = ""
     files: dict[str, FilePin] | None = None  # maintainer-pinned: exactly the files fetched, with size and sha256
+    # Each file's size as the Hub lists it at the revision (print-pins NAME): only what --list shows as the download
+    # size, never checked against (downloads are checked against [files], the lock and the Hub's own listing).
+    sizes: dict[str, NonNegativeInt] | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> CheckpointPin:
@@ -136,7 +141,24 @@ class CheckpointPin(BaseModel):
                 raise ValueError("a [files] table needs a pinned revision")
             for path in self.files:
                 _check_relpath(path)
+        for path in self.sizes or {}:
+            _check_relpath(path)
         return self
+
+    def wanted(self, path: str) -> bool:
+        """Whether a repo file is one the checkpoint needs (its allow_patterns, less its ignore_patterns)."""
+        from fnmatch import fnmatch
+
+        return any(fnmatch(path, p) for p in self.allow_patterns) and not any(
+            fnmatch(path, p) for p in self.ignore_patterns
+        )
+
+
+def download_bytes(pin: CheckpointPin) -> int | None:
+    """What fetching the checkpoint downloads, from its pinned files or else its listed sizes; None when unknown."""
+    if pin.files:
+        return sum(f.size for f in pin.files.values())
+    return sum(pin.sizes.values()) if pin.sizes else None
 
 
 def _toml_loads(text: str) -> dict[str, Any]:
@@ -382,15 +404,13 @@ def _toml_key(key: str) -> str:
     return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else _toml_str(key)
 
 
-def _pin_table(pin: CheckpointPin, lock: Lock) -> list[str]:
-    note = pin.note if pin.pinned else f"commit of '{pin.revision}' recorded by an install on {lock.created_at[:10]}"
-    key = _toml_key(pin.id)
+def _table_head(pin: CheckpointPin, revision: str, pinned: bool, note: str) -> list[str]:
     lines = [
-        f"[{key}]",
+        f"[{_toml_key(pin.id)}]",
         f"repo_id = {_toml_str(pin.repo_id)}",
         f"family = {_toml_str(pin.family)}",
-        f"revision = {_toml_str(lock.commit)}",
-        "pinned = true",
+        f"revision = {_toml_str(revision)}",
+        f"pinned = {'true' if pinned else 'false'}",
         f"gated = {'true' if pin.gated else 'false'}",
         "allow_patterns = [" + ", ".join(_toml_str(p) for p in pin.allow_patterns) + "]",
     ]
@@ -398,18 +418,124 @@ def _pin_table(pin: CheckpointPin, lock: Lock) -> list[str]:
         lines.append("ignore_patterns = [" + ", ".join(_toml_str(p) for p in pin.ignore_patterns) + "]")
     if note:
         lines.append(f"note = {_toml_str(note)}")
-    lines += ["", f"[{key}.files]"]
-    for relpath, file in sorted(lock.files.items()):
+    return lines
+
+
+def _files_lines(key: str, files: dict[str, FilePin]) -> list[str]:
+    lines = ["", f"[{key}.files]"]
+    for relpath, file in sorted(files.items()):
         lines.append(f"{_toml_str(relpath)} = {{ size = {file.size}, sha256 = {_toml_str(file.sha256)} }}")
+    return lines
+
+
+def _pin_table(pin: CheckpointPin, lock: Lock) -> list[str]:
+    note = pin.note if pin.pinned else f"commit of '{pin.revision}' recorded by an install on {lock.created_at[:10]}"
+    return _table_head(pin, lock.commit, True, note) + _files_lines(_toml_key(pin.id), lock.files) + [""]
+
+
+def _sizes_table(pin: CheckpointPin, commit: str, sizes: dict[str, int], endpoint: str) -> list[str]:
+    """The registry's own table with ``[<id>.sizes]`` added (its ``[files]`` pins, if any, kept as they are)."""
+    key = _toml_key(pin.id)
+    lines = _table_head(pin, pin.revision, pin.pinned, pin.note)
+    if pin.files is not None:
+        lines += _files_lines(key, pin.files)
+    moving = "" if pin.pinned else f" ('{pin.revision}' may move on: a pinned revision keeps them)"
+    lines += [
+        "",
+        f"# {len(sizes)} files, {_human(sum(sizes.values()))}, as {endpoint} lists {pin.repo_id} at {commit[:12]}"
+        + moving,
+        f"[{key}.sizes]",
+    ]
+    lines += [f"{_toml_str(relpath)} = {size}" for relpath, size in sorted(sizes.items())]
     return lines + [""]
 
 
-def print_pins(weights_dir: Path, *, registry: Path | None = None) -> str:
+def hub_file_sizes(
+    pin: CheckpointPin, *, endpoint: str | None = None, token: str | None = None
+) -> tuple[str, dict[str, int], str]:
+    """The commit the registry's revision is on the Hub, the size of each file the checkpoint needs there, and the
+    endpoint asked; nothing is downloaded.
+
+    One request, the Hub's model info with its blobs (https://huggingface.co/docs/hub/api):
+    ``GET {endpoint}/api/models/{repo_id}/revision/{revision}?blobs=true``, whose ``siblings`` are
+    ``{rfilename, size, blobId, lfs: {sha256, size}}``. Stdlib HTTP, so it runs in the main environment, which has
+    no huggingface_hub. ``endpoint`` and ``token`` default to HF_ENDPOINT and HF_TOKEN, as huggingface_hub reads
+    them; the token goes to that endpoint only (not along a redirect).
+    """
+    import json
+    import urllib.error
+    import urllib.request
+    from urllib.parse import quote
+
+    endpoint = (endpoint or os.environ.get("HF_ENDPOINT") or "https://huggingface.co").rstrip("/")
+    token = token if token is not None else os.environ.get("HF_TOKEN")
+    url = f"{endpoint}/api/models/{pin.repo_id}/revision/{quote(pin.revision, safe='')}?blobs=true"
+    request = urllib.request.Request(url, headers={"User-Agent": "vmevalkit"})
+    if token:
+        request.add_unredirected_header("Authorization", f"Bearer {token}")
+    check = f"check HF_ENDPOINT ({endpoint})"
+    try:
+        with urllib.request.urlopen(request, timeout=60) as answer:
+            info = json.loads(answer.read())
+    except urllib.error.HTTPError as exc:
+        if exc.code in (401, 403):
+            text = f"{pin.repo_id} was not found on {endpoint} (or it is private): {check}, and HF_TOKEN if private"
+        elif exc.code == 404:
+            text = f"{pin.repo_id} has no revision '{pin.revision}' on {endpoint}: check the registry, and {check}"
+        else:
+            text = f"{endpoint} answered HTTP {exc.code} for the file list of {pin.repo_id}: {check}, then try again"
+        raise WeightsDownloadError(_redact(text, token)) from None
+    except (OSError, ValueError) as exc:  # URLError, a timeout, a body that is not JSON
+        raise WeightsDownloadError(
+            _redact(f"cannot list the files of {pin.repo_id} on {endpoint} ({exc}): {check} and the network", token)
+        ) from None
+    commit, siblings = info.get("sha"), info.get("siblings")
+    if not isinstance(commit, str) or COMMIT_RE.fullmatch(commit) is None or not isinstance(siblings, list):
+        raise WeightsDownloadError(f"{endpoint} answered no commit or no file list for {pin.repo_id}: {check}")
+    if pin.pinned and commit != pin.revision:
+        raise WeightsDownloadError(f"{endpoint} answered for commit {commit} when asked for {pin.revision}: {check}")
+    sizes: dict[str, int] = {}
+    for sibling in siblings:
+        name, size = sibling.get("rfilename"), sibling.get("size")
+        if isinstance(name, str) and pin.wanted(name):
+            if not isinstance(size, int) or size < 0:
+                raise WeightsDownloadError(f"{endpoint} lists {pin.repo_id}'s {name} with no size: {check}")
+            sizes[_check_relpath(name)] = size
+    if not sizes:
+        raise WeightsDownloadError(
+            f"no file of {pin.repo_id} at {commit[:12]} matches the allow_patterns of [{pin.id}]: fix the registry"
+        )
+    return commit, sizes, endpoint
+
+
+def print_pins(
+    weights_dir: Path,
+    *,
+    registry: Path | None = None,
+    checkpoints: list[str] | None = None,
+    endpoint: str | None = None,
+) -> str:
     """Registry tables, pinned to the commit and files of every verified lock under ``weights_dir``.
 
     A maintainer with hub access installs a model, runs this, and pastes the tables over the
-    model's table in checkpoints.toml.
+    model's table in checkpoints.toml. With ``checkpoints``, only those: one installed and verified here gets its
+    pinned table as above, any other its registry table with ``[<id>.sizes]`` from the Hub (``hub_file_sizes``),
+    so ``--list`` can show what it downloads before anything is installed.
     """
+    if checkpoints:
+        lines = ["# Paste each table over the table of the same name in vmevalkit/workers/checkpoints.toml.", ""]
+        for checkpoint_id in checkpoints:
+            chosen = get_pin(checkpoint_id, registry)
+            try:
+                installed = read_lock(Path(weights_dir) / chosen.family / chosen.id)
+            except ValueError:
+                installed = None
+            if installed is not None and not verify(chosen.id, weights_dir, registry=registry):
+                lines += _pin_table(chosen, installed)
+            else:
+                commit, sizes, asked = hub_file_sizes(chosen, endpoint=endpoint)
+                lines += _sizes_table(chosen, commit, sizes, asked)
+        return "\n".join(lines).rstrip("\n") + "\n"
     pins = load_registry(registry)
     lines = [
         "# Pinned checkpoint tables from the verified lock files under " + str(weights_dir) + ".",
@@ -662,14 +788,7 @@ def _expected_files(
     pin: CheckpointPin, current: Lock | None, listing: list[Any], commit: str, endpoint: str
 ) -> dict[str, _Expected]:
     """The files to have at ``commit`` (the listing through the registry's patterns) and what each must be."""
-    from fnmatch import fnmatch
-
-    def wanted(path: str) -> bool:
-        return any(fnmatch(path, p) for p in pin.allow_patterns) and not any(
-            fnmatch(path, p) for p in pin.ignore_patterns
-        )
-
-    remote = {entry.path: entry for entry in listing if wanted(entry.path)}
+    remote = {entry.path: entry for entry in listing if pin.wanted(entry.path)}
     fix_pins = f"the pins of [{pin.id}] in the registry are wrong, or {endpoint} serves another checkpoint"
     fix_lock = f"the lock file was made from other files, or {endpoint} serves another checkpoint"
     if not remote:
