@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import REPO, SAMPLE, cli_env, run_generate
+from conftest import REPO, cli_env, copy_sample, run_generate
 
 from vmevalkit.cli.main import evaluate_scorers_main as main
 from vmevalkit.scoring.meta_eval import (
@@ -79,7 +79,7 @@ class Experiment:
 @pytest.fixture(scope="module")
 def experiment(tmp_path_factory: pytest.TempPathFactory) -> Experiment:
     root = tmp_path_factory.mktemp("meta")
-    shutil.copytree(SAMPLE, root / "questions")
+    copy_sample(root / "questions")
     generated = run_generate(
         "--model",
         *BASELINES,

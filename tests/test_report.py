@@ -17,7 +17,7 @@ from urllib.parse import unquote
 
 import numpy as np
 import pytest
-from conftest import REPO, SAMPLE, cli_env, run_generate
+from conftest import REPO, cli_env, copy_sample, run_generate
 from PIL import Image
 
 from vmevalkit.cli.main import report_main
@@ -65,7 +65,7 @@ def experiment(tmp_path_factory: pytest.TempPathFactory) -> Path:
     Built once for the module: every test below reads it and none writes into it."""
     root = tmp_path_factory.mktemp("report")
     questions = root / "questions"
-    shutil.copytree(SAMPLE, questions)
+    copy_sample(questions)
     prompt = questions / "sudoku_task" / "sudoku_0001" / "prompt.txt"
     prompt.write_text(prompt.read_text().strip() + " " + MARKUP + "\n")
     common = ("--duration", "1", "--questions-dir", str(questions), "--output-dir", "o", "--no-progress")

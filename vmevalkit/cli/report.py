@@ -114,3 +114,15 @@ def print_leaderboard(metrics: Metrics) -> None:
     ranked = [escape(shown(model)) for model in metrics.ranked_models(first)]
     title = "leaderboard: mean of each scorer's main dimension" + (f", best {first.name} first" if first else "")
     print_columns(Console(), escape(shown(title)), "model", columns, ranked)
+    if first is None:
+        return
+    # The first scorer by category (the ability a domain tests), where the report grouped by it.
+    by_category: dict[str, dict[str, str]] = {}
+    for row in metrics.detail:
+        if row["grouping"] == "category" and row["scorer"] == first.name and row["dimension"] == first.headline:
+            mean = row["mean"]
+            cell = "-" if mean is None else f"{mean:.3g}"
+            by_category.setdefault(escape(shown(str(row["category"]))), {})[escape(shown(row["model"]))] = cell
+    if by_category:
+        title = f"{first.name} {first.headline} by category"
+        print_columns(Console(), escape(shown(title)), "model", by_category, ranked)

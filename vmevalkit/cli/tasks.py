@@ -10,16 +10,22 @@ from typing import TYPE_CHECKING
 from vmevalkit.cli.common import EXIT_OK, EXIT_USAGE, error, guarded, positive_int, shown
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from vmevalkit.tasks.loader import TaskProblem
 
-HELP = "list or build task datasets"
-DESCRIPTION = "List a task dataset (and its invalid tasks), or build one with the builtin domain generators."
+HELP = "list or build task datasets, or list the task domains"
+DESCRIPTION = (
+    "List a task dataset (and its invalid tasks), build one with the builtin domain generators, "
+    "or list the domains ('tasks domains')."
+)
 
 
 def add_arguments(tasks: argparse.ArgumentParser) -> None:
     actions = tasks.add_subparsers(dest="tasks_command", metavar="ACTION")
     listing = actions.add_parser("list", help="list tasks and report invalid ones (default)")
     build = actions.add_parser("build", help="generate tasks with the builtin domain generators")
+    actions.add_parser("domains", help="list every task domain: its category, difficulty levels and what it asks")
     # The same options on 'tasks' and its actions; SUPPRESS keeps an action's
     # missing option from overwriting one given before the action's name.
     for p in (tasks, listing, build):
@@ -42,6 +48,11 @@ def add_arguments(tasks: argparse.ArgumentParser) -> None:
         help="seed of every generator: the same seed writes the same tasks, byte for byte (default: 0, the sample's)",
     )
     build.add_argument(
+        "--difficulty",
+        metavar="LEVEL",
+        help="every task at this level: easy, medium or hard (default: each task draws its own level)",
+    )
+    build.add_argument(
         "--sudoku-size",
         type=int,
         choices=(4, 9),
@@ -62,10 +73,12 @@ def tasks(args: argparse.Namespace) -> int:
     from vmevalkit.settings import get_settings
 
     console = Console()
+    if args.tasks_command == "domains":
+        return list_domains(console)
     questions_dir = Path(args.questions_dir or get_settings().questions_dir)
     if args.tasks_command == "build":
         from vmevalkit.tasks import UnknownDomainError
-        from vmevalkit.tasks.writer import build_dataset
+        from vmevalkit.tasks.writer import BuildError, build_dataset
 
         try:
             written = build_dataset(
@@ -74,8 +87,9 @@ def tasks(args: argparse.Namespace) -> int:
                 per_domain=args.per_domain,
                 seed=args.seed,
                 options={"sudoku": {"box_size": 3 if args.sudoku_size == 9 else 2}},
+                difficulty=args.difficulty,
             )
-        except UnknownDomainError as exc:
+        except (UnknownDomainError, BuildError) as exc:
             error(str(exc))
             return EXIT_USAGE
         console.print(f"wrote {len(written)} tasks to {questions_dir}")
@@ -101,6 +115,22 @@ def tasks(args: argparse.Namespace) -> int:
         )
     console.print(table)
     print_problems(task_set.problems)
+    return EXIT_OK
+
+
+def list_domains(console: Console) -> int:
+    from vmevalkit.cli.common import print_table
+    from vmevalkit.tasks import DOMAINS, get_domain
+
+    domains = [get_domain(name) for name in DOMAINS]
+    levels = {d.difficulties for d in domains}
+    shared = levels.pop() if len(levels) == 1 else None  # one set of levels for all: said once, in the title
+    rows = [[d.name, d.category, *([] if shared else ["/".join(d.difficulties)]), d.description] for d in domains]
+    rows.sort(key=lambda row: (row[1], row[0]))
+    title = f"{len(rows)} task domains in {len({d.category for d in domains})} categories"
+    title += f", each with levels {', '.join(shared)}" if shared else ""
+    headers = ["domain", "category", *([] if shared else ["levels"]), "asks"]
+    print_table(console, title, headers, rows, text=["category", "levels"], fold="asks")
     return EXIT_OK
 
 

@@ -185,7 +185,7 @@ class MazeDomain(TaskDomain):
     name: ClassVar[str] = "maze"
     description: ClassVar[str] = "Move a green dot through a perfect maze to the red square along open corridors."
     category: ClassVar[str] = "spatial_planning"
-    difficulties: ClassVar[tuple[str, ...]] = tuple(sorted(SIZES))
+    difficulties: ClassVar[tuple[str, ...]] = tuple(SIZES)  # easy, medium, hard
     rubric: ClassVar[str] = (
         "The puzzle: a maze with black walls on white, a green dot (the agent) and a red square (the goal). A "
         "correct solution: the green dot travels along the open corridors, one cell at a time, and ends on "

@@ -194,7 +194,7 @@ class SlidingPuzzleDomain(TaskDomain):
     name: ClassVar[str] = "sliding_puzzle"
     description: ClassVar[str] = "Slide the tiles of a scrambled 3x3 puzzle back into order 1..8, one move at a time."
     category: ClassVar[str] = "ordering"
-    difficulties: ClassVar[tuple[str, ...]] = tuple(sorted(SCRAMBLE_LENGTHS))
+    difficulties: ClassVar[tuple[str, ...]] = tuple(SCRAMBLE_LENGTHS)  # easy, medium, hard
     rubric: ClassVar[str] = (
         "The puzzle: a 3x3 sliding puzzle with eight numbered, coloured tiles and one empty slot. A correct "
         "solution: the final board reads 1 to 8 from left to right and top to bottom, with the empty slot in "

@@ -219,7 +219,7 @@ class SudokuDomain(TaskDomain):
         "Complete a 4x4 sudoku (2x2 boxes; 9x9 with box_size=3) with a unique solution, one digit at a time."
     )
     category: ClassVar[str] = "abstraction"
-    difficulties: ClassVar[tuple[str, ...]] = tuple(sorted(BLANK_FRACTION))
+    difficulties: ClassVar[tuple[str, ...]] = tuple(BLANK_FRACTION)  # easy, medium, hard
     rubric: ClassVar[str] = (
         "The puzzle: a sudoku grid with given digits in black and empty cells. A correct solution: every "
         "empty cell holds a blue digit, so that each row, each column and each box contains every digit "

@@ -21,6 +21,10 @@ from vmevalkit.tasks.loader import FINAL_FRAME, FIRST_FRAME, METADATA, PROMPT
 from vmevalkit.utils.atomic import atomic_path, atomic_write_text, strict_json_dumps
 
 
+class BuildError(ValueError):
+    """A dataset that cannot be built as asked (options or a difficulty a domain does not have)."""
+
+
 def task_dir(questions_dir: Path, domain: str, task_id: str) -> Path:
     return Path(questions_dir) / f"{domain}_task" / task_id
 
@@ -59,19 +63,26 @@ def build_dataset(
     per_domain: int = 4,
     seed: int = 0,
     options: Mapping[str, Mapping[str, Any]] | None = None,
+    difficulty: str | None = None,
 ) -> list[Path]:
     """Generate ``per_domain`` tasks of each domain (all registered ones by default) and write them.
 
-    ``options``: constructor keywords of a domain by name (``{"sudoku": {"box_size": 3}}`` for 9x9 sudokus)."""
+    ``options``: constructor keywords of a domain by name (``{"sudoku": {"box_size": 3}}`` for 9x9 sudokus).
+    ``difficulty``: every task at this level (each domain must have it); by default each task draws its own."""
     # Resolve every name first: a typo in the last domain must not leave the others half-built.
     generators = [get_domain(name) for name in (domains if domains is not None else list(DOMAINS))]
     chosen = options or {}
     unknown = sorted(set(chosen) - {d.name for d in generators} - set(DOMAINS))
     if unknown:
-        raise ValueError(f"options for unknown domain(s) {unknown}; known: {', '.join(DOMAINS)}")
+        raise BuildError(f"options for unknown domain(s) {unknown}; known: {', '.join(DOMAINS)}")
     generators = [domain_with(d, chosen.get(d.name)) for d in generators]
+    lacking = [d.name for d in generators if difficulty is not None and difficulty not in d.difficulties]
+    if lacking:
+        levels = list(dict.fromkeys(level for d in generators for level in d.difficulties))
+        which = "no domain has" if len(lacking) == len(generators) else f"{', '.join(lacking)} have no"
+        raise BuildError(f"{which} difficulty '{difficulty}'; the levels are: {', '.join(levels)}")
     written: list[Path] = []
     for domain in generators:
-        for task in domain.generate(per_domain, seed=seed):
+        for task in domain.generate(per_domain, seed=seed, difficulty=difficulty):
             written.append(write_task(task, Path(questions_dir)))
     return written
