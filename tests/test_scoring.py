@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -670,3 +671,82 @@ def test_workers_below_one_is_a_usage_error_naming_the_fix(questions: Path, tmp_
     assert result.returncode == 2
     assert f"--workers: must be at least 1, got {workers}: pass --workers 1 to score in this process" in result.stderr
     assert score_files(experiment) == []
+
+
+# -- the pool starts only the children there is work for ----------------------------------------
+
+
+@pytest.fixture
+def pid_catalog(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``pid-builtin``: the pid-recording scorer as a catalog (builtin) scorer, in this process and its children."""
+    from vmevalkit.settings import get_settings
+
+    monkeypatch.setenv("VMEVALKIT_EXTRA_SCORER_CATALOGS", "vmk_test_pid_catalog:SCORERS")
+    get_settings.cache_clear()
+
+
+def pid_runner(workers: int, **options: Any) -> ScoringRunner:
+    return ScoringRunner(
+        vmk_test_scorers.PidScorer(),
+        batch_size=1,
+        workers=workers,
+        spec=ScorerSpec(catalog_name="pid-builtin"),
+        **options,
+    )
+
+
+def test_a_small_run_scores_in_this_process_whatever_workers_says(experiment: Path, pid_catalog: None) -> None:
+    from vmevalkit.scoring.runner import MIN_ITEMS_PER_CHILD
+
+    generations = find_generations(experiment)
+    assert len(generations) <= MIN_ITEMS_PER_CHILD, "small: not enough work to pay for starting a child"
+    runner = pid_runner(4)
+    summary = runner.run(generations)
+    assert summary.scored == len(generations) == 4
+    assert runner.children_started == 0
+    assert scoring_pids(generations) == {os.getpid()}, "4 batches of 1, --workers 4: still no child"
+
+
+def test_a_large_enough_run_still_spreads_over_children_but_no_more_than_the_work_pays_for(
+    experiment: Path, pid_catalog: None
+) -> None:
+    generations = find_generations(experiment)
+    # 4 items, 4 batches, 4 workers, but 2 items per child at least: 2 children, not 4 and not this process.
+    runner = pid_runner(4, min_items_per_child=2)
+    assert runner.run(generations).scored == 4
+    assert runner.children_started == 2
+    pids = scoring_pids(generations)
+    assert len(pids) == 2 and os.getpid() not in pids
+
+
+def test_a_plug_in_class_keeps_its_own_process_even_for_one_item(experiment: Path) -> None:
+    """A --scorer-class-path scorer may kill its process: it never runs here when workers > 1, however small the run
+    (the rerun of one failed item included), so it fails only its own items."""
+    generations = find_generations(experiment)[:1]
+    runner = ScoringRunner(
+        vmk_test_scorers.PidScorer(), workers=4, spec=ScorerSpec(class_path="vmk_test_scorers:PidScorer")
+    )
+    assert runner.run(generations).scored == 1
+    assert runner.children_started == 1
+    (pid,) = scoring_pids(generations)
+    assert pid != os.getpid()
+
+
+def test_the_pool_and_this_process_write_identical_score_files(experiment: Path, tmp_path: Path) -> None:
+    """The small-run rule changes where items are scored, never what is written: forced into children (one item per
+    child is enough), the builtin scorers write the files one process writes, apart from scored_at."""
+    copy = tmp_path / "copy"
+    shutil.copytree(experiment, copy)
+    for name in ("task-verifier", "frame-match"):
+        here = ScoringRunner(load_catalog_scorer(name), batch_size=1, workers=4, spec=ScorerSpec(catalog_name=name))
+        assert here.run(find_generations(experiment)).scored == 4 and here.children_started == 0
+        pooled = ScoringRunner(
+            load_catalog_scorer(name),
+            batch_size=1,
+            workers=4,
+            spec=ScorerSpec(catalog_name=name),
+            min_items_per_child=1,
+        )
+        assert pooled.run(find_generations(copy)).scored == 4 and pooled.children_started == 4
+    assert without_scored_at(copy) == without_scored_at(experiment)
+    assert len(without_scored_at(copy)) == 8

@@ -13,6 +13,18 @@ A child that dies mid-batch (a segfault in a decoder, ``os._exit`` in a plug-in)
 starts a fresh child and the runner retries the batch's items one by one, as it does for a batch that raises.
 Children are started with ``spawn`` (no fork of a process that has threads) and ignore SIGINT, so Ctrl-C reaches
 only the parent, which stops them.
+
+How many children. A child costs about half a second to start (spawn, imports, building the scorer: 0.42-0.6 s
+measured on a 2-core machine), while a builtin scorer takes about 50 ms (frame-match) to 150 ms (task-verifier) per
+video, so a few videos cost more to hand out than to score here (the issue's 18 videos, both scorers: 9.7 s in a pool
+against 6.3 s in one process). A second child pays once the videos it takes over outweigh its start: from about
+2 x start / per-video videos, 8 for task-verifier and 19 for frame-match. So a catalog scorer gets
+``children_for(items, batches, workers)`` = min(workers, batches, ceil(items / MIN_ITEMS_PER_CHILD)) children, and
+when that is 1 it is scored in this process exactly as ``--workers 1`` scores it. MIN_ITEMS_PER_CHILD = 20, the
+larger of the two, so that no builtin scorer is ever slowed by the pool (task-verifier forgoes at most about a second
+on runs of 9 to 20 videos); ``bench/bench_scoring.py`` prints these costs and the small run both ways.
+A plug-in class (``--scorer-class-path``) keeps a child per batch up to ``workers`` however small the run: it may
+kill its process, and must then fail only its own items.
 """
 
 from __future__ import annotations
@@ -33,6 +45,15 @@ from vmevalkit.scoring.base import ScoreItem
 # ("contract", message) when its output broke the contract, ("init", message) when the scorer could not be built,
 # ("died", message) made up by the parent when the child exited without answering.
 ReplyKind = Literal["ok", "raised", "contract", "init", "died"]
+
+
+# Items a child must have to pay for its start (see the module docstring for the measurement).
+MIN_ITEMS_PER_CHILD = 20
+
+
+def children_for(items: int, batches: int, workers: int, min_items_per_child: int = MIN_ITEMS_PER_CHILD) -> int:
+    """The children a run of ``items`` in ``batches`` is worth, at most ``workers``: 1 means score in this process."""
+    return max(1, min(workers, batches, -(-items // max(1, min_items_per_child))))
 
 
 def usable_cores() -> int:
@@ -101,6 +122,7 @@ class ScorerPool:
         self.score_kwargs = dict(score_kwargs or {})
         self._context = multiprocessing.get_context("spawn")
         self._slots = [_Slot() for _ in range(size)]
+        self.started = 0  # children started so far (a dead one's replacement counts too)
 
     def __enter__(self) -> ScorerPool:
         return self
@@ -117,7 +139,9 @@ class ScorerPool:
         return len(self._slots) - self.idle
 
     def submit(self, tag: Any, items: Sequence[ScoreItem]) -> None:
-        slot = next(s for s in self._slots if s.task is None)
+        """Hands a batch to an idle child, a running one first: a child starts only when none is free."""
+        idle = [s for s in self._slots if s.task is None]
+        slot = next((s for s in idle if s.process is not None and s.process.is_alive()), idle[0])
         if slot.process is None or not slot.process.is_alive():
             self._start(slot)
         assert slot.conn is not None
@@ -176,6 +200,7 @@ class ScorerPool:
         with _sigint_blocked():
             process.start()
         child.close()  # only the child holds its end: its death reads as EOF here
+        self.started += 1
         slot.process, slot.conn = process, parent
 
     def _stop(self, slot: _Slot) -> str:

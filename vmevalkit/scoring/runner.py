@@ -26,7 +26,10 @@ Processes. With ``workers`` above 1 and a ``spec`` (how to build the scorer agai
 scorers), the batches are scored by a pool of child processes (``vmevalkit.scoring.pool``) and every file is still
 written here, by this process, atomically: the same batches, the same values, the same files (apart from
 ``scored_at``) as in one process. A child that dies fails only its batch, whose items are retried one by one; an
-item whose child dies on its own gets an error score file (``scorer_error``), which the next run redoes.
+item whose child dies on its own gets an error score file (``scorer_error``), which the next run redoes. A catalog
+scorer gets only the children its work pays for, min(workers, batches, ceil(items / MIN_ITEMS_PER_CHILD)), and a
+run worth one child is scored here, as with ``workers=1`` (the rule and its measurement: ``vmevalkit.scoring.pool``);
+a plug-in class always scores in children, so one that kills its process fails only its own items.
 
 Secrets. Every string a scorer returns or raises (details, rationales, error messages) passes
 ``vmevalkit.utils.redact.scrub_data`` on its way into a score file or a ``ScoreOutcome``: a key echoed by a
@@ -40,6 +43,7 @@ import math
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import chain, islice
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, Literal
@@ -59,7 +63,7 @@ from vmevalkit.scoring.base import (
     load_scorer_class,
     ranges_of,
 )
-from vmevalkit.scoring.pool import Reply, ScorerPool, ScorerSpec, ignore_sigint
+from vmevalkit.scoring.pool import MIN_ITEMS_PER_CHILD, Reply, ScorerPool, ScorerSpec, children_for, ignore_sigint
 from vmevalkit.tasks.loader import FINAL_FRAME, FIRST_FRAME
 from vmevalkit.utils.atomic import atomic_write_json
 from vmevalkit.utils.imports import PluginLoadError, load_object, suggest
@@ -443,19 +447,27 @@ class ScoringRunner:
         on_event: Callable[[ScoreOutcome], None] | None = None,
         workers: int = 1,
         spec: ScorerSpec | None = None,
+        min_items_per_child: int = MIN_ITEMS_PER_CHILD,
     ) -> None:
         """``init_kwargs`` and ``checkpoint`` are what the scorer was built with: recorded, and part of the
         resume rule (other options mean other scores). ``name`` defaults to the scorer's own ``name``.
 
         ``workers`` above 1 scores the batches in that many child processes, each building the scorer from
         ``spec``; without a ``spec`` (an API judge, a local scorer, a plug-in not marked ``cpu_bound``) the
-        scorer runs here, in this process, whatever ``workers`` says."""
+        scorer runs here, in this process, whatever ``workers`` says. A catalog scorer starts no more children than
+        every ``min_items_per_child`` items pay for, and none for a run that is worth one (``vmevalkit.scoring.pool``);
+        ``children_started`` says how many the last ``run`` started."""
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
         if workers < 1:
             raise ValueError(f"workers must be at least 1, got {workers}")
+        if min_items_per_child < 1:
+            raise ValueError(f"min_items_per_child must be at least 1, got {min_items_per_child}")
         self.workers = workers
         self.spec = spec
+        # A plug-in class may kill its process: every batch in a child (up to workers), however few the items.
+        self.min_items_per_child = 1 if spec is not None and spec.class_path is not None else min_items_per_child
+        self.children_started = 0
         self.scorer = scorer
         self.name = name or scorer_name_of(scorer)
         if not SAFE_NAME.fullmatch(self.name):
@@ -497,12 +509,18 @@ class ScoringRunner:
             self.on_event(outcome)
 
         pending = self._pending(generations, emit)
-        # Even one batch goes to a child: a scorer that kills its process must fail only its items, on a rerun too.
+        self.children_started = 0
+        head: list[_Pending] = []
         if self.workers > 1 and self.spec is not None:
-            # The videos are checked as the children start and score: the check overlaps their work.
-            self._score_in_pool(self._batches(pending), self.spec, emit)
+            # Enough videos checked to tell whether a second child pays: a plug-in class needs one (it always gets
+            # a child, so that one that kills its process fails only its items, on a rerun too).
+            head = list(islice(pending, max(self.min_items_per_child, self.batch_size) + 1))
+        isolate = self.spec is not None and self.spec.class_path is not None
+        if self.spec is not None and head and (isolate or self._children(len(head)) > 1):
+            # The other videos are checked as the children start and score: the check overlaps their work.
+            self._score_in_pool(chain(head, pending), self.spec, emit)
         else:
-            for batch in self._batches(list(pending)):  # every video checked before the first batch, as always
+            for batch in self._batches([*head, *pending]):  # every video checked before the first batch, as always
                 for outcome in self._score(batch):
                     emit(outcome)
         # Events came in the order things finished (children finish in any order); the summary is in the order
@@ -538,6 +556,9 @@ class ScoringRunner:
                 continue
             yield _Pending(generation, item, sha256)
 
+    def _children(self, items: int) -> int:
+        return children_for(items, -(-items // self.batch_size), self.workers, self.min_items_per_child)
+
     def _batches(self, pending: Iterable[_Pending]) -> Iterator[list[_Pending]]:
         """``pending`` in runs of ``batch_size``: the same batches in one process and in a pool."""
         batch: list[_Pending] = []
@@ -550,28 +571,50 @@ class ScoringRunner:
             yield batch
 
     def _score_in_pool(
-        self, batches: Iterator[list[_Pending]], spec: ScorerSpec, emit: Callable[[ScoreOutcome], None]
+        self, pending: Iterator[_Pending], spec: ScorerSpec, emit: Callable[[ScoreOutcome], None]
     ) -> None:
         """The batches scored by child processes, with the single-process rules: a batch that raises (or whose
         child dies) is retried item by item, a contract error stops this scorer, every file is written here.
-        Children start only as batches come (none when everything is up to date)."""
+        Children start only as batches come, and only as many as the items seen so far pay for (``_children``):
+        when that bound holds a batch back, the next one is checked meanwhile, which may raise it."""
+        seen = 0
+
+        def counted() -> Iterator[_Pending]:
+            nonlocal seen
+            for one in pending:
+                seen += 1
+                yield one
+
+        batches = self._batches(counted())
+        ready: deque[list[_Pending]] = deque()
         retries: deque[list[_Pending]] = deque()
+        exhausted = False
         with ScorerPool(score_in_child, spec, self.workers, self.score_kwargs) as pool:
-            while True:
-                while pool.idle:
-                    batch = retries.popleft() if retries else next(batches, None)
-                    if batch is None:
-                        break
-                    pool.submit(batch, [p.item for p in batch])
-                if not pool.busy:
-                    return  # no batch left, none out
-                for batch, reply in pool.wait():
-                    if reply.kind in ("raised", "died") and len(batch) > 1:
-                        # Find the item that broke the batch: the others are scored on their own, first.
-                        retries.extend([one] for one in batch)
-                        continue
-                    for outcome in self._answered(batch, reply):
-                        emit(outcome)
+            try:
+                while True:
+                    while pool.idle:
+                        if not exhausted and (not ready or pool.busy >= self._children(seen)):
+                            batch = next(batches, None)
+                            exhausted = batch is None
+                            if batch is not None:
+                                ready.append(batch)
+                                continue  # the bound may have grown with it
+                        queue = retries or ready
+                        if not queue or pool.busy >= self._children(seen):
+                            break
+                        batch = queue.popleft()
+                        pool.submit(batch, [p.item for p in batch])
+                    if not pool.busy:
+                        return  # no batch left, none out
+                    for batch, reply in pool.wait():
+                        if reply.kind in ("raised", "died") and len(batch) > 1:
+                            # Find the item that broke the batch: the others are scored on their own, first.
+                            retries.extend([one] for one in batch)
+                            continue
+                        for outcome in self._answered(batch, reply):
+                            emit(outcome)
+            finally:
+                self.children_started = pool.started
 
     def _answered(self, batch: list[_Pending], reply: Reply) -> list[ScoreOutcome]:
         if reply.kind == "ok":
