@@ -24,6 +24,7 @@ Metadata (besides the common keys):
 
 from __future__ import annotations
 
+import json
 import random
 from collections import deque
 from collections.abc import Hashable, Sequence
@@ -31,7 +32,7 @@ from functools import lru_cache
 from typing import Any, ClassVar
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from vmevalkit.tasks.base import GeneratedTask, TaskDomain
 from vmevalkit.tasks.reading import RegionReader
@@ -157,24 +158,42 @@ def slot_box(spec: dict[str, Any], discs: int, peg: int, level: int) -> Box:
     return x0, y1 - spec["cell_size"] + 1, x0 + spec["slot_width"] - 1, y1
 
 
-def draw_hanoi(metadata: dict[str, Any], slots: Sequence[Hashable]) -> Image.Image:
-    """The pegs with ``slots`` (labels peg by peg, bottom level first) filled; any arrangement can be drawn."""
-    spec = metadata["render"]
+def draw_stand(metadata: dict[str, Any]) -> Image.Image:
+    """What never changes: the bases (the target's green), the poles and the peg letters.
+
+    Cached by the task's render settings: the letters' text is the slow part of a frame, and a task's frames
+    (and the verifier's renders) all share one stand.
+    """
+    return _stand(json.dumps(metadata["render"], sort_keys=True), metadata["num_discs"], metadata["target_peg"]).copy()
+
+
+@lru_cache(maxsize=32)
+def _stand(render: str, discs: int, target: int) -> Image.Image:
+    spec = json.loads(render)
     colors = spec["colors"]
-    discs = metadata["num_discs"]
     image, draw = new_frame(color(colors["background"]))
     ox, oy = spec["grid_origin"]
     base_top = oy + discs * spec["cell_size"]
     for peg in range(PEGS):
         x0 = ox + peg * spec["column_width"]
         centre = x0 + spec["slot_width"] // 2
-        base = colors["target"] if peg == metadata["target_peg"] else colors["base"]
+        base = colors["target"] if peg == target else colors["base"]
         base_box = (x0, base_top, x0 + spec["slot_width"] - 1, base_top + spec["base_height"] - 1)
         draw.rectangle(base_box, fill=color(base))
         half = spec["pole_width"] // 2
         draw.rectangle((centre - half, spec["pole_top"], centre + half - 1, base_top - 1), fill=color(colors["pole"]))
         label_y = base_top + spec["base_height"] + spec["label_size"] // 2 + 8
         draw_centered_text(draw, (centre, label_y), PEG_NAMES[peg], spec["label_size"], color(colors["label"]))
+    return image
+
+
+def draw_hanoi(metadata: dict[str, Any], slots: Sequence[Hashable]) -> Image.Image:
+    """The pegs with ``slots`` (labels peg by peg, bottom level first) filled; any arrangement can be drawn."""
+    spec = metadata["render"]
+    colors = spec["colors"]
+    discs = metadata["num_discs"]
+    image = draw_stand(metadata)
+    draw = ImageDraw.Draw(image)
     inset = (spec["cell_size"] - spec["disc_height"]) // 2
     for index, label in enumerate(slots):
         if label == EMPTY:
