@@ -41,6 +41,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, ValidationError, model_validator
 
 from vmevalkit.utils.atomic import atomic_write_json
+from vmevalkit.utils.sizes import human  # as --list shows sizes
 
 DEFAULT_REGISTRY = Path(__file__).with_name("checkpoints.toml")
 LOCK_FILE = "vmevalkit.lock.json"
@@ -442,7 +443,7 @@ def _sizes_table(pin: CheckpointPin, commit: str, sizes: dict[str, int], endpoin
     moving = "" if pin.pinned else f" ('{pin.revision}' may move on: a pinned revision keeps them)"
     lines += [
         "",
-        f"# {len(sizes)} files, {_human(sum(sizes.values()))}, as {endpoint} lists {pin.repo_id} at {commit[:12]}"
+        f"# {len(sizes)} files, {human(sum(sizes.values()))}, as {endpoint} lists {pin.repo_id} at {commit[:12]}"
         + moving,
         f"[{key}.sizes]",
     ]
