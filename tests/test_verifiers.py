@@ -104,7 +104,7 @@ def test_baselines_rank_oracle_then_shortcut_then_static_on_the_shipped_sample(
 
 
 def test_the_ordering_holds_on_freshly_built_tasks(tmp_path: Path) -> None:
-    build_dataset(tmp_path / "fresh", per_domain=2, seed=2024)
+    build_dataset(tmp_path / "fresh", domains=DOMAINS, per_domain=2, seed=2024)  # every domain: test_domain_validity
     tasks = load_tasks(tmp_path / "fresh").tasks
     assert sorted({t.domain for t in tasks}) == DOMAINS and len(tasks) == 6
     items = [item(t, generate(m, t, tmp_path / "videos", duration=2.0), model=m) for m in BASELINES for t in tasks]

@@ -223,7 +223,6 @@ class ArithmeticDomain(TaskDomain):
         "Finish a written column addition: write the sum's digits one per step, from right to left."
     )
     category: ClassVar[str] = "counting_arithmetic"
-    difficulties: ClassVar[tuple[str, ...]] = tuple(sorted(LEVELS))
     rubric: ClassVar[str] = (
         "The puzzle: a written column addition; two or three numbers in black digits, right-aligned, a plus "
         "sign, a thick line under them and a row of empty boxes for the answer. A correct solution: the digits "

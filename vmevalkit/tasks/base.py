@@ -17,10 +17,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 from PIL import Image
 
+from vmevalkit.tasks.render import FRAME_SIZE as FRAME_SIZE  # re-exported: the size every domain draws at
+
 if TYPE_CHECKING:
     from vmevalkit.tasks.verifier import StateVerifier
 
-FRAME_SIZE = 512  # every shipped domain renders square 512x512 RGB frames
 
 # The abilities a domain tests; every domain has one, reports break results down by it.
 CATEGORIES: dict[str, str] = {

@@ -444,7 +444,6 @@ class ChessMateDomain(TaskDomain):
     name: ClassVar[str] = "chess_mate"
     description: ClassVar[str] = "White to move mates in one: slide the queen, rook or bishop square by square."
     category: ClassVar[str] = "games"
-    difficulties: ClassVar[tuple[str, ...]] = tuple(sorted(MATERIAL))
     rubric: ClassVar[str] = (
         "The puzzle: a chess board (green and tan squares, files a-h, ranks 1-8, white at the bottom) with pieces "
         "drawn as lettered discs: white pieces are white discs with black letters, black pieces black discs with "

@@ -159,7 +159,6 @@ class ClockDomain(TaskDomain):
     name: ClassVar[str] = "clock"
     description: ClassVar[str] = "Move an analogue clock forward by a number of quarter hours, 15 minutes per step."
     category: ClassVar[str] = "geometry"
-    difficulties: ClassVar[tuple[str, ...]] = tuple(sorted(STEPS))
     rubric: ClassVar[str] = (
         "The puzzle: an analogue clock face without digits, with 12 tick marks, a long thin red minute hand and "
         "a short thick blue hour hand; some clocks are seen in a mirror (flipped left to right, so the hands "

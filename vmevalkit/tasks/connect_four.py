@@ -254,7 +254,6 @@ class ConnectFourDomain(TaskDomain):
     name: ClassVar[str] = "connect_four"
     description: ClassVar[str] = "Drop the one red disc that completes four in a row and show it falling into place."
     category: ClassVar[str] = "games"
-    difficulties: ClassVar[tuple[str, ...]] = tuple(sorted(DISCS))
     rubric: ClassVar[str] = (
         "The puzzle: a connect-four board (blue frame, 7 columns by 6 rows of round holes) with red and yellow "
         "discs; red is to move and exactly one column lets red complete four red discs in a row (across, down "

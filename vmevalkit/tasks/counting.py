@@ -186,7 +186,6 @@ class CountingDomain(TaskDomain):
         "Add coins to a tray of slots, one per step, until it holds exactly the number shown at the top."
     )
     category: ClassVar[str] = "counting_arithmetic"
-    difficulties: ClassVar[tuple[str, ...]] = tuple(sorted(LEVELS))
     rubric: ClassVar[str] = (
         "The puzzle: a big number N in a box at the top and, below it, a tray of round slots drawn as grey circles; "
         "some slots may already hold a coin (a filled amber disc). A correct solution: coins are added one at a time "

@@ -288,7 +288,6 @@ class GraphPathDomain(TaskDomain):
         "Move a green token along the edges of a drawn graph to the red-ringed goal node by the unique shortest path."
     )
     category: ClassVar[str] = "spatial_planning"
-    difficulties: ClassVar[tuple[str, ...]] = tuple(sorted(LEVELS))
     rubric: ClassVar[str] = (
         "The puzzle: a graph drawn on white: black-outlined circles (nodes) joined by thick grey lines (edges), a "
         "green disc (the token) inside the start circle and a circle with a thick red ring (the goal). A correct "

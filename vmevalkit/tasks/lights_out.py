@@ -199,7 +199,6 @@ class LightsOutDomain(TaskDomain):
     name: ClassVar[str] = "lights_out"
     description: ClassVar[str] = "Switch off every light of a 3x3 to 5x5 lights-out grid, one press at a time."
     category: ClassVar[str] = "spatial_planning"
-    difficulties: ClassVar[tuple[str, ...]] = tuple(sorted(SIZES))
     rubric: ClassVar[str] = (
         "The puzzle: a square grid of lights on a black board; yellow squares are on, grey squares are off. A "
         "correct solution: every light ends off (grey). Legal moves: one press at a time; a press toggles the "

@@ -164,7 +164,6 @@ class PatternContinuationDomain(TaskDomain):
         "Continue a repeating sequence of coloured shapes (period 2 to 4) into its empty slots, one slot at a time."
     )
     category: ClassVar[str] = "abstraction"
-    difficulties: ClassVar[tuple[str, ...]] = tuple(sorted(LEVELS))
     rubric: ClassVar[str] = (
         "The puzzle: rows of slots, read left to right along each row from the top row down, showing a "
         "sequence of coloured shapes that repeats a short cycle; the last slots are empty. A correct solution: "

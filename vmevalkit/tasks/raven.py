@@ -195,7 +195,6 @@ class RavenDomain(TaskDomain):
         "Complete a Raven-style 3x3 matrix whose rows follow count, shape and colour rules, one shape at a time."
     )
     category: ClassVar[str] = "abstraction"
-    difficulties: ClassVar[tuple[str, ...]] = tuple(sorted(VARYING))
     rubric: ClassVar[str] = (
         "The puzzle: a 3x3 matrix of framed panels, each holding 1 to 4 copies of one coloured shape in a 2x2 "
         "arrangement; the bottom-right panel is empty. Along each row the number of shapes stays the same or "

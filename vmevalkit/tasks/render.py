@@ -19,11 +19,10 @@ from functools import lru_cache
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from vmevalkit.tasks.base import FRAME_SIZE
-
 Color = tuple[int, int, int]
 Box = tuple[int, int, int, int]  # x0, y0, x1, y1, inclusive as PIL draws rectangles
 
+FRAME_SIZE = 512  # every shipped domain renders square 512x512 RGB frames
 GRID_MARGIN = 32  # free border around every grid, so thick outer lines stay inside the frame
 
 

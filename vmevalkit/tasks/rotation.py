@@ -216,7 +216,6 @@ class RotationDomain(TaskDomain):
         "Turn a polyomino clockwise in 45-degree steps until it matches the reference drawing in the corner."
     )
     category: ClassVar[str] = "geometry"
-    difficulties: ClassVar[tuple[str, ...]] = tuple(sorted(TURNS))
     rubric: ClassVar[str] = (
         "The puzzle: a large coloured shape made of square cells on a grey work area, and a small copy of the "
         "same shape in a yellow panel in the top-left corner showing the target orientation. A correct solution: "

@@ -329,7 +329,6 @@ class SokobanDomain(TaskDomain):
     name: ClassVar[str] = "sokoban"
     description: ClassVar[str] = "Push every box onto a target in a small walled room, one player step at a time."
     category: ClassVar[str] = "spatial_planning"
-    difficulties: ClassVar[tuple[str, ...]] = tuple(sorted(SIZES))
     rubric: ClassVar[str] = (
         "The puzzle: a Sokoban room seen from above: dark wall cells around and inside a floor of light cells, "
         "brown square boxes, green square targets and a blue disc (the player). A correct solution: the player "

@@ -171,7 +171,6 @@ class SortBarsDomain(TaskDomain):
     name: ClassVar[str] = "sort_bars"
     description: ClassVar[str] = "Sort a row of bars from shortest to tallest by swapping neighbouring bars."
     category: ClassVar[str] = "ordering"
-    difficulties: ClassVar[tuple[str, ...]] = tuple(sorted(BARS))
     rubric: ClassVar[str] = (
         "The puzzle: a row of coloured vertical bars of different heights standing on a dark baseline. A "
         "correct solution: the bars end ordered from the shortest on the left to the tallest on the right. "

@@ -163,7 +163,6 @@ class SymmetryDomain(TaskDomain):
         "Colour the missing cells of a grid, one per step, so the picture is mirror-symmetric across a thick axis."
     )
     category: ClassVar[str] = "abstraction"
-    difficulties: ClassVar[tuple[str, ...]] = tuple(sorted(LEVELS))
     rubric: ClassVar[str] = (
         "The puzzle: a square grid of light grey cells, some coloured (red, blue, green or yellow), split in two "
         "halves by a thick black mirror line. One half (left, or top) is complete; the other half shows only some "

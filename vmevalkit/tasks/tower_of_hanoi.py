@@ -299,7 +299,6 @@ class TowerOfHanoiDomain(TaskDomain):
         "Move every disc onto the green-based peg, one top disc at a time, never onto a smaller disc."
     )
     category: ClassVar[str] = "spatial_planning"
-    difficulties: ClassVar[tuple[str, ...]] = tuple(sorted(DISCS))
     rubric: ClassVar[str] = (
         "The puzzle: three pegs A, B and C on bases, the target peg's base green and the others grey, with "
         "coloured discs of different widths stacked on them. A correct solution: every disc ends on the "
