@@ -61,7 +61,8 @@ def build_tasks(root: Path, count: int) -> list:
     from vmevalkit.tasks.writer import build_dataset
 
     per_domain = -(-count // 3)
-    build_dataset(root, per_domain=per_domain, seed=0)
+    # The three domains earlier figures were measured on (bench_tasks.py covers every domain).
+    build_dataset(root, domains=["maze", "sliding_puzzle", "sudoku"], per_domain=per_domain, seed=0)
     tasks = load_tasks(root).tasks
     return tasks[:count]
 

@@ -511,9 +511,22 @@ def test_report_prints_the_leaderboard_at_80_columns(questions: Path, tmp_path: 
     board = report.stdout[report.stdout.index("leaderboard") : report.stdout.index("wrote ")]
     assert_fits(board)  # the lines around it are paths, as long as they are
     assert "leaderboard: mean of each scorer's main dimension, best task-verifier first" in report.stdout
+    board, by_category = board.split("task-verifier task_success by category")
     rows = [line.strip("│ ").split() for line in board.splitlines() if line.startswith("│")]
     assert [row[0] for row in rows] == ["oracle-solution", "static-first-frame"], report.stdout
     assert rows[0][2] == "1" and rows[1][2] == "0", "task_success: the oracle passes, the static frame does not"
+    # Then the first scorer by category (the experiment's domains, each in its own category): one column each.
+    from vmevalkit.tasks.base import CATEGORIES
+
+    cells = [
+        [cell.strip() for cell in line.strip("│┃").split("│" if "│" in line else "┃")]
+        for line in by_category.splitlines()
+        if line.startswith(("│", "┃"))
+    ]
+    header, oracle, static = cells
+    assert header[0] == "model" and len(header) > 2 and set(header[1:]) <= set(CATEGORIES), by_category
+    assert oracle == ["oracle-solution"] + ["1"] * (len(header) - 1), by_category
+    assert static == ["static-first-frame"] + ["0"] * (len(header) - 1), by_category
     # The files still listed, after the leaderboard: their folder once, then one short line per file.
     listing = report.stdout[report.stdout.index("wrote ") :].splitlines()
     assert listing[0].startswith("wrote ") and listing[0].endswith(str(Path("o", "pilot", "report")) + "/:"), listing

@@ -27,6 +27,7 @@ from vmevalkit.scoring.base import UNIT_RANGE, Range, ScoreBatch, ScoreItem, Sco
 from vmevalkit.tasks import DOMAINS, get_domain
 from vmevalkit.tasks.loader import METADATA
 from vmevalkit.tasks.verifier import StateVerifier, Verdict, judge
+from vmevalkit.utils.imports import suggest
 from vmevalkit.video import VideoError, read_frames
 
 
@@ -68,7 +69,10 @@ class TaskVerifier(Scorer):
     def verdict(self, item: ScoreItem, verifiers: dict[Path, StateVerifier] | None = None) -> Verdict:
         """The verdict on one item (``verifiers``: a cache of built verifiers by task folder)."""
         if item.domain not in DOMAINS:
-            raise Unscorable(f"no verifier for domain '{item.domain}' (task-verifier knows: {', '.join(DOMAINS)})")
+            raise Unscorable(
+                f"no verifier for domain '{item.domain}'{suggest(item.domain, DOMAINS)}: task-verifier knows the "
+                f"{len(DOMAINS)} domains 'vmevalkit tasks domains' lists"
+            )
         if item.task_dir is None:
             raise Unscorable("the task folder was not given: task-verifier needs its declared input 'task'")
         verifiers = {} if verifiers is None else verifiers
