@@ -375,7 +375,15 @@ def test_list_shows_installed_and_missing_models(model_venv: ModelVenv) -> None:
         timeout=120,
     )
     assert done.returncode == 0, done.stderr
-    rows = {line.split()[0]: line for line in done.stdout.splitlines()[1:]}
+    # Two lines a model (and wrapped next steps, indented): a model's row is its lines joined.
+    rows: dict[str, str] = {}
+    for line in done.stdout.splitlines()[2:]:
+        if line.startswith(" "):
+            last = list(rows)[-1]
+            rows[last] += " " + line.strip()
+        elif line.split():
+            rows[line.split()[0]] = line
+    assert max(len(line) for line in done.stdout.splitlines()) <= 80
     assert set(LOCAL) <= set(rows)  # plus the extra catalogs' local models (here: the test ones)
     assert rows["ltx-video"].split()[1] == "yes"
     assert "not installed: run bash setup/install_model.sh svd" in rows["svd"]

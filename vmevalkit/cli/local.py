@@ -148,7 +148,10 @@ def status(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(rows, indent=2))
         return EXIT_OK
-    print(f"{'model':<24} {'venv':<16} {'weights':<22} next step")
+    import textwrap
+
+    # Two lines a model, so 80 columns hold it: the state, then the next step (indented, wrapped at words).
+    print(f"{'model':<24} {'venv':<16} weights\n    next step")
     for row in rows:
         if row["venv"]:
             venv = f"yes {human(row['venv_bytes'])}"
@@ -161,7 +164,9 @@ def status(args: argparse.Namespace) -> int:
             weights = f"missing, {human(download) if download else 'size unknown'}"
         else:
             weights = row["weights"]
-        print(f"{row['model']:<24} {venv:<16} {weights:<22} {row['problem'] or 'ready'}")
+        print(f"{row['model']:<24} {venv:<16} {weights}")
+        step = row["problem"] or "ready"
+        print(textwrap.fill(step, 80, initial_indent="    ", subsequent_indent="      ", break_on_hyphens=False))
     if any(row["weights"] == "missing" and not row["weights_download_bytes"] for row in rows):
         print(
             "size unknown: the registry records no file sizes for those weights yet;\n"
