@@ -11,15 +11,12 @@ from typing import Any
 
 import numpy as np
 import pytest
+from domain_videos import score_frames
 from PIL import Image
 
-from vmevalkit.scoring.base import ScoreItem, checked_scores
-from vmevalkit.scoring.verifiers import TaskVerifier
 from vmevalkit.tasks import get_domain
 from vmevalkit.tasks.arithmetic import ArithmeticVerifier, draw_addition
 from vmevalkit.tasks.base import GeneratedTask
-from vmevalkit.tasks.loader import FIRST_FRAME
-from vmevalkit.tasks.writer import write_task
 from vmevalkit.video import read_frames, write_video
 
 SEEDS = (0, 1, 2)
@@ -124,26 +121,6 @@ def test_every_digit_reads_as_itself_after_compression_downscale_and_noise(tmp_p
                 assert state is not None and state[0] == (d,) * width, (md["task_id"], d, state)
 
 
-def score_video(tmp_path: Path, task: GeneratedTask, frames: list[np.ndarray], name: str) -> tuple[Any, Any]:
-    """``frames`` (each held 8 frames) encoded and scored with task-verifier, without final_frame.png."""
-    folder = write_task(task, tmp_path / "questions")
-    (folder / "final_frame.png").unlink(missing_ok=True)
-    video = write_video([f for f in frames for _ in range(8)], tmp_path / f"{name}.mp4").path
-    item = ScoreItem(
-        generation_dir=tmp_path,
-        model="m",
-        task_id=task.task_id,
-        domain="arithmetic",
-        video_path=Path(video),
-        prompt=task.prompt,
-        first_frame=folder / FIRST_FRAME,
-        task_dir=folder,
-    )
-    scorer = TaskVerifier()
-    scores, details = checked_scores(scorer, [item], scorer.score_batch([item]))
-    return scores[0], details[0]
-
-
 @pytest.fixture(scope="module")
 def task() -> GeneratedTask:
     return next(t for t in generated(0, 8, "medium") if t.metadata["width"] == 4)
@@ -157,7 +134,7 @@ def test_a_digit_written_left_of_a_blank_is_illegal(tmp_path: Path, task: Genera
     md = task.metadata
     total = [int(d) for d in str(md["total"])]
     left_first = [("blank",) * 4, ("blank", "blank", total[2], "blank"), tuple(total)]
-    scores, detail = score_video(tmp_path, task, frames_of(md, left_first), "order")
+    scores, detail = score_frames(task, frames_of(md, left_first), tmp_path, hold=8, without_final_frame=True)
     assert scores[TASK_SUCCESS] == 0.0 and scores[END_STATE] == 1.0
     assert "the tens digit is written while the ones digit is still blank" in detail["reason"]
 
@@ -165,13 +142,17 @@ def test_a_digit_written_left_of_a_blank_is_illegal(tmp_path: Path, task: Genera
 def test_two_digits_at_once_and_an_overwritten_digit_are_illegal(tmp_path: Path, task: GeneratedTask) -> None:
     md = task.metadata
     steps = answer_steps(md)
-    scores, detail = score_video(tmp_path, task, frames_of(md, [steps[0], steps[2], *steps[3:]]), "two")
+    scores, detail = score_frames(
+        task, frames_of(md, [steps[0], steps[2], *steps[3:]]), tmp_path, hold=8, without_final_frame=True
+    )
     assert scores[TASK_SUCCESS] == 0.0
     assert "2 answer digits appear at once; the sum is written one digit per step" in detail["reason"]
 
     ones = steps[1][3]
     wrong = (*steps[1][:3], (ones + 1) % 10)
-    scores, detail = score_video(tmp_path, task, frames_of(md, [steps[0], wrong, *steps[1:]]), "overwrite")
+    scores, detail = score_frames(
+        task, frames_of(md, [steps[0], wrong, *steps[1:]]), tmp_path, hold=8, without_final_frame=True
+    )
     assert scores[TASK_SUCCESS] == 0.0
     assert f"the answer's ones digit {(ones + 1) % 10} is changed to {ones}" in detail["reason"]
 
@@ -182,7 +163,7 @@ def test_a_changed_addend_is_illegal(tmp_path: Path, task: GeneratedTask) -> Non
     givens[0] = "blank"  # the first number's hundreds digit disappears at the end
     final = answer_steps(md)[-1]
     frames = [*frames_of(md, answer_steps(md)), np.asarray(draw_addition(md, final, givens))]
-    scores, detail = score_video(tmp_path, task, frames, "addend")
+    scores, detail = score_frames(task, frames, tmp_path, hold=8, without_final_frame=True)
     assert scores[TASK_SUCCESS] == 0.0
     first = md["addends"][0]
     assert f"the hundreds digit {str(first)[0]} of the first number {first} is erased" in detail["reason"]
@@ -193,7 +174,7 @@ def test_a_wrong_digit_is_legal_but_the_answer_fails(tmp_path: Path, task: Gener
     steps = answer_steps(md)
     lead = steps[-1][0]
     wrong = ((lead % 9) + 1, *steps[-1][1:])  # another non-zero leading digit
-    scores, detail = score_video(tmp_path, task, frames_of(md, [*steps[:-1], wrong]), "wrong")
+    scores, detail = score_frames(task, frames_of(md, [*steps[:-1], wrong]), tmp_path, hold=8, without_final_frame=True)
     assert scores[PROCESS] == 1.0 and scores[END_STATE] == 0.0
     shown = "".join(str(d) for d in wrong)
     assert f"the answer reads {shown}, not {md['total']}" in detail["reason"]

@@ -10,21 +10,16 @@ import json
 import re
 from itertools import pairwise
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
+from domain_videos import score_frames
 from PIL import Image, ImageDraw, ImageOps
 
-from vmevalkit.scoring.base import ScoreItem, checked_scores
-from vmevalkit.scoring.verifiers import TaskVerifier
 from vmevalkit.tasks import get_domain
 from vmevalkit.tasks.base import GeneratedTask
 from vmevalkit.tasks.clock import ClockVerifier, draw_clock, hand_polygon
-from vmevalkit.tasks.loader import FIRST_FRAME
 from vmevalkit.tasks.reading import RegionReader
-from vmevalkit.tasks.writer import write_task
-from vmevalkit.video import write_video
 
 SEEDS = (0, 1, 2)
 COUNT = 8
@@ -130,25 +125,6 @@ def test_move_rule_names_the_cheat() -> None:
     assert "jumps 1 hour 15 minutes at once" in (verifier.move_error((46,), (3,)) or "")
 
 
-def score_frames(task: GeneratedTask, frames: list[np.ndarray], folder: Path) -> tuple[np.ndarray, dict[str, Any]]:
-    task_dir = write_task(task, folder / "questions")
-    video = folder / f"{task.task_id}-{len(list(folder.glob('*.mp4')))}.mp4"
-    write_video([f for f in frames for _ in range(4)], video)
-    item = ScoreItem(
-        generation_dir=video.parent,
-        model="m",
-        task_id=task.task_id,
-        domain=task.domain,
-        video_path=video,
-        prompt=task.prompt,
-        first_frame=task_dir / FIRST_FRAME,
-        task_dir=task_dir,
-    )
-    scorer = TaskVerifier()
-    scores, details = checked_scores(scorer, [item], scorer.score_batch([item]))
-    return scores[0], details[0]
-
-
 @pytest.fixture(scope="module")
 def hard_task() -> GeneratedTask:
     return next(task for task in all_tasks() if task.metadata["difficulty"] == "hard")
@@ -157,11 +133,11 @@ def hard_task() -> GeneratedTask:
 def test_a_30_minute_jump_and_a_step_back_are_caught_in_a_real_video(hard_task: GeneratedTask, tmp_path: Path) -> None:
     md = hard_task.metadata
     steps = [np.asarray(draw_clock(md, quarter)) for quarter in md["solution"]]
-    scores, detail = score_frames(hard_task, steps[:2] + steps[3:], tmp_path)
+    scores, detail = score_frames(hard_task, steps[:2] + steps[3:], tmp_path, hold=4)
     assert scores[END_STATE] == 1.0 and scores[TASK_SUCCESS] == 0.0
     assert "jumps 30 minutes at once" in detail["reason"]
     wobble = steps[:3] + [steps[1]] + steps[2:]
-    scores, detail = score_frames(hard_task, wobble, tmp_path)
+    scores, detail = score_frames(hard_task, wobble, tmp_path, hold=4)
     assert scores[END_STATE] == 1.0 and scores[PROCESS] < 1.0
     assert "goes back 15 minutes" in detail["reason"]
 
@@ -190,5 +166,5 @@ def test_a_minute_hand_moved_without_the_hour_hand_is_not_the_answer(hard_task: 
     x, y, hub = center[0], center[1], spec["hub"]
     draw.ellipse((x - hub, y - hub, x + hub, y + hub), fill=tuple(spec["colors"]["hub"]))
     frames.append(np.asarray(ImageOps.mirror(image) if md["mirrored"] else image))
-    scores, detail = score_frames(hard_task, frames, tmp_path)
+    scores, detail = score_frames(hard_task, frames, tmp_path, hold=4)
     assert scores[END_STATE] == 0.0 and scores[TASK_SUCCESS] == 0.0, detail["reason"]

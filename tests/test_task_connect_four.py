@@ -14,15 +14,11 @@ from typing import Any
 
 import numpy as np
 import pytest
+from domain_videos import score_frames
 
-from vmevalkit.scoring.base import ScoreItem, checked_scores
-from vmevalkit.scoring.verifiers import TaskVerifier
 from vmevalkit.tasks import get_domain
 from vmevalkit.tasks.base import GeneratedTask
 from vmevalkit.tasks.connect_four import ConnectFourVerifier, draw_board
-from vmevalkit.tasks.loader import FIRST_FRAME
-from vmevalkit.tasks.writer import write_task
-from vmevalkit.video import write_video
 
 SEEDS = (0, 1, 2)
 COUNT = 8
@@ -121,24 +117,8 @@ def grid_with(md: dict[str, Any], *discs: tuple[int, int, str]) -> list[list[str
 
 
 def score_grids(task: GeneratedTask, grids: list[list[list[str]]], folder: Path) -> tuple[np.ndarray, dict[str, Any]]:
-    """Draw each grid with the domain's renderer, encode a real mp4 and score it with task-verifier."""
-    task_dir = write_task(task, folder / "questions")
-    video = folder / f"{task.task_id}-{len(list(folder.glob('*.mp4')))}.mp4"
-    frames = [np.asarray(draw_board(task.metadata, grid)) for grid in grids]
-    write_video([f for f in frames for _ in range(4)], video)
-    item = ScoreItem(
-        generation_dir=video.parent,
-        model="m",
-        task_id=task.task_id,
-        domain=task.domain,
-        video_path=video,
-        prompt=task.prompt,
-        first_frame=task_dir / FIRST_FRAME,
-        task_dir=task_dir,
-    )
-    scorer = TaskVerifier()
-    scores, details = checked_scores(scorer, [item], scorer.score_batch([item]))
-    return scores[0], details[0]
+    """Draw each grid with the domain's renderer and score the video (each held 4 frames) with task-verifier."""
+    return score_frames(task, [np.asarray(draw_board(task.metadata, grid)) for grid in grids], folder, hold=4)
 
 
 @pytest.fixture(scope="module")

@@ -14,18 +14,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from domain_videos import score_videos
 
 from vmevalkit.models.baselines import spread_keyframes
-from vmevalkit.scoring.base import ScoreItem, checked_scores
-from vmevalkit.scoring.verifiers import TaskVerifier
 from vmevalkit.tasks import get_domain
 from vmevalkit.tasks.base import GeneratedTask
 from vmevalkit.tasks.graph_path import draw_graph
-from vmevalkit.tasks.loader import load_tasks
 from vmevalkit.tasks.render import to_array
 from vmevalkit.tasks.verifier import judge
-from vmevalkit.tasks.writer import write_task
-from vmevalkit.video import write_video
 
 SEEDS = (0, 1, 2)
 PER_SEED = 8
@@ -163,32 +159,12 @@ def test_verifier_names_the_jump_the_detour_and_reads_two_tokens_as_nothing() ->
 
 def test_task_verifier_fails_a_detour_video_and_passes_the_oracle_route(tmp_path: Path) -> None:
     task, away, _ = find_task_with_detour()
-    write_task(task, tmp_path / "q")
-    loaded = load_tasks(tmp_path / "q").tasks[0]
-    (loaded.path / "final_frame.png").unlink()  # the verifier reads the metadata only
-    md = loaded.metadata
+    md = task.metadata
     videos = {
         "detour": cheat_frames(md, [md["start"], away, *md["solution"]]),
         "oracle": cheat_frames(md, md["solution"]),
     }
-    items = []
-    for name, frames in videos.items():
-        path = tmp_path / "videos" / f"{name}.mp4"
-        path.parent.mkdir(exist_ok=True)
-        write_video(frames, path)
-        items.append(
-            ScoreItem(
-                generation_dir=path.parent,
-                model=name,
-                task_id=loaded.task_id,
-                domain=loaded.domain,
-                video_path=path,
-                prompt=loaded.prompt,
-                first_frame=loaded.first_frame,
-                task_dir=loaded.path,
-            )
-        )
-    scorer = TaskVerifier()
-    scores, details = checked_scores(scorer, items, scorer.score_batch(items))
+    # the verifier reads the metadata only
+    scores, details = score_videos(task, videos, tmp_path, without_final_frame=True)
     assert scores[0, TASK_SUCCESS] == 0.0 and "not a shortest path" in details[0]["reason"], details[0]
     assert scores[1, TASK_SUCCESS] == 1.0, details[1]

@@ -15,15 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from domain_videos import score_frames
 
-from vmevalkit.scoring.base import ScoreItem, checked_scores
-from vmevalkit.scoring.verifiers import TaskVerifier
 from vmevalkit.tasks import get_domain
 from vmevalkit.tasks.base import GeneratedTask
 from vmevalkit.tasks.lights_out import PROMPT, LightsOutVerifier, draw_lights
-from vmevalkit.tasks.loader import FIRST_FRAME
-from vmevalkit.tasks.writer import write_task
-from vmevalkit.video import write_video
 
 SEEDS = (0, 1, 2)
 COUNT = 8
@@ -130,22 +126,7 @@ def score_grids(md: dict[str, Any], grids: Sequence[np.ndarray], folder: Path) -
         final_frame=draw_lights(md, grids[-1].flatten().tolist()),
         metadata=md,
     )
-    task_dir = write_task(task, folder / "questions")
-    video = folder / f"v{len(list(folder.glob('*.mp4')))}.mp4"
-    write_video([f for f in frames for _ in range(4)], video)
-    item = ScoreItem(
-        generation_dir=video.parent,
-        model="m",
-        task_id=md["task_id"],
-        domain="lights_out",
-        video_path=video,
-        prompt=PROMPT,
-        first_frame=task_dir / FIRST_FRAME,
-        task_dir=task_dir,
-    )
-    scorer = TaskVerifier()
-    scores, details = checked_scores(scorer, [item], scorer.score_batch([item]))
-    return scores[0], details[0]
+    return score_frames(task, frames, folder, hold=4)
 
 
 def test_cheats_in_real_videos_are_caught(tmp_path: Path) -> None:

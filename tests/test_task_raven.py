@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from domain_videos import video_item
 
 from vmevalkit.scoring.base import ScoreItem
 from vmevalkit.scoring.verifiers import TaskVerifier
@@ -18,8 +19,6 @@ from vmevalkit.tasks import get_domain
 from vmevalkit.tasks.base import GeneratedTask
 from vmevalkit.tasks.raven import draw_raven, initial_slots
 from vmevalkit.tasks.render import to_array
-from vmevalkit.tasks.writer import write_task
-from vmevalkit.video import write_video
 
 SEEDS = (0, 1, 2)
 PER_SEED = 8
@@ -109,20 +108,8 @@ def test_each_solution_step_reads_back_as_its_state() -> None:
 
 def cheat_video(task: GeneratedTask, steps: list[list[str]], folder: Path) -> ScoreItem:
     """A video of the drawn states ``steps`` (36 place labels each), scored as a model's output of ``task``."""
-    task_dir = write_task(task, folder / "questions")
-    frames = [to_array(draw_raven(task.metadata, slots)) for slots in steps for _ in range(HOLD)]
-    video = folder / "video.mp4"
-    write_video(frames, video, crf=30)
-    return ScoreItem(
-        generation_dir=folder,
-        model="cheat",
-        task_id=task.task_id,
-        domain="raven",
-        video_path=video,
-        prompt=task.prompt,
-        first_frame=task_dir / "first_frame.png",
-        task_dir=task_dir,
-    )
+    frames = [to_array(draw_raven(task.metadata, slots)) for slots in steps]
+    return video_item(task, frames, folder, hold=HOLD, model="cheat", crf=30)
 
 
 def with_answer(md: dict[str, Any], places: list[str]) -> list[str]:

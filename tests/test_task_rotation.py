@@ -13,16 +13,12 @@ from typing import Any
 
 import numpy as np
 import pytest
+from domain_videos import score_frames
 from PIL import ImageDraw
 
-from vmevalkit.scoring.base import ScoreItem, checked_scores
-from vmevalkit.scoring.verifiers import TaskVerifier
 from vmevalkit.tasks import get_domain
 from vmevalkit.tasks.base import GeneratedTask
-from vmevalkit.tasks.loader import FIRST_FRAME
 from vmevalkit.tasks.rotation import ANGLES, RotationVerifier, draw_rotation, draw_shape
-from vmevalkit.tasks.writer import write_task
-from vmevalkit.video import write_video
 
 SEEDS = (0, 1, 2)
 COUNT = 8
@@ -145,25 +141,6 @@ def mirrored_frame(md: dict[str, Any], angle: int) -> np.ndarray:
     return np.asarray(image)
 
 
-def score_frames(task: GeneratedTask, frames: list[np.ndarray], folder: Path) -> tuple[np.ndarray, dict[str, Any]]:
-    task_dir = write_task(task, folder / "questions")
-    video = folder / f"{task.task_id}-{len(list(folder.glob('*.mp4')))}.mp4"
-    write_video([f for f in frames for _ in range(4)], video)
-    item = ScoreItem(
-        generation_dir=video.parent,
-        model="m",
-        task_id=task.task_id,
-        domain=task.domain,
-        video_path=video,
-        prompt=task.prompt,
-        first_frame=task_dir / FIRST_FRAME,
-        task_dir=task_dir,
-    )
-    scorer = TaskVerifier()
-    scores, details = checked_scores(scorer, [item], scorer.score_batch([item]))
-    return scores[0], details[0]
-
-
 @pytest.fixture(scope="module")
 def hard_task() -> GeneratedTask:
     return next(task for task in all_tasks() if task.metadata["difficulty"] == "hard")
@@ -175,13 +152,13 @@ def test_a_jump_and_a_counter_clockwise_turn_are_caught_in_a_real_video(
     md = hard_task.metadata
     steps = [np.asarray(draw_rotation(md, angle)) for angle in md["solution"]]
     # Three steps at once in the middle: 135 degrees in one move.
-    scores, detail = score_frames(hard_task, steps[:2] + steps[4:], tmp_path)
+    scores, detail = score_frames(hard_task, steps[:2] + steps[4:], tmp_path, hold=4)
     assert scores[END_STATE] == 1.0 and scores[TASK_SUCCESS] == 0.0
     assert "rotates by 135 degrees at once" in detail["reason"]
     # The short way round: counter-clockwise 90 degrees in two legal-sized steps, ending on the target.
     start = md["start_angle"]
     ccw = [np.asarray(draw_rotation(md, (start - 45 * k) % 360)) for k in range(3)]
-    scores, detail = score_frames(hard_task, ccw, tmp_path)
+    scores, detail = score_frames(hard_task, ccw, tmp_path, hold=4)
     assert scores[END_STATE] == 1.0 and scores[PROCESS] == 0.0
     assert "turns counter-clockwise" in detail["reason"]
 
@@ -190,7 +167,7 @@ def test_a_mirrored_answer_does_not_solve_it(hard_task: GeneratedTask, tmp_path:
     md = hard_task.metadata
     frames = [np.asarray(draw_rotation(md, angle)) for angle in md["solution"][:-1]]
     frames.append(mirrored_frame(md, md["target_angle"]))
-    scores, detail = score_frames(hard_task, frames, tmp_path)
+    scores, detail = score_frames(hard_task, frames, tmp_path, hold=4)
     assert scores[END_STATE] == 0.0 and scores[TASK_SUCCESS] == 0.0, detail["reason"]
 
 

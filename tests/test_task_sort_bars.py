@@ -12,16 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from domain_videos import score_frames
 
 from vmevalkit.models.baselines import spread_keyframes
-from vmevalkit.scoring.base import ScoreItem, checked_scores
-from vmevalkit.scoring.verifiers import TaskVerifier
 from vmevalkit.tasks import get_domain
 from vmevalkit.tasks.base import GeneratedTask
-from vmevalkit.tasks.loader import Task, load_tasks
 from vmevalkit.tasks.sort_bars import EMPTY, SortBarsVerifier, draw_bars
-from vmevalkit.tasks.writer import write_task
-from vmevalkit.video import write_video
 
 DOMAIN = "sort_bars"
 SEEDS = (0, 1, 2)
@@ -119,33 +115,8 @@ def test_move_rules_name_what_is_wrong() -> None:
     assert error((3, 5, EMPTY, 2, 4), start) == "the row is rebuilt from one that did not hold each bar once"
 
 
-def folder_task(tmp_path: Path, task: GeneratedTask) -> Task:
-    write_task(task, tmp_path / "questions")
-    loaded = load_tasks(tmp_path / "questions", task_ids=[task.task_id]).tasks[0]
-    (loaded.path / "final_frame.png").unlink()  # the verifier must not need it
-    return loaded
-
-
-def score_video(task: Task, frames: list[np.ndarray], path: Path) -> tuple[np.ndarray, dict[str, Any]]:
-    write_video(frames, path)
-    item = ScoreItem(
-        generation_dir=path.parent,
-        model="m",
-        task_id=task.task_id,
-        domain=task.domain,
-        video_path=path,
-        prompt=task.prompt,
-        first_frame=task.first_frame,
-        task_dir=task.path,
-    )
-    scorer = TaskVerifier()
-    scores, details = checked_scores(scorer, [item], scorer.score_batch([item]))
-    return scores[0], details[0]
-
-
 def test_a_video_that_swaps_distant_bars_or_drops_one_fails(tmp_path: Path) -> None:
-    generated = next(t for t in all_tasks() if t.metadata["num_bars"] == 6)
-    task = folder_task(tmp_path, generated)
+    task = next(t for t in all_tasks() if t.metadata["num_bars"] == 6)
     md = task.metadata
     keyframes = get_domain(DOMAIN).render_solution(md)
     row = list(md["bars"])
@@ -153,7 +124,7 @@ def test_a_video_that_swaps_distant_bars_or_drops_one_fails(tmp_path: Path) -> N
     far[0], far[-1] = far[-1], far[0]  # the two end bars trade places across the row
     jump = np.asarray(draw_bars(md, far))
     frames = spread_keyframes(keyframes[:1], 8) + [jump] * 8 + spread_keyframes(keyframes, 48)
-    scores, details = score_video(task, frames, tmp_path / "far.mp4")
+    scores, details = score_frames(task, frames, tmp_path, name="far", without_final_frame=True)
     assert scores[TASK_SUCCESS] == 0.0 and scores[END_STATE] == 1.0 and scores[PROCESS] < 1.0
     assert f"bars {row[0]} and {row[-1]} swap, but slots 1 and 6 are not neighbours" in details["reason"]
     assert details["first_violation_frame"] == 8
@@ -163,5 +134,5 @@ def test_a_video_that_swaps_distant_bars_or_drops_one_fails(tmp_path: Path) -> N
     frames = (
         spread_keyframes(keyframes[:1], 8) + [np.asarray(draw_bars(md, gone))] * 8 + spread_keyframes(keyframes, 48)
     )
-    scores, details = score_video(task, frames, tmp_path / "gone.mp4")
+    scores, details = score_frames(task, frames, tmp_path, name="gone", without_final_frame=True)
     assert scores[TASK_SUCCESS] == 0.0 and f"bar {row[2]} vanishes" in details["reason"]

@@ -11,15 +11,11 @@ from typing import Any
 
 import numpy as np
 import pytest
+from domain_videos import score_frames
 
-from vmevalkit.scoring.base import ScoreItem, checked_scores
-from vmevalkit.scoring.verifiers import TaskVerifier
 from vmevalkit.tasks import get_domain
 from vmevalkit.tasks.base import GeneratedTask
-from vmevalkit.tasks.loader import FIRST_FRAME
 from vmevalkit.tasks.symmetry import SymmetryVerifier, draw_symmetry
-from vmevalkit.tasks.writer import write_task
-from vmevalkit.video import write_video
 
 SEEDS = (0, 1, 2)
 PER_SEED = 8
@@ -105,24 +101,9 @@ def test_every_rendered_step_reads_back_as_its_state() -> None:
 
 
 def score_video(tmp_path: Path, task: GeneratedTask, grids: list[list[list[str]]], name: str) -> tuple[Any, Any]:
-    """Draw ``grids`` with the domain's renderer (each held 8 frames), encode them and score with task-verifier."""
-    folder = write_task(task, tmp_path / "questions")
-    (folder / "final_frame.png").unlink()
-    frames = [np.asarray(draw_symmetry(task.metadata, grid)) for grid in grids for _ in range(8)]
-    video = write_video(frames, tmp_path / f"{name}.mp4").path
-    item = ScoreItem(
-        generation_dir=tmp_path,
-        model="m",
-        task_id=task.task_id,
-        domain="symmetry",
-        video_path=Path(video),
-        prompt=task.prompt,
-        first_frame=folder / FIRST_FRAME,
-        task_dir=folder,
-    )
-    scorer = TaskVerifier()
-    scores, details = checked_scores(scorer, [item], scorer.score_batch([item]))
-    return scores[0], details[0]
+    """Draw ``grids`` with the domain's renderer (each held 8 frames) and score the video with task-verifier."""
+    frames = [np.asarray(draw_symmetry(task.metadata, grid)) for grid in grids]
+    return score_frames(task, frames, tmp_path, hold=8, name=name, without_final_frame=True)
 
 
 def steps(task: GeneratedTask) -> list[list[list[str]]]:

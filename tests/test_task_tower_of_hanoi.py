@@ -12,16 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from domain_videos import score_frames
 
 from vmevalkit.models.baselines import spread_keyframes
-from vmevalkit.scoring.base import ScoreItem, checked_scores
-from vmevalkit.scoring.verifiers import TaskVerifier
 from vmevalkit.tasks import get_domain
 from vmevalkit.tasks.base import GeneratedTask
-from vmevalkit.tasks.loader import Task, load_tasks
 from vmevalkit.tasks.tower_of_hanoi import EMPTY, TowerOfHanoiVerifier, draw_hanoi
-from vmevalkit.tasks.writer import write_task
-from vmevalkit.video import write_video
 
 DOMAIN = "tower_of_hanoi"
 SEEDS = (0, 1, 2)
@@ -140,33 +136,8 @@ def test_move_rules_name_what_is_wrong() -> None:
     assert verifier.move_error(slot_labels(start, 4), tuple(floating)) == "disc 1 floats above an empty slot on peg B"
 
 
-def folder_task(tmp_path: Path, task: GeneratedTask) -> Task:
-    write_task(task, tmp_path / "questions")
-    loaded = load_tasks(tmp_path / "questions", task_ids=[task.task_id]).tasks[0]
-    (loaded.path / "final_frame.png").unlink()  # the verifier must not need it
-    return loaded
-
-
-def score_video(task: Task, frames: list[np.ndarray], path: Path) -> tuple[np.ndarray, dict[str, Any]]:
-    write_video(frames, path)
-    item = ScoreItem(
-        generation_dir=path.parent,
-        model="m",
-        task_id=task.task_id,
-        domain=task.domain,
-        video_path=path,
-        prompt=task.prompt,
-        first_frame=task.first_frame,
-        task_dir=task.path,
-    )
-    scorer = TaskVerifier()
-    scores, details = checked_scores(scorer, [item], scorer.score_batch([item]))
-    return scores[0], details[0]
-
-
 def test_a_video_that_puts_a_disc_on_a_smaller_one_fails(tmp_path: Path) -> None:
-    generated = next(t for t in all_tasks() if t.metadata["num_discs"] == 3 and t.metadata["num_steps"] >= 3)
-    task = folder_task(tmp_path, generated)
+    task = next(t for t in all_tasks() if t.metadata["num_discs"] == 3 and t.metadata["num_steps"] >= 3)
     md = task.metadata
     keyframes = get_domain(DOMAIN).render_solution(md)
     # The position after the first legal move, then the widest free top disc dropped onto a narrower top disc.
@@ -179,11 +150,11 @@ def test_a_video_that_puts_a_disc_on_a_smaller_one_fails(tmp_path: Path) -> None
     cheat[small_peg].append(cheat[big_peg].pop())
     bad = np.asarray(draw_hanoi(md, slot_labels(tuple(tuple(p) for p in cheat), md["num_discs"])))
     frames = spread_keyframes(keyframes[:2], 16) + [bad] * 8 + spread_keyframes(keyframes[1:], 32)
-    scores, details = score_video(task, frames, tmp_path / "smaller.mp4")
+    scores, details = score_frames(task, frames, tmp_path, name="smaller", without_final_frame=True)
     assert scores[TASK_SUCCESS] == 0.0 and scores[END_STATE] == 1.0 and scores[PROCESS] < 1.0
     assert f"disc {big} is put on the smaller disc {small} on peg {'ABC'[small_peg]}" in details["reason"]
 
     # The other moves skipped in one cut (two or more remain): several discs move at once.
     frames = spread_keyframes(keyframes[:2], 16) + spread_keyframes(keyframes[-1:], 16)
-    scores, details = score_video(task, frames, tmp_path / "cut.mp4")
+    scores, details = score_frames(task, frames, tmp_path, name="cut", without_final_frame=True)
     assert scores[TASK_SUCCESS] == 0.0 and scores[END_STATE] == 1.0 and "move at once" in details["reason"]
