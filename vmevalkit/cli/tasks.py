@@ -1,4 +1,5 @@
-"""``vmevalkit tasks [list|build]``: what a task dataset holds (and which tasks are invalid), or build one."""
+"""``vmevalkit tasks [list|build|domains|import]``: what a task dataset holds (and which tasks are invalid),
+build one, list the domains, or import one made elsewhere."""
 
 from __future__ import annotations
 
@@ -7,9 +8,11 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from vmevalkit.cli.common import EXIT_OK, EXIT_USAGE, error, guarded, positive_int, shown
+from vmevalkit.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, error, guarded, positive_int, shown
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from rich.console import Console
 
     from vmevalkit.tasks.loader import TaskProblem
@@ -26,6 +29,19 @@ def add_arguments(tasks: argparse.ArgumentParser) -> None:
     listing = actions.add_parser("list", help="list tasks and report invalid ones (default)")
     build = actions.add_parser("build", help="generate tasks with the builtin domain generators")
     actions.add_parser("domains", help="list every task domain: its category, difficulty levels and what it asks")
+    importing = actions.add_parser(
+        "import", help="copy a task set made elsewhere (upstream VMEvalKit, VBVR) into the questions directory"
+    )
+    importing.add_argument(
+        "--format",
+        required=True,
+        choices=("vmevalkit", "vbvr-datafactory", "vbvr-bench"),
+        help="the source's layout (docs/TASKS.md, 'Importing tasks')",
+    )
+    importing.add_argument("source", metavar="SRC", help="the folder that holds the tasks to import")
+    importing.add_argument(
+        "--questions-dir", metavar="DIR", default=argparse.SUPPRESS, help="where to import (default: data/questions)"
+    )
     # The same options on 'tasks' and its actions; SUPPRESS keeps an action's
     # missing option from overwriting one given before the action's name.
     for p in (tasks, listing, build):
@@ -76,6 +92,8 @@ def tasks(args: argparse.Namespace) -> int:
     if args.tasks_command == "domains":
         return list_domains(console)
     questions_dir = Path(args.questions_dir or get_settings().questions_dir)
+    if args.tasks_command == "import":
+        return import_tasks(Path(args.source), args.format, questions_dir)
     if args.tasks_command == "build":
         from vmevalkit.tasks import UnknownDomainError
         from vmevalkit.tasks.writer import BuildError, build_dataset
@@ -116,6 +134,47 @@ def tasks(args: argparse.Namespace) -> int:
     console.print(table)
     print_problems(task_set.problems)
     return EXIT_OK
+
+
+def import_tasks(source: Path, fmt: str, questions_dir: Path) -> int:
+    """One line per task (imported, already there, skipped and why), then a summary."""
+    from vmevalkit.tasks.importers import ImportLayoutError
+    from vmevalkit.tasks.importers import import_tasks as run_import
+
+    try:
+        report = run_import(source, fmt, questions_dir, check_video=video_problem)
+    except ImportLayoutError as exc:
+        error(str(exc))
+        return EXIT_USAGE
+    for domain, task_id, _ in report.imported:
+        print(f"imported {shown(domain)}/{shown(task_id)}")
+    for domain, task_id, _ in report.present:
+        print(f"already there {shown(domain)}/{shown(task_id)}")
+    for note in report.notes:
+        print(f"note: {shown(note)}", file=sys.stderr)
+    for skipped in report.skipped:
+        print(f"skipped {shown(skipped.name)} ({shown(skipped.place)}): {shown(skipped.reason)}", file=sys.stderr)
+    if not report.imported and report.present:
+        print(f"nothing new to import: {len(report.present)} tasks already in {shown(questions_dir)}", end="")
+    else:
+        print(
+            f"imported {len(report.imported)} tasks ({report.with_video} with ground_truth.mp4) into "
+            f"{shown(questions_dir)}; {len(report.present)} already there",
+            end="",
+        )
+    print(f"; {len(report.skipped)} skipped" if report.skipped else "")
+    return EXIT_OK if report.imported or report.present else EXIT_FAILED
+
+
+def video_problem(path: Path) -> str | None:
+    """Why ``path`` is no usable video (it does not decode, or holds no frame), or None."""
+    from vmevalkit.video import VideoError, probe_video
+
+    try:
+        info = probe_video(path)
+    except VideoError as exc:
+        return str(exc)
+    return None if info.frame_count > 0 else "it decodes to no frames"
 
 
 def list_domains(console: Console) -> int:

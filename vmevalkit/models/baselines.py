@@ -17,7 +17,7 @@ import numpy as np
 from PIL import Image
 
 from vmevalkit.models.base import GenerationResult, ModelWrapper
-from vmevalkit.video import VideoInfo, as_rgb_array, write_video
+from vmevalkit.video import VideoInfo, as_rgb_array, read_frames, write_video
 
 
 def frame_count(duration: float, fps: int) -> int:
@@ -34,6 +34,12 @@ def spread_keyframes(keyframes: list[np.ndarray], total: int) -> list[np.ndarray
     if k >= total:
         return list(keyframes)
     return [keyframes[i * k // total] for i in range(total)]
+
+
+def resample_frames(frames: np.ndarray, total: int) -> list[np.ndarray]:
+    """``total`` frames picked evenly from ``frames`` (first and last kept): a shipped video at our duration and fps."""
+    n = len(frames)
+    return [frames[round(i * (n - 1) / (total - 1))] for i in range(total)]
 
 
 def cross_fade(first: np.ndarray, last: np.ndarray, total: int) -> list[np.ndarray]:
@@ -58,18 +64,44 @@ class OracleSolutionService:
         self.fps = fps
 
     def render(self, task: Any, duration: float) -> tuple[list[np.ndarray], str]:
-        """Frames of the correct solution, and how they were made ("solution" or "cross-fade")."""
+        """Frames of the correct solution, and how they were made.
+
+        "solution": drawn step by step by the task's own domain; "ground_truth_video": the task's shipped
+        ``ground_truth.mp4`` resampled to ``duration`` at our fps; "cross-fade": first to final frame."""
         from vmevalkit.tasks import DOMAINS, get_domain
 
         total = frame_count(duration, self.fps)
+        video = getattr(task, "ground_truth_video", None)
         if task.domain in DOMAINS and "solution" in task.metadata:
-            keyframes = get_domain(task.domain).render_solution(task.metadata)
-            return spread_keyframes(keyframes, total), "solution"
+            try:
+                keyframes = get_domain(task.domain).render_solution(task.metadata)
+            except Exception:
+                # An imported task may carry an upstream "solution" our domain cannot draw: its video still can.
+                if video is None:
+                    raise
+            else:
+                return spread_keyframes(keyframes, total), "solution"
+        if video is not None:
+            return self._from_video(task, video, total), "ground_truth_video"
         if task.final_frame is None:
             raise ValueError(f"task {task.task_id} has neither a renderable solution nor a final_frame.png")
         with Image.open(task.first_frame) as a, Image.open(task.final_frame) as b:
             first, last = as_rgb_array(a), as_rgb_array(b.resize(a.size) if b.size != a.size else b)
         return cross_fade(first, last, total), "cross-fade"
+
+    @staticmethod
+    def _from_video(task: Any, video: Path, total: int) -> list[np.ndarray]:
+        """The shipped video's frames at the first frame's size (the video is what the task says is correct)."""
+        with Image.open(task.first_frame) as im:
+            size = im.size
+        frames = resample_frames(read_frames(video), total)
+        if frames[0].shape[1::-1] == size:
+            return frames
+        resized: list[np.ndarray] = []
+        for frame in frames:
+            with Image.fromarray(frame) as im:
+                resized.append(as_rgb_array(im.resize(size)))
+        return resized
 
 
 def _video_result(model: str, info: VideoInfo, **metadata: Any) -> GenerationResult:

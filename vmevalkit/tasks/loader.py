@@ -36,6 +36,7 @@ FIRST_FRAME = "first_frame.png"
 FINAL_FRAME = "final_frame.png"
 PROMPT = "prompt.txt"
 METADATA = "question_metadata.json"
+GROUND_TRUTH_VIDEO = "ground_truth.mp4"
 DOMAIN_SUFFIX = "_task"
 
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
@@ -55,6 +56,8 @@ class Task(BaseModel):
     first_frame_sha256: str
     final_frame_sha256: str | None  # None: the task has no final frame
     metadata_sha256: str  # of b"" when the task has no metadata file
+    # A solution video shipped with the task (``ground_truth.mp4``), checked like every other file.
+    ground_truth_video: Path | None = None
 
     @property
     def first_frame(self) -> Path:
@@ -139,6 +142,31 @@ _FILE_KINDS = (
 
 def _kind(mode: int) -> str:
     return next((kind for test, kind in _FILE_KINDS if test(mode)), "not a regular file")
+
+
+def locate_task_file(folder: Path, name: str, root: Path) -> Path | None:
+    """The real path of ``folder/name`` without reading it; None when there is no such entry at all.
+
+    Raises ValueError unless it is a regular file whose real path lies inside ``root`` (a resolved directory)."""
+    path = folder / name
+    try:
+        os.lstat(path)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise ValueError(f"{name} cannot be read ({exc.strerror or exc})") from None
+    real = Path(os.path.realpath(path))
+    if not real.is_relative_to(root):
+        raise ValueError(f"{name} resolves outside the questions directory (to {real})")
+    try:
+        info = os.stat(real)
+    except FileNotFoundError:
+        raise ValueError(f"{name} is a broken symlink") from None
+    except OSError as exc:  # a symlink loop, a permission problem
+        raise ValueError(f"{name} cannot be read ({exc.strerror or exc})") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise ValueError(f"{name} is not a regular file (it is {_kind(info.st_mode)})")
+    return real
 
 
 def read_task_file(
@@ -289,6 +317,7 @@ def validate_task(path: Path, domain: str, *, root: Path | None = None, limits: 
     if prompt_bytes is None:
         raise ValueError(f"missing {PROMPT}")
     meta_bytes = read_task_file(path, METADATA, root, max_bytes=limits.max_metadata_bytes)
+    video = locate_task_file(path, GROUND_TRUTH_VIDEO, root)
 
     check_image(FIRST_FRAME, first, limits.max_image_pixels)
     if final is not None:
@@ -309,6 +338,7 @@ def validate_task(path: Path, domain: str, *, root: Path | None = None, limits: 
         first_frame_sha256=_sha256(first),
         final_frame_sha256=_sha256(final) if final is not None else None,
         metadata_sha256=_sha256(meta_bytes or b""),
+        ground_truth_video=path / GROUND_TRUTH_VIDEO if video is not None else None,
     )
 
 
