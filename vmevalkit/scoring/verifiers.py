@@ -16,8 +16,10 @@ details: NaN means "not scored", never "failed".
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -82,7 +84,11 @@ class TaskVerifier(Scorer):
 
 
 def load_verifier(task_dir: Path, domain: str) -> StateVerifier:
-    """The verifier of the task in ``task_dir``, built from its question_metadata.json alone."""
+    """The verifier of the task in ``task_dir``, built from its question_metadata.json.
+
+    A domain whose ``verifier`` takes ``task_dir`` gets the folder too: an imported upstream task keeps part of
+    its rules (a maze's walls) only in its first_frame.png (``vmevalkit/tasks/upstream/``).
+    """
     path = Path(task_dir) / METADATA
     try:
         metadata = json.loads(path.read_text(encoding="utf-8"))
@@ -91,10 +97,13 @@ def load_verifier(task_dir: Path, domain: str) -> StateVerifier:
     found = metadata.get("domain") if isinstance(metadata, dict) else None
     if found != domain:
         raise Unscorable(f"{path} describes a '{found}' task, not a '{domain}' task")
+    build: Callable[..., StateVerifier] = get_domain(domain).verifier
+    if "task_dir" in inspect.signature(build).parameters:  # a domain that reads an imported task's pictures too
+        build = functools.partial(build, task_dir=Path(task_dir))
     try:
-        return get_domain(domain).verifier(metadata)
+        return build(metadata)
     except (KeyError, TypeError, ValueError, IndexError) as exc:
-        raise Unscorable(
-            f"{path} lacks what the {domain} verifier needs ({type(exc).__name__}: {exc}); "
-            "rebuild the task with 'vmevalkit tasks build'"
-        ) from exc
+        fix = "rebuild the task with 'vmevalkit tasks build'"
+        if "source_format" in metadata:
+            fix = "re-import the task with 'vmevalkit tasks import'"
+        raise Unscorable(f"{path} lacks what the {domain} verifier needs ({type(exc).__name__}: {exc}); {fix}") from exc

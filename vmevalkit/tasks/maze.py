@@ -20,6 +20,7 @@ from __future__ import annotations
 import random
 from collections import deque
 from collections.abc import Hashable, Sequence
+from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
@@ -28,6 +29,7 @@ from PIL import Image
 from vmevalkit.tasks.base import GeneratedTask, TaskDomain
 from vmevalkit.tasks.reading import RegionReader
 from vmevalkit.tasks.render import cell_box, color, grid_layout, line_span, new_frame, to_array
+from vmevalkit.tasks.upstream import maze as upstream
 from vmevalkit.tasks.verifier import State, StateVerifier
 
 Cell = tuple[int, int]
@@ -193,6 +195,12 @@ class MazeDomain(TaskDomain):
         "the walls or the red square move, appear or disappear."
     )
     verifier_class: ClassVar[type[StateVerifier]] = MazeVerifier
+
+    def verifier(self, metadata: dict[str, Any], task_dir: Path | None = None) -> StateVerifier:
+        """Ours from the metadata; an imported upstream task's from its pictures too (``tasks/upstream/``)."""
+        if upstream.is_upstream(metadata):
+            return upstream.UpstreamMazeVerifier(metadata, task_dir)
+        return super().verifier(metadata)
 
     def generate_one(self, rng: random.Random, task_id: str, seed: int, difficulty: str) -> GeneratedTask:
         rows = cols = SIZES[difficulty]

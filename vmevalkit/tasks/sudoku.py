@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Hashable, Sequence
+from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
@@ -37,6 +38,7 @@ from vmevalkit.tasks.render import (
     new_frame,
     to_array,
 )
+from vmevalkit.tasks.upstream import sudoku as upstream
 from vmevalkit.tasks.verifier import State, StateVerifier
 
 Grid = list[list[int]]  # rows of digits, 0 = blank
@@ -227,6 +229,12 @@ class SudokuDomain(TaskDomain):
         "disappears; a digit breaks the rules; many cells fill at once; the grid changes."
     )
     verifier_class: ClassVar[type[StateVerifier]] = SudokuVerifier
+
+    def verifier(self, metadata: dict[str, Any], task_dir: Path | None = None) -> StateVerifier:
+        """Ours from the metadata; an imported upstream task's from its pictures too (``tasks/upstream/``)."""
+        if upstream.is_upstream(metadata):
+            return upstream.UpstreamSudokuVerifier(metadata, task_dir)
+        return super().verifier(metadata)
 
     def __init__(self, box_size: int = 2) -> None:
         if box_size not in (2, 3):  # 4x4 and 9x9: larger grids take minutes to prove their solution unique
