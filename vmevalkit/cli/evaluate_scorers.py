@@ -3,6 +3,11 @@
 The statistics and the label format are ``vmevalkit.scoring.meta_eval``; this module reads the flags, reads the
 labels and the score files of the experiment, writes the three output files and prints the summary. Exit status 0
 when written, 2 on bad input (a bad label line, no usable label, an unknown scorer: nothing is written then).
+
+``--import-labels SRC`` first converts upstream VMEvalKit's ``human-eval.json`` files into the ``--labels`` file
+(``vmevalkit.scoring.meta_eval.upstream_labels``). It is a flag of this command, not a command of its own, because
+upstream names no run: each file is matched to a run of the experiment being evaluated, so the conversion needs
+the same ``--output-dir`` and ``--experiment``, and labels resolved against one experiment are used on that one.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from vmevalkit.cli.common import EXIT_OK, EXIT_USAGE, OUTPUT_DIR_HELP, experimen
 
 if TYPE_CHECKING:
     from vmevalkit.scoring.meta_eval.agreement import DimensionMap, Row
-    from vmevalkit.scoring.meta_eval.labels import HumanJudgements
+    from vmevalkit.scoring.meta_eval.labels import GenerationInfo, HumanJudgements
 
 HELP = "how well each scorer agrees with human labels"
 DESCRIPTION = (
@@ -26,6 +31,7 @@ DESCRIPTION = (
     "with bootstrap CIs, overall and per domain. Label format: docs/SCORING.md, 'Human labels'."
 )
 OUT_HELP = "where to write the results (default: <output-dir>/<experiment>/meta_eval)"
+IMPORT_FORMATS = ("vmevalkit-human-eval",)  # vmevalkit.scoring.meta_eval.upstream_labels.FORMATS (not imported here)
 
 
 def _dimension_map(text: str) -> DimensionMap:
@@ -53,6 +59,19 @@ def _resamples(text: str) -> int:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--labels", required=True, metavar="FILE", help="human labels, JSONL")
+    parser.add_argument(
+        "--import-labels",
+        metavar="SRC",
+        help="first convert the human evaluations under SRC into the --labels file (written whole, atomically), "
+        "then evaluate with it; SRC holds <model>/<task_type>/<task_id>/human-eval.json (see --import-format)",
+    )
+    parser.add_argument(
+        "--import-format",
+        choices=IMPORT_FORMATS,
+        default=IMPORT_FORMATS[0],
+        help="what --import-labels reads: vmevalkit-human-eval, the public VMEvalKit's annotation tool "
+        "(a 1-5 solution_correctness_score, pass at 4 or more) (default: %(default)s)",
+    )
     parser.add_argument(
         "--scorer", "-s", required=True, nargs="+", metavar="NAME", help="scorers whose score files to evaluate"
     )
@@ -99,13 +118,12 @@ def run(args: argparse.Namespace) -> int:
     from vmevalkit.scoring.meta_eval.labels import (
         GENERATION_EXAMPLE,
         MAX_LISTED,
-        GenerationInfo,
         MetaEvalError,
         aggregate_labels,
         read_labels,
     )
     from vmevalkit.scoring.meta_eval.outputs import DEFAULT_OUT_SUBDIR, write_outputs
-    from vmevalkit.scoring.runner import GenerationSelectionError, find_generations
+    from vmevalkit.scoring.runner import GenerationSelectionError
     from vmevalkit.settings import get_settings
     from vmevalkit.utils.text import printable
 
@@ -114,13 +132,16 @@ def run(args: argparse.Namespace) -> int:
     if experiment_dir is None:
         return EXIT_USAGE
     scorer_names = list(dict.fromkeys(args.scorer))
+    imported: dict[str, object] | None = None
     try:
+        # Importing resolves each upstream file to a run of this experiment, so the experiment is read first;
+        # otherwise a missing labels file is reported before a missing experiment.
+        generations = completed_generations(experiment_dir) if args.import_labels else None
+        if generations is not None:
+            imported = import_labels(args, list(generations))
         labels = read_labels(args.labels)
-        found = find_generations(experiment_dir)
-        generations: dict[str, GenerationInfo] = {}
-        for g in found:
-            key = g.run_dir.relative_to(experiment_dir).as_posix()
-            generations[key] = GenerationInfo(key, g.record.model, g.record.domain, g.record.task_id, g.run_dir)
+        if generations is None:
+            generations = completed_generations(experiment_dir)
         human = aggregate_labels(labels, generations)
         for unknown in human.unknown[:MAX_LISTED]:
             print(
@@ -165,6 +186,8 @@ def run(args: argparse.Namespace) -> int:
         "vmevalkit": __version__,
         "created_at": utc_now(),
     }
+    if imported is not None:
+        config["imported_labels"] = imported
     label_counts = {
         "labels": len(labels),
         "used": human.used,
@@ -180,6 +203,49 @@ def run(args: argparse.Namespace) -> int:
     for path in paths:
         print(f"wrote {path}")
     return EXIT_OK
+
+
+def completed_generations(experiment_dir: Path) -> dict[str, GenerationInfo]:
+    """The experiment's completed generations by key (MODEL/DOMAIN_task/TASK_ID/RUN_ID)."""
+    from vmevalkit.scoring.meta_eval.labels import GenerationInfo
+    from vmevalkit.scoring.runner import find_generations
+
+    generations: dict[str, GenerationInfo] = {}
+    for g in find_generations(experiment_dir):
+        key = g.run_dir.relative_to(experiment_dir).as_posix()
+        generations[key] = GenerationInfo(key, g.record.model, g.record.domain, g.record.task_id, g.run_dir)
+    return generations
+
+
+def import_labels(args: argparse.Namespace, generations: list[str]) -> dict[str, object]:
+    """Convert ``--import-labels SRC`` into the ``--labels`` file, print what was converted and skipped, and return
+    that account for meta.json. A MetaEvalError when SRC is unusable or not one file converts."""
+    from vmevalkit.scoring.meta_eval.labels import MAX_LISTED, MetaEvalError
+    from vmevalkit.scoring.meta_eval.upstream_labels import convert_human_eval, write_labels
+    from vmevalkit.utils.text import printable
+
+    src = Path(args.import_labels)
+    conversion = convert_human_eval(src, generations)
+    for skipped in conversion.skipped[:MAX_LISTED]:
+        print(f"warning: {printable(skipped.file)}: skipped: {printable(skipped.reason)}", file=sys.stderr)
+    if len(conversion.skipped) > MAX_LISTED:
+        print(f"warning: ... and {len(conversion.skipped) - MAX_LISTED} more skipped file(s)", file=sys.stderr)
+    total = len(conversion.converted) + len(conversion.skipped)
+    if not conversion.converted:
+        raise MetaEvalError(
+            f"none of the {total} file(s) under {src} converted (reasons above); nothing written to {args.labels}"
+        )
+    out = write_labels(conversion, args.labels)
+    print(
+        f"imported {len(conversion.converted)} of {total} {args.import_format} file(s) from {printable(src)}: "
+        f"{len(conversion.lines)} label(s) written to {printable(out)}"
+    )
+    return {
+        "format": args.import_format,
+        "source": src.resolve().name,  # a folder name, never a path of this machine
+        "converted": len(conversion.converted),
+        "skipped": [{"file": s.file, "reason": s.reason} for s in conversion.skipped],
+    }
 
 
 def print_summary(summary: Sequence[Row], human: HumanJudgements, lines: int, confidence: float) -> None:

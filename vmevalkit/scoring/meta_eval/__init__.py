@@ -35,7 +35,9 @@ The modules, each using only those before it:
   human judgements (``aggregate_labels``, ``derive_pairs``);
 - ``agreement``: the scorers' score files (``load_scores``), which dimensions are compared (``parse_map``,
   ``plan_comparisons``) and the statistics (``bootstrap_paired_ci``, ``agreement_stats``, ``evaluate``);
-- ``outputs``: the three output files (``write_outputs``).
+- ``outputs``: the three output files (``write_outputs``);
+- ``upstream_labels``: the public VMEvalKit's ``human-eval.json`` files converted into labels
+  (``convert_human_eval``, ``write_labels``; ``evaluate-scorers --import-labels``).
 
 This module re-exports their public names. The command line (``vmevalkit evaluate-scorers``,
 ``examples/evaluate_scorers.py``) and its printed summary are ``vmevalkit.cli.evaluate_scorers``.

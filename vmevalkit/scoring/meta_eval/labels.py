@@ -77,6 +77,7 @@ class RatingLabel(BaseModel):
     value: Rating
     rater: Name
     note: str = ""  # free text for people; ignored
+    source: dict[str, Any] | None = None  # where an imported label came from (upstream_labels); kept, ignored
 
     @field_validator("generation")
     @classmethod
@@ -96,6 +97,7 @@ class PairLabel(BaseModel):
     preference: Preference
     rater: Name
     note: str = ""
+    source: dict[str, Any] | None = None
 
     @field_validator("a", "b")
     @classmethod
@@ -123,7 +125,8 @@ def _problem(error: Any, kind: str) -> str:
     """One pydantic error as a short sentence about the field."""
     where = ".".join(str(part) for part in error["loc"])
     if error["type"] == "extra_forbidden":
-        fields = ", ".join(LABEL_TYPES[kind].model_fields)
+        # the fields a person writes; ``source`` is filled by an import (upstream_labels)
+        fields = ", ".join(name for name in LABEL_TYPES[kind].model_fields if name != "source")
         return f"{where}: unknown field (a {kind} label has: {fields})"
     if error["type"] == "missing":
         return f"{where}: missing"
