@@ -43,7 +43,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     which.add_argument(
         "--scorer-class-path",
         metavar="MODULE:CLASS",
-        help="any class with `dimensions` and score_batch(items, **kwargs), e.g. my_pkg.scorers:MyScorer",
+        help="any class with `dimensions` and score_batch(items, **kwargs), e.g. my_pkg.scorers:MyScorer, or one "
+        "written for CMI-RewardBench's --model_class_path (see --scorer-contract); its score files are named by its "
+        "`name`, else its full class path. CMI-RewardBench's flag names work as they are: --model_class_path, "
+        "--model_init_kwargs_json, --model_score_kwargs_json, -c, --batch_size, --max_dur",
     )
     p.add_argument(
         "--experiment", metavar="NAME", help="experiment to score: <output-dir>/<experiment>/ (default: pilot)"
@@ -53,7 +56,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--domain", nargs="+", metavar="DOMAIN", help="only these domains, e.g. maze sudoku")
     p.add_argument("--task-id", nargs="+", metavar="ID", help="only these tasks, e.g. maze_0001")
     p.add_argument(
-        "--batch-size", type=positive_int, default=8, metavar="N", help="videos per score_batch call (default: 8)"
+        "--batch-size",
+        type=positive_int,
+        default=8,
+        metavar="N",
+        help="videos per score_batch call (default: 8)",
     )
     p.add_argument(
         "--workers",
@@ -76,8 +83,40 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         metavar="JSON",
         help="score_batch keywords, e.g. '{\"frames\": 16}'",
     )
-    p.add_argument("--checkpoint", metavar="PATH", help="weights for the scorer (passed to its constructor)")
+    p.add_argument("--checkpoint", "-c", metavar="PATH", help="weights for the scorer (passed to its constructor)")
     p.add_argument("--device", metavar="DEVICE", help="device for the scorer, e.g. cuda or cpu (passed likewise)")
+    p.add_argument(
+        "--scorer-contract",
+        choices=("auto", "vmevalkit", "cmi"),
+        default="auto",
+        help="the --scorer-class-path class's contract: ours, CMI-RewardBench's (score_batch(inputs, batch_size, "
+        "max_dur) returning [N, 2] alignment, musicality), or auto: CMI when score_batch takes batch_size or max_dur, "
+        "or the class has `sr` and no `dimensions` (default: auto)",
+    )
+    p.add_argument(
+        "--scorer-dimensions",
+        nargs="+",
+        metavar="NAME",
+        help="a CMI-RewardBench scorer's column names (default: its `dimensions`, else alignment musicality)",
+    )
+    p.add_argument(
+        "--max-dur",
+        type=positive_float,
+        metavar="SECONDS",
+        help="max_dur passed to a CMI-RewardBench scorer's score_batch (default: 120, as CMI-RewardBench's)",
+    )
+    # CMI-RewardBench's flag names (inference_benchmark.py), so its commands run as they are. Hidden: each is the
+    # same option as ours, and a separate spelling keeps argparse's messages naming ours alone.
+    hide = argparse.SUPPRESS  # no help line, and no default: ours stands
+    which.add_argument("--model_class_path", dest="scorer_class_path", help=hide, default=hide)
+    p.add_argument(
+        "--model_init_kwargs_json", dest="scorer_init_kwargs_json", type=json_object, help=hide, default=hide
+    )
+    p.add_argument(
+        "--model_score_kwargs_json", dest="scorer_score_kwargs_json", type=json_object, help=hide, default=hide
+    )
+    p.add_argument("--batch_size", dest="batch_size", type=positive_int, help=hide, default=hide)
+    p.add_argument("--max_dur", dest="max_dur", type=positive_float, help=hide, default=hide)
     p.add_argument("--list-scorers", action="store_true", help="list the catalog's scorers and exit")
     p.add_argument("--no-progress", action="store_true", help="plain log lines instead of a progress bar")
 
@@ -93,6 +132,19 @@ def worker_count(text: str) -> int:
             f"must be at least 1, got {value}: pass --workers 1 to score in this process, "
             "or leave it out to use every core"
         )
+    return value
+
+
+def positive_float(text: str) -> float:
+    """``--max-dur SECONDS``: a finite number above 0 (argparse makes a refusal a usage error, exit 2)."""
+    import math
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a number of seconds above 0, got {text!r}")
     return value
 
 
@@ -123,7 +175,7 @@ def score(args: argparse.Namespace) -> int:
         GenerationSelectionError,
         find_generations,
         load_catalog_scorer,
-        scorer_name_of,
+        plugin_scorer_name,
     )
     from vmevalkit.settings import get_settings
 
@@ -141,10 +193,21 @@ def score(args: argparse.Namespace) -> int:
     # Every scorer is loaded before any scoring starts: a wrong name, class path or keyword is a usage error
     # and nothing is written.
     options = {"checkpoint": args.checkpoint, "device": args.device}
+    cmi_only = [f for f, v in (("--scorer-dimensions", args.scorer_dimensions), ("--max-dur", args.max_dur)) if v]
+    if args.scorer and (cmi_only or args.scorer_contract != "auto"):
+        error(f"{(cmi_only or ['--scorer-contract'])[0]} applies to --scorer-class-path plug-ins, not catalog scorers")
+        return EXIT_USAGE
     try:
         if args.scorer_class_path:
-            scorer = build_scorer(load_scorer_class(args.scorer_class_path), args.scorer_init_kwargs_json, **options)
-            loaded = [(scorer_name_of(scorer), scorer)]
+            scorer = build_scorer(
+                load_scorer_class(args.scorer_class_path),
+                args.scorer_init_kwargs_json,
+                **options,
+                contract=args.scorer_contract,
+                dimensions=args.scorer_dimensions,
+                max_dur=args.max_dur,
+            )
+            loaded = [(plugin_scorer_name(scorer), scorer)]
         else:
             names = list(dict.fromkeys(args.scorer))
             loaded = [(n, load_catalog_scorer(n, args.scorer_init_kwargs_json, **options)) for n in names]
@@ -211,7 +274,10 @@ def pool_spec(args: argparse.Namespace, name: str, scorer: object) -> ScorerSpec
 
     options = {"init_kwargs": args.scorer_init_kwargs_json, "checkpoint": args.checkpoint, "device": args.device}
     if args.scorer_class_path:
-        return ScorerSpec(class_path=args.scorer_class_path, **options) if getattr(scorer, "cpu_bound", False) else None
+        # A child builds the class again with the default contract: a class the CLI was told how to read (or that
+        # the CMI adapter wraps, which has no `cpu_bound`) scores here.
+        rebuildable = args.scorer_contract == "auto" and getattr(scorer, "cpu_bound", False)
+        return ScorerSpec(class_path=args.scorer_class_path, **options) if rebuildable else None
     return ScorerSpec(catalog_name=name, **options) if get_scorer_entry(name).kind == "builtin" else None
 
 

@@ -2,7 +2,9 @@
 
 A generation is a run folder ``<output>/<experiment>/<model>/<domain>_task/<task_id>/<run_id>/`` whose
 ``metadata.json`` says ``"status": "completed"``. Each scorer writes ``scores/<scorer>.json`` into it
-(``ScoreRecord``), atomically, so a killed run never leaves half a file behind.
+(``ScoreRecord``), atomically, so a killed run never leaves half a file behind. A catalog scorer's files take its
+catalog name; a ``--scorer-class-path`` class's, its declared ``name`` or else its full class path
+(``plugin_scorer_name``), which the report and ``evaluate-scorers`` then show and take as the scorer's name.
 
 Resume rule: a score file is kept (skipped) when it holds no error and its ``video_sha256``, the scorer's
 ``version``, its ``dimensions`` and its ``config`` (constructor keywords, ``score_batch`` keywords, checkpoint)
@@ -130,20 +132,37 @@ def build_from_spec(spec: ScorerSpec) -> Any:
     return build_scorer(load_scorer_class(spec.class_path), spec.init_kwargs, spec.checkpoint, spec.device)
 
 
+def plugin_class(obj: Any) -> type:
+    """The class a scorer was loaded as: a wrapped plug-in's own (``CmiScorer.plugin_class``), else its type."""
+    wrapped = getattr(obj, "plugin_class", None)
+    return wrapped if isinstance(wrapped, type) else type(obj)
+
+
 def class_path(obj: Any) -> str:
-    cls = type(obj)
+    cls = plugin_class(obj)
     return f"{cls.__module__}:{cls.__qualname__}"
 
 
-def scorer_name_of(scorer: Any) -> str:
-    """The name score files are written under: the scorer's ``name``, else its class name."""
-    name = getattr(scorer, "name", "") or type(scorer).__name__
+def _checked_name(scorer: Any, name: Any) -> str:
     if not isinstance(name, str) or not SAFE_NAME.fullmatch(name):
         raise ScorerContractError(
             f"{class_path(scorer)} has name {name!r}, which cannot be a file name: "
             "set `name` to letters, digits, '.', '_' or '-'"
         )
     return name
+
+
+def scorer_name_of(scorer: Any) -> str:
+    """The name score files are written under: the scorer's ``name``, else its class name."""
+    return _checked_name(scorer, getattr(scorer, "name", "") or type(scorer).__name__)
+
+
+def plugin_scorer_name(scorer: Any) -> str:
+    """The name a ``--scorer-class-path`` scorer's files take: its declared ``name``, else its full class path
+    (``scores/my_pkg.scorers.MyScorer.json``), so two classes of one name in two modules never share a file.
+    Catalog scorers keep their catalog names."""
+    cls = plugin_class(scorer)
+    return _checked_name(scorer, getattr(scorer, "name", "") or f"{cls.__module__}.{cls.__qualname__}")
 
 
 # -- finding generations --------------------------------------------------------------
