@@ -17,7 +17,7 @@ import sys
 from collections.abc import Sequence
 from typing import Protocol
 
-from vmevalkit.cli import evaluate_scorers, generate, local, models, report, score, tasks
+from vmevalkit.cli import evaluate_scorers, generate, import_videos, local, models, report, score, tasks
 from vmevalkit.cli.common import EXIT_USAGE
 
 
@@ -39,6 +39,7 @@ COMMANDS: dict[str, Command] = {
     "evaluate-scorers": evaluate_scorers,
     "models": models,
     "tasks": tasks,
+    "import-videos": import_videos,
     "local": local,
 }
 

@@ -74,6 +74,8 @@ class GenerationRecord(BaseModel):
     provider_state: dict[str, Any] = Field(default_factory=dict)
     checkpoint: str | None = None  # local models: the weights that made the video
     environment: dict[str, str] = Field(default_factory=dict)
+    # Imported videos only (runner/importing.py): {source_path, source_sha256, imported_at, format}.
+    provenance: dict[str, Any] | None = None
 
 
 def environment_info() -> dict[str, str]:
