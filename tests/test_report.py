@@ -182,7 +182,7 @@ def test_summary_numbers_match_the_score_files(experiment: Path) -> None:
     assert (probe["ci_low"], probe["ci_high"]) == (0.0, 1.0)
     # PSNR is in dB: failures are not zeros there, they only show in n_failed
     psnr = rows[("frame-match", "final_psnr", "static-first-frame")]
-    assert psnr["n_failed"] == 1 and psnr["mean"] > 10
+    assert psnr["n_failed"] == 1 and psnr["mean"] > 5  # frame-match v2 compares the changed region: about 8 dB
 
 
 def test_detail_groups_by_domain_difficulty_and_both(experiment: Path) -> None:
