@@ -18,7 +18,8 @@ import vmk_test_cmi
 from conftest import REPO, cli_env
 
 from vmevalkit.runner.inference import InferenceRunner
-from vmevalkit.scoring.base import ScorerContractError, build_scorer, load_scorer_class
+from vmevalkit.scoring.base import ScorerContractError, load_scorer_class
+from vmevalkit.scoring.build import build_scorer
 from vmevalkit.scoring.cmi_adapter import CMI_DIMENSIONS, CmiScorer, follows_cmi
 from vmevalkit.scoring.runner import ScoringRunner, find_generations, read_score, score_path
 from vmevalkit.tasks.loader import load_tasks

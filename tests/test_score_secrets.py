@@ -285,7 +285,8 @@ class Garbled:
 def test_contract_errors_that_quote_a_scorer_are_scrubbed(
     questions: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from vmevalkit.scoring.base import ScorerContractError, build_scorer
+    from vmevalkit.scoring.base import ScorerContractError
+    from vmevalkit.scoring.build import build_scorer
 
     monkeypatch.setenv("ACME_SCORER_API_KEY", PLUGIN_SECRET)
     experiment = make_experiment(questions, tmp_path / "out", ["oracle-solution"])

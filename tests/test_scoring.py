@@ -21,7 +21,8 @@ from conftest import REPO, cli_env, run_generate
 from vmevalkit.runner import SCORER_CATALOG
 from vmevalkit.runner.inference import InferenceRunner
 from vmevalkit.runner.registry import UnknownScorerError
-from vmevalkit.scoring.base import PUBLIC_INPUTS, ScoreItem, ScorerContractError, build_scorer, load_scorer_class
+from vmevalkit.scoring.base import PUBLIC_INPUTS, ScoreItem, ScorerContractError, load_scorer_class
+from vmevalkit.scoring.build import build_scorer
 from vmevalkit.scoring.frame_match import PSNR_CAP_DB, FrameMatch, fit_to, luma, psnr, ssim
 from vmevalkit.scoring.pool import ScorerSpec
 from vmevalkit.scoring.runner import (

@@ -19,7 +19,8 @@ from vmevalkit.runner.inference import InferenceRunner
 from vmevalkit.runner.records import read_record
 from vmevalkit.runner.registry import build_wrapper
 from vmevalkit.runner.SCORER_CATALOG import AVAILABLE_SCORERS
-from vmevalkit.scoring.base import ScoreItem, build_scorer, checked_scores, load_scorer_class
+from vmevalkit.scoring.base import ScoreItem, checked_scores, load_scorer_class
+from vmevalkit.scoring.build import build_scorer
 from vmevalkit.scoring.verifiers import TaskVerifier, load_verifier
 from vmevalkit.tasks import get_domain
 from vmevalkit.tasks.loader import Task, load_tasks

@@ -169,7 +169,8 @@ def score(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from vmevalkit.runner.registry import ScorerCatalogError, UnknownScorerError
-    from vmevalkit.scoring.base import ScorerContractError, build_scorer, load_scorer_class
+    from vmevalkit.scoring.base import ScorerContractError, load_scorer_class
+    from vmevalkit.scoring.build import build_scorer
     from vmevalkit.scoring.local.wrapper import LocalScorerNotReady
     from vmevalkit.scoring.runner import (
         GenerationSelectionError,

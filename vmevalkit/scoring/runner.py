@@ -58,13 +58,13 @@ from vmevalkit.scoring.base import (
     Range,
     ScoreItem,
     ScorerContractError,
-    build_scorer,
     checked_scores,
     dimensions_of,
     inputs_of,
     load_scorer_class,
     ranges_of,
 )
+from vmevalkit.scoring.build import build_scorer
 from vmevalkit.scoring.pool import MIN_ITEMS_PER_CHILD, Reply, ScorerPool, ScorerSpec, children_for, ignore_sigint
 from vmevalkit.tasks.loader import FINAL_FRAME, FIRST_FRAME
 from vmevalkit.utils.atomic import atomic_write_json
