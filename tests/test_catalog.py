@@ -254,7 +254,8 @@ def test_every_scorer_entry_is_valid_and_only_local_scorers_have_a_wrapper() -> 
 
 
 def test_unknown_scorer_suggests_close_names() -> None:
-    with pytest.raises(UnknownScorerError, match="unknown scorer 'frame-mach' \\(did you mean: frame-match\\?\\)"):
+    close = "did you mean: frame-match, trajectory-match\\?"
+    with pytest.raises(UnknownScorerError, match=f"unknown scorer 'frame-mach' \\({close}\\)"):
         get_scorer_entry("frame-mach")
 
 

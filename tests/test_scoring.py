@@ -83,7 +83,8 @@ def test_scorer_catalog_is_pure_data_and_every_entry_loads() -> None:
 
 
 def test_unknown_scorer_name_suggests_the_close_one() -> None:
-    with pytest.raises(UnknownScorerError, match="unknown scorer 'frame-mach' \\(did you mean: frame-match\\?\\)"):
+    close = "did you mean: frame-match, trajectory-match\\?"
+    with pytest.raises(UnknownScorerError, match=f"unknown scorer 'frame-mach' \\({close}\\)"):
         load_catalog_scorer("frame-mach")
 
 

@@ -42,6 +42,13 @@ BUILTIN_SCORERS: dict[str, dict[str, Any]] = {
         "family": "reference",
         "kind": "builtin",
     },
+    "trajectory-match": {
+        "service": "vmevalkit.scoring.trajectory:TrajectoryMatch",
+        "description": "The whole video vs the task's ground_truth.mp4, aligned by dynamic time warping (NaN when "
+        "the task ships none)",
+        "family": "reference",
+        "kind": "builtin",
+    },
 }
 
 API_SCORERS: dict[str, dict[str, Any]] = {

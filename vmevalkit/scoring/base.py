@@ -13,7 +13,7 @@ for unbounded). The scoring runner records the declared ranges in every score fi
 value outside its range (a hand-edited 7.5 on a [0, 1] dimension) instead of averaging it.
 
 Answer leakage is guarded here: a scorer sees the ground truth (the expected final frame, the
-task's solution metadata) only when it declares it in ``inputs``: the scoring runner
+task's solution metadata, its solution video) only when it declares it in ``inputs``: the scoring runner
 (``vmevalkit.scoring.runner``) builds each ``ScoreItem`` from those declarations and nothing else.
 """
 
@@ -30,11 +30,11 @@ import numpy as np
 
 from vmevalkit.utils.imports import PluginLoadError, load_object
 
-ScorerInput = Literal["video", "prompt", "first_frame", "final_frame", "task"]
+ScorerInput = Literal["video", "prompt", "first_frame", "final_frame", "task", "ground_truth_video"]
 # What every scorer may see: the generated video and what the generator itself was given.
 PUBLIC_INPUTS: frozenset[str] = frozenset({"video", "prompt", "first_frame"})
 # The answer: only for scorers that declare it.
-GROUND_TRUTH_INPUTS: frozenset[str] = frozenset({"final_frame", "task"})
+GROUND_TRUTH_INPUTS: frozenset[str] = frozenset({"final_frame", "task", "ground_truth_video"})
 
 # The closed range a dimension's values lie in: (low, high), either None for unbounded.
 Range = tuple[float | None, float | None]
@@ -58,6 +58,8 @@ class ScoreItem:
     first_frame: Path
     final_frame: Path | None = None  # inputs include "final_frame"
     task_dir: Path | None = None  # inputs include "task": the question folder with question_metadata.json
+    # inputs include "ground_truth_video": the task's solution video (question/ground_truth.mp4), when it ships one
+    ground_truth_video: Path | None = None
 
 
 @dataclass

@@ -15,8 +15,8 @@ still fails gets an error score file (``error`` set, every dimension null), whic
 that breaks the contract (a wrong ``[N, K]`` shape) raises ``ScorerContractError`` before that batch writes
 anything: it is a bug in the scorer, not a property of one video.
 
-Answer leakage: ``items_for`` fills the ground-truth fields of a ``ScoreItem`` (``final_frame``, ``task_dir``)
-only for a scorer whose declared ``inputs`` include them.
+Answer leakage: ``items_for`` fills the ground-truth fields of a ``ScoreItem`` (``final_frame``, ``task_dir``,
+``ground_truth_video``) only for a scorer whose declared ``inputs`` include them.
 
 The video. ``metadata.json`` names it by a path relative to the run folder; a path that resolves outside that
 folder (``../../other.mp4``, an absolute path, a symlink out) is never read: the generation gets an error score
@@ -66,7 +66,7 @@ from vmevalkit.scoring.base import (
 )
 from vmevalkit.scoring.build import build_scorer
 from vmevalkit.scoring.pool import MIN_ITEMS_PER_CHILD, Reply, ScorerPool, ScorerSpec, children_for, ignore_sigint
-from vmevalkit.tasks.loader import FINAL_FRAME, FIRST_FRAME
+from vmevalkit.tasks.loader import FINAL_FRAME, FIRST_FRAME, GROUND_TRUTH_VIDEO
 from vmevalkit.utils.atomic import atomic_write_json
 from vmevalkit.utils.imports import PluginLoadError, load_object, suggest
 from vmevalkit.utils.redact import scrub, scrub_data
@@ -293,7 +293,15 @@ def items_for(scorer: Any, generation: Generation) -> ScoreItem:
         # as "this task has no final frame".
         final_frame=final_frame if "final_frame" in declared and final_frame.is_file() else None,
         task_dir=generation.question_dir if "task" in declared else None,
+        # The same for a solution video: None when undeclared or when the task ships none.
+        ground_truth_video=_ground_truth_video(generation) if "ground_truth_video" in declared else None,
     )
+
+
+def _ground_truth_video(generation: Generation) -> Path | None:
+    """``question/ground_truth.mp4`` when the task shipped one (and it lies inside the run folder), else None."""
+    path = path_inside(generation.run_dir, f"question/{GROUND_TRUTH_VIDEO}")
+    return path if path is not None and path.is_file() else None
 
 
 # -- score files ----------------------------------------------------------------------
