@@ -186,3 +186,25 @@ def test_score_videos_runs_it_as_a_user_does(experiment: Path, tmp_path: Path) -
         "trajectory_similarity": (0.0, 1.0),
         "end_similarity": (0.0, 1.0),
     }
+
+
+def test_a_generated_run_carries_the_tasks_ground_truth_and_is_scored(tmp_path: Path) -> None:
+    """``generate`` copies a shipped ground_truth.mp4 into the run's question/ like the other task files, so
+    trajectory-match scores generated runs too, not only imported ones."""
+    from vmevalkit.runner.inference import InferenceRunner
+    from vmevalkit.tasks.loader import load_tasks
+
+    questions = tmp_path / "questions"
+    shutil.copytree(SAMPLE / "maze_task" / TASK, questions / "maze_task" / TASK)
+    write_video(spread_keyframes(keyframes(questions, TASK), 48), questions / "maze_task" / TASK / "ground_truth.mp4")
+    tasks = load_tasks(questions).tasks
+    runner = InferenceRunner(output_dir=tmp_path / "out", experiment="exp", duration=2.0)
+    summary = runner.run(["oracle-solution", "static-first-frame"], tasks)
+    assert summary.completed == 2
+    experiment = tmp_path / "out" / "exp"
+    copies = sorted(experiment.glob("*/maze_task/*/*/question/ground_truth.mp4"))
+    assert len(copies) == 2
+    ScoringRunner(TrajectoryMatch()).run(find_generations(experiment))
+    found = scores_of(experiment)
+    oracle, static = found[("oracle-solution", TASK)], found[("static-first-frame", TASK)]
+    assert oracle["trajectory_similarity"] >= 0.98 and static["trajectory_similarity"] <= 0.3, (oracle, static)

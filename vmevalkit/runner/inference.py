@@ -49,7 +49,7 @@ from vmevalkit.runner.records import (
 )
 from vmevalkit.runner.registry import SAFE_NAME, CatalogEntry, get_entry, load_wrapper_class
 from vmevalkit.settings import Settings, get_settings
-from vmevalkit.tasks.loader import FINAL_FRAME, FIRST_FRAME, METADATA, PROMPT, Task
+from vmevalkit.tasks.loader import FINAL_FRAME, FIRST_FRAME, GROUND_TRUTH_VIDEO, METADATA, PROMPT, Task
 from vmevalkit.utils.atomic import atomic_copy, atomic_write_json, remove_temp_files, temp_path_for
 from vmevalkit.utils.redact import scrub, scrub_data
 from vmevalkit.video import VideoError, VideoInfo, probe_video
@@ -456,6 +456,8 @@ class InferenceRunner:
             source = spec.task.path / name
             if source.is_file():
                 atomic_copy(source, question_dir / name)
+        if spec.task.ground_truth_video is not None:  # checked by the loader: inside the questions dir
+            atomic_copy(spec.task.ground_truth_video, question_dir / GROUND_TRUTH_VIDEO)
         # An interrupted attempt ("running") may have left a paid provider job to resume;
         # a failed one is started afresh.
         provider_state = previous.provider_state if previous is not None and previous.status == "running" else {}
