@@ -144,8 +144,8 @@ def _kind(mode: int) -> str:
     return next((kind for test, kind in _FILE_KINDS if test(mode)), "not a regular file")
 
 
-def locate_task_file(folder: Path, name: str, root: Path) -> Path | None:
-    """The real path of ``folder/name`` without reading it; None when there is no such entry at all.
+def _regular_file(folder: Path, name: str, root: Path) -> tuple[Path, os.stat_result] | None:
+    """The real path of ``folder/name`` and its stat, without opening it; None when there is no such entry at all.
 
     Raises ValueError unless it is a regular file whose real path lies inside ``root`` (a resolved directory)."""
     path = folder / name
@@ -166,7 +166,15 @@ def locate_task_file(folder: Path, name: str, root: Path) -> Path | None:
         raise ValueError(f"{name} cannot be read ({exc.strerror or exc})") from None
     if not stat.S_ISREG(info.st_mode):
         raise ValueError(f"{name} is not a regular file (it is {_kind(info.st_mode)})")
-    return real
+    return real, info
+
+
+def locate_task_file(folder: Path, name: str, root: Path) -> Path | None:
+    """The real path of ``folder/name`` without reading it; None when there is no such entry at all.
+
+    Raises ValueError unless it is a regular file whose real path lies inside ``root`` (a resolved directory)."""
+    found = _regular_file(folder, name, root)
+    return None if found is None else found[0]
 
 
 def read_task_file(
@@ -177,24 +185,10 @@ def read_task_file(
     Raises ValueError unless it is a regular file whose real path lies inside ``root`` (a resolved
     directory) and, with ``max_bytes``, no larger than that (``setting`` raises the limit). Never opens
     anything but a regular file, so a FIFO or a device can not block or feed it endless data."""
-    path = folder / name
-    try:
-        os.lstat(path)
-    except FileNotFoundError:
+    found = _regular_file(folder, name, root)
+    if found is None:
         return None
-    except OSError as exc:
-        raise ValueError(f"{name} cannot be read ({exc.strerror or exc})") from None
-    real = Path(os.path.realpath(path))
-    if not real.is_relative_to(root):
-        raise ValueError(f"{name} resolves outside the questions directory (to {real})")
-    try:
-        info = os.stat(real)
-    except FileNotFoundError:
-        raise ValueError(f"{name} is a broken symlink") from None
-    except OSError as exc:  # a symlink loop, a permission problem
-        raise ValueError(f"{name} cannot be read ({exc.strerror or exc})") from None
-    if not stat.S_ISREG(info.st_mode):
-        raise ValueError(f"{name} is not a regular file (it is {_kind(info.st_mode)})")
+    real, info = found
     if max_bytes is not None and info.st_size > max_bytes:
         raise _too_big(name, info.st_size, max_bytes, setting)
     try:
