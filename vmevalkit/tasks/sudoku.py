@@ -19,7 +19,6 @@ Metadata (besides the common keys):
 from __future__ import annotations
 
 import random
-from collections.abc import Hashable, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -38,6 +37,7 @@ from vmevalkit.tasks.render import (
     new_frame,
     to_array,
 )
+from vmevalkit.tasks.sudoku_rules import SudokuRules
 from vmevalkit.tasks.upstream import sudoku as upstream
 from vmevalkit.tasks.verifier import State, StateVerifier
 
@@ -161,7 +161,7 @@ def draw_sudoku(metadata: dict[str, Any], fills: list[list[int]]) -> Image.Image
     return image
 
 
-class SudokuVerifier(StateVerifier):
+class SudokuVerifier(SudokuRules):
     """The grid must end equal to the solution; givens never change; digits are filled in one at a time and
     never erased or changed. Ink colour is not judged: a digit is a digit, black or blue."""
 
@@ -191,28 +191,9 @@ class SudokuVerifier(StateVerifier):
     def solved_state(self) -> State:
         return tuple(digit for row in self.metadata["solution_grid"] for digit in row)
 
-    def state(self, labels: Sequence[Hashable | None]) -> State | None:
-        return tuple(label for label in labels if isinstance(label, int))
-
-    def _where(self, index: int) -> str:
-        row, col = divmod(index, self.metadata["size"])
-        return f"row {row + 1}, column {col + 1}"
-
-    def move_error(self, before: State, after: State) -> str | None:
-        changed = [i for i, (a, b) in enumerate(zip(before, after, strict=True)) if a != b]
-        for i in changed:
-            if before[i]:
-                kind = "given" if self.initial[i] else "placed"
-                change = "erased" if after[i] == 0 else f"changed to {after[i]}"
-                return f"the {kind} digit {before[i]} at {self._where(i)} is {change}"
-        if len(changed) > 1:
-            return f"{len(changed)} digits appear at once; the task fills one cell at a time"
-        return None
-
-    def end_error(self, state: State) -> str:
-        blank = sum(1 for digit in state if digit == 0)
-        wrong = sum(1 for digit, right in zip(state, self.solved, strict=True) if digit and digit != right)
-        return f"the grid ends with {blank} blank and {wrong} wrong cell(s)"
+    @property
+    def grid_size(self) -> int:
+        return int(self.metadata["size"])
 
 
 class SudokuDomain(TaskDomain):

@@ -18,7 +18,7 @@ cell at a time and never changed, and the grid must end equal to ``solution_arra
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -27,8 +27,9 @@ import numpy as np
 from vmevalkit.tasks.loader import FINAL_FRAME, FIRST_FRAME
 from vmevalkit.tasks.reading import RegionReader
 from vmevalkit.tasks.render import Box
+from vmevalkit.tasks.sudoku_rules import SudokuRules
 from vmevalkit.tasks.upstream.picture import Grid, find_grid, load_picture
-from vmevalkit.tasks.verifier import State, StateVerifier
+from vmevalkit.tasks.verifier import State
 
 
 def is_upstream(metadata: Mapping[str, Any]) -> bool:
@@ -48,7 +49,7 @@ def _digits(values: Any, size: int, key: str, blanks: bool) -> tuple[int, ...]:
     return tuple(digits)
 
 
-class UpstreamSudokuVerifier(StateVerifier):
+class UpstreamSudokuVerifier(SudokuRules):
     """An imported upstream sudoku: its looks from its frames, our sudoku's rules."""
 
     domain: ClassVar[str] = "sudoku"
@@ -71,9 +72,9 @@ class UpstreamSudokuVerifier(StateVerifier):
         self.task_dir = Path(task_dir)
         super().__init__(metadata)
 
-    def _where(self, index: int) -> str:
-        row, col = divmod(index, self.size)
-        return f"row {row + 1}, column {col + 1}"
+    @property
+    def grid_size(self) -> int:
+        return self.size
 
     def _frame(self, name: str) -> tuple[np.ndarray, Grid] | None:
         path = self.task_dir / name
@@ -142,25 +143,6 @@ class UpstreamSudokuVerifier(StateVerifier):
 
     def solved_state(self) -> State:
         return self.answer
-
-    def state(self, labels: Sequence[Hashable | None]) -> State | None:
-        return tuple(label for label in labels if isinstance(label, int))
-
-    def move_error(self, before: State, after: State) -> str | None:
-        changed = [i for i, (a, b) in enumerate(zip(before, after, strict=True)) if a != b]
-        for i in changed:
-            if before[i]:
-                kind = "given" if self.initial[i] else "placed"
-                change = "erased" if after[i] == 0 else f"changed to {after[i]}"
-                return f"the {kind} digit {before[i]} at {self._where(i)} is {change}"
-        if len(changed) > 1:
-            return f"{len(changed)} digits appear at once; the task fills one cell at a time"
-        return None
-
-    def end_error(self, state: State) -> str:
-        blank = sum(1 for digit in state if digit == 0)
-        wrong = sum(1 for digit, right in zip(state, self.solved, strict=True) if digit and digit != right)
-        return f"the grid ends with {blank} blank and {wrong} wrong cell(s)"
 
 
 def _cut(picture: np.ndarray, box: Box) -> np.ndarray:
