@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -68,6 +68,25 @@ class ScoreBatch:
 
     scores: Any  # [N, K] array-like
     details: list[dict[str, Any]] = field(default_factory=list)
+
+
+def score_each(
+    items: Sequence[ScoreItem],
+    width: int,
+    score_one: Callable[[ScoreItem], tuple[Sequence[float], dict[str, Any]]],
+    unreadable: tuple[type[Exception], ...],
+) -> ScoreBatch:
+    """A batch scored item by item: an item whose inputs raise one of ``unreadable`` (a video that does not decode,
+    a missing image) is NaN across its ``width`` dimensions with the error in its details; the rest are scored."""
+    scores = np.full((len(items), width), np.nan)
+    details: list[dict[str, Any]] = []
+    for row, item in enumerate(items):
+        try:
+            scores[row], detail = score_one(item)
+        except unreadable as exc:
+            detail = {"error": f"{type(exc).__name__}: {exc}"}
+        details.append(detail)
+    return ScoreBatch(scores=scores, details=details)
 
 
 class Scorer(ABC):

@@ -45,7 +45,7 @@ from typing import Any, ClassVar
 import numpy as np
 from PIL import Image
 
-from vmevalkit.scoring.base import UNIT_RANGE, Range, ScoreBatch, ScoreItem, Scorer
+from vmevalkit.scoring.base import UNIT_RANGE, Range, ScoreBatch, ScoreItem, Scorer, score_each
 from vmevalkit.scoring.frame_match import luma
 from vmevalkit.video import VideoError
 
@@ -152,16 +152,8 @@ class TrajectoryMatch(Scorer):
     def score_batch(self, items: Sequence[ScoreItem], **kwargs: Any) -> ScoreBatch:
         if kwargs:
             raise TypeError(f"trajectory-match takes no score_batch options, got {sorted(kwargs)}")
-        scores = np.full((len(items), len(self.dimensions)), np.nan)
-        details: list[dict[str, Any]] = []
-        for row, item in enumerate(items):
-            # One item that cannot be scored is NaN with its reason; the rest of the batch is scored.
-            try:
-                scores[row], detail = self._score_one(item)
-            except (VideoError, OSError, ValueError) as exc:
-                detail = {"error": f"{type(exc).__name__}: {exc}"}
-            details.append(detail)
-        return ScoreBatch(scores=scores, details=details)
+        # One unreadable video or image gives NaN for that item; the rest of the batch is scored.
+        return score_each(items, len(self.dimensions), self._score_one, (VideoError, OSError, ValueError))
 
     def _score_one(self, item: ScoreItem) -> tuple[list[float], dict[str, Any]]:
         truth_path = item.ground_truth_video
