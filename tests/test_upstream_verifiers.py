@@ -340,3 +340,51 @@ def test_sudoku_fills_one_cell_at_a_time_with_digits_cut_from_the_final_frame(tm
     a, a_details = results["at_once"]
     assert a.tolist() == [0.0, 1.0, 0.0]
     assert "3 digits appear at once" in a_details["reason"]
+
+
+# ---------------------------------------------------------------- upstream rotation: a task no verifier can read
+
+
+def rotation_metadata() -> dict[str, Any]:
+    return {  # upstream's rotation task pair (paper/video-models-start-to-solve/assets/rotation_task)
+        "id": "rotation_0014",
+        "prompt": "A 9-block sculpture sits fixed on a table. ... rotates horizontally to 322° azimuth.",
+        "first_image_path": "rotation_task/rotation_0014/first_frame.png",
+        "final_image_path": "rotation_task/rotation_0014/final_frame.png",
+        "task_category": "3D Mental Rotation",
+        "rotation_data": {
+            "generation_method": "3D voxel snake with viewpoint rotation",
+            "num_voxels": 9,
+            "first_view_elev": 38,
+            "first_view_azim": 142,
+            "final_view_elev": 38,
+            "final_view_azim": 322,
+            "angle_difference": 180,
+            "structural_complexity": "snake_like_3d_voxels",
+        },
+        "difficulty": "easy",
+        "domain": "rotation",
+    }
+
+
+def test_upstream_rotation_is_not_scored_and_names_the_scorers_that_can(tmp_path: Path) -> None:
+    """Upstream rotation orbits a camera round a 3D voxel sculpture whose voxels its metadata does not keep.
+
+    No frame between the two views can be read, so task-verifier gives no score: the reason says why and which
+    scorers do compare such a video (never "re-import", which would change nothing).
+    """
+    first = Image.new("RGBA", (400, 400), (255, 255, 255, 255))
+    ImageDraw.Draw(first).rectangle((150, 150, 250, 250), fill=(80, 120, 200, 255))
+    final = Image.new("RGBA", (400, 400), (255, 255, 255, 255))
+    ImageDraw.Draw(final).rectangle((140, 160, 260, 240), fill=(80, 120, 200, 255))
+    task = write_imported_task(tmp_path, "rotation", "rotation_0014", rotation_metadata(), first, final)
+    frames = [imported(first)] * 4 + [imported(final)] * 4
+    (value, detail) = score(task, "rotation", {"oracle": frames}, tmp_path)["oracle"]
+    assert all(np.isnan(v) for v in value)
+    reason = detail["reason"]
+    assert "3D" in reason and "voxel" in reason
+    assert "frame-match" in reason and "trajectory-match" in reason
+    assert "re-import" not in reason
+    # Our own rotation tasks still get our verifier.
+    ours = next(get_domain("rotation").generate(1, seed=3))
+    assert type(get_domain("rotation").verifier(ours.metadata)).__name__ == "RotationVerifier"

@@ -28,7 +28,7 @@ import numpy as np
 from vmevalkit.scoring.base import UNIT_RANGE, Range, ScoreBatch, ScoreItem, Scorer
 from vmevalkit.tasks import DOMAINS, get_domain
 from vmevalkit.tasks.loader import METADATA
-from vmevalkit.tasks.verifier import StateVerifier, Verdict, judge
+from vmevalkit.tasks.verifier import NotVerifiable, StateVerifier, Verdict, judge
 from vmevalkit.utils.imports import suggest
 from vmevalkit.video import VideoError, read_frames
 
@@ -102,6 +102,8 @@ def load_verifier(task_dir: Path, domain: str) -> StateVerifier:
         build = functools.partial(build, task_dir=Path(task_dir))
     try:
         return build(metadata)
+    except NotVerifiable as exc:  # says itself which scorers can judge the task; no rebuild would help
+        raise Unscorable(str(exc)) from exc
     except (KeyError, TypeError, ValueError, IndexError) as exc:
         fix = "rebuild the task with 'vmevalkit tasks build'"
         if "source_format" in metadata:

@@ -39,7 +39,7 @@ from PIL import Image, ImageDraw
 from vmevalkit.tasks.base import GeneratedTask, TaskDomain
 from vmevalkit.tasks.reading import RegionReader
 from vmevalkit.tasks.render import Box, color, draw_centered_text, new_frame, to_array
-from vmevalkit.tasks.verifier import State, StateVerifier
+from vmevalkit.tasks.verifier import NotVerifiable, State, StateVerifier
 
 Cell = tuple[int, int]
 
@@ -225,6 +225,20 @@ class RotationDomain(TaskDomain):
         "reference panel."
     )
     verifier_class: ClassVar[type[StateVerifier]] = RotationVerifier
+
+    def verifier(self, metadata: dict[str, Any]) -> StateVerifier:
+        """Ours from the metadata; upstream VMEvalKit's rotation has none (see ``NotVerifiable``'s message)."""
+        if "rotation_data" in metadata and "cells" not in metadata:
+            # Upstream orbits a camera round a 3D voxel snake drawn by matplotlib; the task keeps the two views'
+            # angles but not the voxels (hokindeng/VMEvalKit rotation_task/rotation_reasoning.py), so no view
+            # between the first and final frame can be drawn or read.
+            raise NotVerifiable(
+                "an upstream rotation task (a camera orbiting a 3D voxel sculpture) is not our rotation (a 2D "
+                "shape turned in 45-degree steps): its metadata keeps the two views' angles but no voxels, so no "
+                "view between them can be read; score it with frame-match or trajectory-match (with the task's "
+                "ground_truth.mp4)"
+            )
+        return super().verifier(metadata)
 
     def generate_one(self, rng: random.Random, task_id: str, seed: int, difficulty: str) -> GeneratedTask:
         cells = grow_polyomino(rng, CELLS[difficulty])

@@ -27,6 +27,13 @@ from vmevalkit.tasks.reading import RegionReader
 State = tuple[Any, ...]  # a task's state: the dot's (row, col), the board's tiles, the grid's digits, ...
 
 
+class NotVerifiable(ValueError):
+    """A task of this domain whose state no picture of it can show: its message says which scorers can judge it.
+
+    Unlike a task that lacks a key (rebuild or re-import it), nothing about the task folder would fix this.
+    """
+
+
 class StateVerifier(ABC):
     """A domain's rules over states, and how to read a state from a frame's cell labels."""
 
