@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import REPO, cli_env, copy_sample, run_score
+from PIL import Image
 
 from vmevalkit.cli.main import main
 from vmevalkit.runner.importing import ImportUsageError, find_videos, import_videos
@@ -381,3 +382,73 @@ def test_layout_errors_name_the_fix(tmp_path: Path) -> None:
     (tmp_path / "pred" / "video_0.mp4").write_bytes(b"")
     with pytest.raises(ImportUsageError, match="JSON list of task ids"):
         find_videos("vbvr", tmp_path, bad)
+
+
+def write_imported(questions: Path, domain: str, task_id: str, source_domain: str, fmt: str) -> None:
+    """A task as ``vmevalkit tasks import`` writes it: the source's metadata, our domain, where it came from."""
+    folder = questions / f"{domain}_task" / task_id
+    folder.mkdir(parents=True)
+    Image.new("RGB", (64, 64), (200, 200, 200)).save(folder / "first_frame.png")
+    (folder / "prompt.txt").write_text("Show the move.")
+    metadata = {"id": task_id, "domain": domain, "source_domain": source_domain, "source_format": fmt}
+    (folder / "question_metadata.json").write_text(json.dumps(metadata))
+
+
+def test_upstream_outputs_under_upstream_domain_names_find_the_imported_tasks(tmp_path: Path) -> None:
+    """Upstream writes ``chess_task/`` and ``mirror_clock_task/``; their imported tasks are ours, ``chess_mate`` and
+    ``clock``, with the upstream name kept as ``source_domain``. The videos must find them."""
+    questions = tmp_path / "questions"
+    write_imported(questions, "chess_mate", "chess_0002", "chess", "vmevalkit")
+    write_imported(questions, "clock", "mirror_clock_0001", "mirror_clock", "vmevalkit")
+    src = tmp_path / "upstream" / "veo"
+    for folder in ("chess_task/chess_0002", "mirror_clock_task/mirror_clock_0001"):
+        (src / folder / "video").mkdir(parents=True)
+        write_video([np.full((64, 64, 3), 90, np.uint8)] * 4, src / folder / "video" / "video.mp4")
+
+    summary = import_videos(
+        find_videos("vmevalkit", tmp_path / "upstream"),
+        fmt="vmevalkit",
+        questions_dir=questions,
+        experiment_dir=tmp_path / "out" / "ext",
+    )
+    assert summary.complete, [o.reason for o in summary.failures]
+    generations = find_generations(tmp_path / "out" / "ext")
+    assert sorted((g.record.domain, g.record.task_id) for g in generations) == [
+        ("chess_mate", "chess_0002"),
+        ("clock", "mirror_clock_0001"),
+    ]
+
+
+def test_vbvr_bench_outputs_split_task_index(tmp_path: Path) -> None:
+    """VBVR-Bench model outputs: ``<split>/<task_name>/<NNNNN>.mp4`` (Video-Reason/VBVR-EvalKit README, "Generate
+    Model Videos"; evaluate.py: ``{videos_path}/{split}/{task_name}/{idx}.mp4``). The task is the one
+    ``vmevalkit tasks import --format vbvr-bench`` made of ``<split>/<task_name>/<NNNNN>/``: ``<domain>_<NNNNN>``,
+    the domain the task name without its ``_data-generator`` suffix."""
+    questions = tmp_path / "questions"
+    generator = "G-131_select_next_figure_data-generator"
+    domain = "G-131_select_next_figure"
+    for idx in ("00000", "00001"):
+        write_imported(questions, domain, f"{domain}_{idx}", domain, "vbvr-bench")
+    run = tmp_path / "wan-i2v"
+    (run / "In-Domain_50" / generator).mkdir(parents=True)
+    for idx in ("00000", "00001", "00002"):  # 00002 has no task
+        write_video([np.full((64, 64, 3), 90, np.uint8)] * 4, run / "In-Domain_50" / generator / f"{idx}.mp4")
+    (run / "In-Domain_50" / generator / "notes.mp4").write_bytes(b"")  # not an index: not a generation
+
+    found = find_videos("vbvr-bench", run)
+    assert [(v.task_id, v.model) for v in found] == [
+        ("G-131_select_next_figure_00000", "wan-i2v"),
+        ("G-131_select_next_figure_00001", "wan-i2v"),
+        ("G-131_select_next_figure_00002", "wan-i2v"),
+    ]
+    summary = import_videos(found, fmt="vbvr-bench", questions_dir=questions, experiment_dir=tmp_path / "out" / "x")
+    assert summary.count("imported") == 2 and summary.count("unknown_task") == 1
+    assert all(
+        (g.record.provenance or {}).get("format") == "vbvr-bench" for g in find_generations(tmp_path / "out" / "x")
+    )
+
+    done = import_cli(tmp_path / "nothing-here", "vbvr-bench", cwd=tmp_path)
+    assert done.returncode == 2
+    (tmp_path / "flat").mkdir()
+    done = import_cli(tmp_path / "flat", "vbvr-bench", cwd=tmp_path)
+    assert done.returncode == 2 and "<split>/<task_name>/<NNNNN>.mp4" in done.stderr, done.stderr

@@ -13,7 +13,7 @@ import sys
 
 from vmevalkit.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, OUTPUT_DIR_HELP, error, experiment_folder, guarded
 
-HELP = "import videos generated elsewhere (upstream VMEvalKit, VBVR pred/, a CSV) as completed generations"
+HELP = "import videos generated elsewhere (upstream VMEvalKit, VBVR, VBVR-Bench, a CSV) as completed generations"
 DESCRIPTION = (
     "Bring videos made elsewhere into an experiment as completed generations, with their source path and sha256 "
     "recorded, so that score, report and evaluate-scorers run on them unchanged. Idempotent: the same video is the "
@@ -26,9 +26,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--format",
         required=True,
-        choices=("vmevalkit", "vbvr", "csv"),
+        choices=("vmevalkit", "vbvr", "vbvr-bench", "csv"),
         help="vmevalkit: upstream outputs <model>/<domain>_task/<task_id>/video/*.mp4; vbvr: pred/video_N.mp4 "
-        "with --mapping; csv: a flat folder with --mapping (or SRC/videos.csv) of task_id,video[,model]",
+        "with --mapping; vbvr-bench: VBVR-Bench outputs <split>/<task_name>/<NNNNN>.mp4; csv: a flat folder "
+        "with --mapping (or SRC/videos.csv) of task_id,video[,model]",
     )
     parser.add_argument(
         "--mapping",

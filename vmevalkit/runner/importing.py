@@ -18,7 +18,15 @@ Layouts (``find_videos``):
   ``N`` is: a JSON list (position N), a JSON object keyed by ``N`` or by the file name, or a CSV with columns
   ``index,task_id``. The model defaults to the name of the folder holding ``pred/``, as VBVR-EvalKit's
   ``evaluate.py`` names a run after its videos folder.
+- ``vbvr-bench``: VBVR-Bench model outputs, ``<split>/<task_name>/<NNNNN>.mp4`` (Video-Reason/VBVR-EvalKit README,
+  "Generate Model Videos"; ``evaluate.py``: ``{videos_path}/{split}/{task_name}/{idx}.mp4``), answering the tasks
+  ``vmevalkit tasks import --format vbvr-bench`` made of ``<split>/<task_name>/<NNNNN>/``: task id
+  ``<domain>_<NNNNN>``, the domain the task name without its ``_data-generator`` suffix. The model defaults to
+  SRC's name (VBVR-EvalKit's ``run_evaluation.py --models_base`` holds one such folder per model).
 - ``csv``: a flat folder and a CSV with columns ``task_id,video[,model]``; video paths are relative to the folder.
+
+A layout's ``<domain>_task`` folder may use the source's domain name (upstream ``chess_task``): it matches the
+imported task's ``domain`` or its ``source_domain``.
 
 Rules: a task must exist (and be valid) in the questions folder, since the generation needs its domain and prompt;
 a video whose task is unknown, or that does not decode (``probe_video``), is reported and not imported; one bad
@@ -57,6 +65,7 @@ from vmevalkit.runner.records import (
     video_problem,
 )
 from vmevalkit.runner.registry import SAFE_NAME
+from vmevalkit.tasks.importers import bench_domain
 from vmevalkit.tasks.loader import (
     DOMAIN_SUFFIX,
     FINAL_FRAME,
@@ -71,13 +80,14 @@ from vmevalkit.utils.atomic import TEMP_MARKER, atomic_write_json
 from vmevalkit.utils.redact import scrub_data
 from vmevalkit.video import VideoError, VideoInfo, probe_video
 
-ImportFormat = Literal["vmevalkit", "vbvr", "csv"]
-FORMATS: tuple[ImportFormat, ...] = ("vmevalkit", "vbvr", "csv")
+ImportFormat = Literal["vmevalkit", "vbvr", "vbvr-bench", "csv"]
+FORMATS: tuple[ImportFormat, ...] = ("vmevalkit", "vbvr", "vbvr-bench", "csv")
 IMPORTED = "imported"  # the family and kind of an imported generation: no catalog entry made it
 RUN_PREFIX = "import-"
 QUESTION_FILES = (FIRST_FRAME, PROMPT, METADATA, FINAL_FRAME, GROUND_TRUTH_VIDEO)
 CSV_DEFAULT_NAME = "videos.csv"
 _VBVR_NAME = re.compile(r"video_(\d+)\.mp4")
+_BENCH_NAME = re.compile(r"(\d{5})\.mp4")  # VBVR-EvalKit run_evaluation.py takes only these
 
 OutcomeKind = Literal["imported", "already", "unknown_task", "undecodable", "failed"]
 OK_KINDS: frozenset[str] = frozenset({"imported", "already"})
@@ -136,6 +146,8 @@ def find_videos(fmt: str, source: Path, mapping: Path | None = None) -> list[Fou
         return _upstream_videos(source)
     if fmt == "vbvr":
         return _vbvr_videos(source, mapping)
+    if fmt == "vbvr-bench":
+        return _bench_videos(source)
     return _csv_videos(source, mapping)
 
 
@@ -163,6 +175,22 @@ def _upstream_videos(source: Path) -> list[FoundVideo]:
         raise ImportUsageError(
             f"{source} does not hold upstream VMEvalKit outputs (expected <model>/<domain>_task/<task_id>/video/"
             "*.mp4); for VBVR pred/video_N.mp4 use --format vbvr --mapping FILE, for a flat folder --format csv"
+        )
+    return found
+
+
+def _bench_videos(source: Path) -> list[FoundVideo]:
+    found = [
+        FoundVideo(video, f"{bench_domain(task.name)}_{m.group(1)}", source.name, bench_domain(task.name), where)
+        for split in _folders(source)
+        for task in _folders(split)
+        for video in sorted(task.iterdir())
+        if (m := _BENCH_NAME.fullmatch(video.name)) and (where := str(video.relative_to(source)))
+    ]
+    if not found:
+        raise ImportUsageError(
+            f"{source} does not hold VBVR-Bench outputs (expected <split>/<task_name>/<NNNNN>.mp4, as "
+            "In-Domain_50/G-131_..._data-generator/00000.mp4); for upstream VMEvalKit outputs use --format vmevalkit"
         )
     return found
 
@@ -297,7 +325,7 @@ def _pick_task(video: FoundVideo, tasks: dict[str, list[Task]], invalid: dict[st
         return f"{video.where or video.source} names no task: add it to the mapping"
     candidates = tasks.get(video.task_id, [])
     if video.domain is not None:
-        candidates = [t for t in candidates if t.domain == video.domain]
+        candidates = [t for t in candidates if video.domain in (t.domain, t.metadata.get("source_domain"))]
     if len(candidates) == 1:
         return candidates[0]
     if video.task_id in invalid:

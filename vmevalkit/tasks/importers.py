@@ -311,7 +311,8 @@ def _bench_index(src: Path) -> dict[str, dict[str, Any]]:
     return index
 
 
-def _bench_domain(generator: str) -> str:
+def bench_domain(generator: str) -> str:
+    """A VBVR-Bench task folder's domain: its generator's name without the ``_data-generator`` suffix."""
     for suffix in ("_data-generator", "-data-generator", "_data_generator"):
         if generator.endswith(suffix):
             return generator[: -len(suffix)]
@@ -322,7 +323,7 @@ def _scan_bench(src: Path) -> Iterator[SourceTask | Skipped]:
     index = _bench_index(src)
     for split in _subdirs(src):
         for generator in _subdirs(split):
-            domain = _bench_domain(generator.name)
+            domain = bench_domain(generator.name)
             for folder in _subdirs(generator):
                 row = index.get(f"{split.name}/{generator.name}/{folder.name}", {})
                 task_id = f"{domain}_{folder.name}"
