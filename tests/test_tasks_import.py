@@ -137,7 +137,9 @@ def bench(src: Path) -> None:
                 "first_image": "iVBORw0KGgo=",
             }
         )
-    (src / "index.json").write_text(json.dumps(rows))
+    # The index's name and fields: Video-Reason/VBVR-EvalKit README ("VBVR-Bench.json: prompts, first frames
+    # (base64), GT paths").
+    (src / "VBVR-Bench.json").write_text(json.dumps(rows))
 
 
 def test_upstream_vmevalkit_folders_and_flat(tmp_path: Path) -> None:

@@ -29,7 +29,8 @@ The source layouts, as their writers produce them:
 ``--format vbvr-bench`` (Video-Reason/VBVR-Bench-Data)
     ``<SRC>/<split>/<generator>/<index>/`` (``In-Domain_50/G-13_..._data-generator/00000/``) with
     ``first_frame.png``, ``final_frame.png``, ``ground_truth.mp4`` and ``prompt.txt``, and a JSON
-    (or JSON Lines) index at the root whose rows name those files by relative path
+    (or JSON Lines) index at the root (``VBVR-Bench.json``, per Video-Reason/VBVR-EvalKit's README; any
+    name is read) whose rows name those files by relative path
     (``first_frame_path``, ``final_frame_path``, ``prompt_path``, ``ground_truth_video_path``; see
     lmms-eval ``tasks/vbvr/utils.py``). The index is optional; a row's fields other than the base64
     ``first_image`` are kept in the metadata. The domain is the generator without its
