@@ -30,6 +30,7 @@ import json
 import random
 from collections.abc import Hashable, Sequence
 from functools import lru_cache
+from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
@@ -60,7 +61,7 @@ ORTHOGONAL: tuple[Square, ...] = ((-1, 0), (1, 0), (0, -1), (0, 1))
 DIAGONAL: tuple[Square, ...] = ((-1, -1), (-1, 1), (1, -1), (1, 1))
 KNIGHT: tuple[Square, ...] = ((-2, -1), (-2, 1), (-1, -2), (-1, 2), (1, -2), (1, 2), (2, -1), (2, 1))
 RAYS: dict[str, tuple[Square, ...]] = {"Q": ORTHOGONAL + DIAGONAL, "R": ORTHOGONAL, "B": DIAGONAL}
-NAMES = {"K": "king", "Q": "queen", "R": "rook", "B": "bishop", "N": "knight"}
+NAMES = {"K": "king", "Q": "queen", "R": "rook", "B": "bishop", "N": "knight", "P": "pawn"}  # pawns: upstream's
 COLORS = {
     "background": [250, 250, 250],
     "light": [232, 200, 120],
@@ -455,6 +456,17 @@ class ChessMateDomain(TaskDomain):
         "piece appears, vanishes or changes."
     )
     verifier_class: ClassVar[type[StateVerifier]] = ChessMateVerifier
+
+    def verifier(self, metadata: dict[str, Any], task_dir: Path | None = None) -> StateVerifier:
+        """Ours from the metadata; an imported upstream task's from its pictures too (``tasks/upstream/chess.py``).
+
+        Imported here, not at the top: the upstream verifier builds on this module's rules.
+        """
+        from vmevalkit.tasks.upstream import chess as upstream
+
+        if upstream.is_upstream(metadata):
+            return upstream.UpstreamChessVerifier(metadata, task_dir)
+        return super().verifier(metadata)
 
     def generate_one(self, rng: random.Random, task_id: str, seed: int, difficulty: str) -> GeneratedTask:
         board, (start, end), checks = make_position(rng, difficulty)
