@@ -28,6 +28,7 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Hashable, Sequence
+from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
@@ -36,6 +37,7 @@ from PIL import Image, ImageDraw, ImageOps
 from vmevalkit.tasks.base import GeneratedTask, TaskDomain
 from vmevalkit.tasks.reading import RegionReader
 from vmevalkit.tasks.render import Box, color, new_frame, to_array
+from vmevalkit.tasks.upstream import clock as upstream
 from vmevalkit.tasks.verifier import State, StateVerifier
 
 QUARTERS = 48  # quarter hours on a 12-hour dial
@@ -168,6 +170,12 @@ class ClockDomain(TaskDomain):
         "hand without the other, or changing the face, its ticks or the hands' colours."
     )
     verifier_class: ClassVar[type[StateVerifier]] = ClockVerifier
+
+    def verifier(self, metadata: dict[str, Any], task_dir: Path | None = None) -> StateVerifier:
+        """Ours from the metadata; an imported upstream mirror clock's from its pictures too (``tasks/upstream/``)."""
+        if upstream.is_upstream(metadata):
+            return upstream.UpstreamClockVerifier(metadata, task_dir)
+        return super().verifier(metadata)
 
     def generate_one(self, rng: random.Random, task_id: str, seed: int, difficulty: str) -> GeneratedTask:
         start = rng.randrange(QUARTERS)
