@@ -5,7 +5,8 @@ frame-match) -> ``examples/report.py``, each a real subprocess.
 The source is laid out as the public VMEvalKit's ``create_dataset.py`` writes it (one folder per question with
 ``first_frame.png``, ``final_frame.png``, ``prompt.txt``, ``question_metadata.json``), the pictures drawn as its
 generators draw them (see test_upstream_verifiers.py). The maze ships a ``ground_truth.mp4`` of the dot walking
-the path, so ``oracle-solution`` plays it; the sudoku ships none, so the oracle cross-fades its one blank in.
+the path, so ``oracle-solution`` plays it; the sudoku ships none, so the oracle fills its blank with the digit's
+look cut from the task's own pictures.
 """
 
 from __future__ import annotations
@@ -84,11 +85,13 @@ def test_upstream_tasks_import_generate_score_and_report(tmp_path: Path) -> None
     oracle_record = next(experiment.glob("oracle-solution/maze_task/*/*/metadata.json")).read_text()
     assert '"oracle_method": "ground_truth_video"' in oracle_record
     # The sudoku: upstream's 3x3 sudokus have one blank, so the whole solution is one digit appearing. The
-    # oracle's cross-fade and the shortcut's cut both show exactly that one legal move and pass; only the static
+    # oracle's filling and the shortcut's cut both show exactly that one legal move and pass; only the static
     # video fails. (A one-step task cannot tell a cut from a solution: our own domains take two steps or more.)
     for model in ("oracle-solution", "shortcut-cut"):
         assert verdict[(model, "sudoku", "task-verifier")]["task_success"] == 1.0, model
     assert verdict[("static-first-frame", "sudoku", "task-verifier")]["end_state"] == 0.0
+    oracle_record = next(experiment.glob("oracle-solution/sudoku_task/*/*/metadata.json")).read_text()
+    assert '"oracle_method": "task_pictures"' in oracle_record
 
     # frame-match, region-aware: the static video scores clearly below the oracle on both. Measured margins: maze
     # 0.31, sudoku 0.15 (its one changed cell is a digit on what was a light grey blank: a small change mask).

@@ -20,9 +20,11 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
+from vmevalkit.models.baselines import OracleSolutionService
 from vmevalkit.scoring.base import ScoreItem, checked_scores
 from vmevalkit.scoring.verifiers import TaskVerifier, load_verifier
 from vmevalkit.tasks import get_domain
+from vmevalkit.tasks.loader import load_tasks
 from vmevalkit.tasks.upstream.maze import UpstreamMazeVerifier
 from vmevalkit.tasks.upstream.sudoku import UpstreamSudokuVerifier
 from vmevalkit.video import read_frames, write_video
@@ -388,3 +390,27 @@ def test_upstream_rotation_is_not_scored_and_names_the_scorers_that_can(tmp_path
     # Our own rotation tasks still get our verifier.
     ours = next(get_domain("rotation").generate(1, seed=3))
     assert type(get_domain("rotation").verifier(ours.metadata)).__name__ == "RotationVerifier"
+
+
+# ---------------------------------------------------------------- the oracle baseline on imported tasks
+
+
+@pytest.mark.parametrize("domain", ["maze", "sudoku"])
+def test_oracle_lays_out_the_steps_with_looks_cut_from_the_task_pictures(tmp_path: Path, domain: str) -> None:
+    """With no ground_truth.mp4 and no solution our renderer draws, oracle-solution no longer cross-fades: it plays
+    the steps the task's verifier can read (the dot cell by cell, each blank filled in turn), so it passes."""
+    if domain == "maze":
+        write_imported_task(
+            tmp_path, "maze", "maze_0001", maze_metadata(), draw_upstream_maze((0, 0)), draw_upstream_maze((2, 2))
+        )
+    else:
+        puzzle: list[int | None] = [1, None, 2, 2, 1, None, 3, 2, None]  # three blanks: three steps
+        first, final = draw_upstream_sudoku(puzzle), draw_upstream_sudoku(list(SUDOKU_SOLUTION))
+        write_imported_task(tmp_path, "sudoku", "sudoku_0000", sudoku_metadata(puzzle), first, final)
+    (task,) = load_tasks(tmp_path / "questions").tasks
+    frames, method = OracleSolutionService("oracle-solution").render(task, duration=2.0)
+    assert method == "task_pictures"
+    assert np.array_equal(frames[0], np.asarray(Image.open(task.first_frame).convert("RGB")))
+    (value, detail) = score(task.path, domain, {"oracle": frames}, tmp_path)["oracle"]
+    assert list(value) == [1.0, 1.0, 1.0], detail
+    assert detail["moves"] == (8 if domain == "maze" else 3)  # the snake's 9 cells; the three blanks

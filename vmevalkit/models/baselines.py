@@ -67,7 +67,9 @@ class OracleSolutionService:
         """Frames of the correct solution, and how they were made.
 
         "solution": drawn step by step by the task's own domain; "ground_truth_video": the task's shipped
-        ``ground_truth.mp4`` resampled to ``duration`` at our fps; "cross-fade": first to final frame."""
+        ``ground_truth.mp4`` resampled to ``duration`` at our fps; "task_pictures": an imported task's steps laid
+        out with looks cut from its own pictures (``TaskDomain.solution_from_pictures``); "cross-fade": first to
+        final frame."""
         from vmevalkit.tasks import DOMAINS, get_domain
 
         total = frame_count(duration, self.fps)
@@ -83,6 +85,13 @@ class OracleSolutionService:
                 return spread_keyframes(keyframes, total), "solution"
         if video is not None:
             return self._from_video(task, video, total), "ground_truth_video"
+        if task.domain in DOMAINS:
+            try:
+                drawn = get_domain(task.domain).solution_from_pictures(task.metadata, task.path)
+            except (KeyError, TypeError, ValueError):
+                drawn = None  # pictures its verifier cannot read: the cross-fade below still answers
+            if drawn:
+                return spread_keyframes(drawn, total), "task_pictures"
         if task.final_frame is None:
             raise ValueError(f"task {task.task_id} has neither a renderable solution nor a final_frame.png")
         with Image.open(task.first_frame) as a, Image.open(task.final_frame) as b:

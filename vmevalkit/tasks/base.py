@@ -8,10 +8,12 @@ verifiers compare generated videos against.
 
 from __future__ import annotations
 
+import inspect
 import random
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
@@ -82,6 +84,21 @@ class TaskDomain(ABC):
     def verifier(self, metadata: dict[str, Any]) -> StateVerifier:
         """The verifier of one task, built from its metadata alone."""
         return self.verifier_class(metadata)
+
+    def solution_from_pictures(self, metadata: dict[str, Any], task_dir: Path) -> list[np.ndarray] | None:
+        """Keyframes of an imported task's solution, cut from its own pictures; None where none can be drawn.
+
+        An imported upstream task has no solution our renderer can draw, but the verifier that reads it holds
+        every look it reads (cut from first_frame.png and final_frame.png), so it can lay them out step by step:
+        a verifier offers that as ``solution_keyframes()``. The oracle baseline plays them, so it passes the
+        task's own verifier rather than cross-fading to the answer.
+        """
+        build: Callable[..., StateVerifier] = self.verifier
+        if "task_dir" not in inspect.signature(build).parameters:  # a domain that never reads a task's pictures
+            return None
+        verifier = build(metadata, task_dir=Path(task_dir))
+        draw = getattr(verifier, "solution_keyframes", None)
+        return list(draw()) if callable(draw) else None
 
     def generate(
         self, count: int, seed: int = 0, start_index: int = 1, difficulty: str | None = None

@@ -67,17 +67,22 @@ def _neighbours(cell: Cell, rows: int, cols: int) -> list[Cell]:
     return [(r + dr, c + dc) for dr, dc in steps if 0 <= r + dr < rows and 0 <= c + dc < cols]
 
 
-def path_cells(start: Cell, end: Cell, rows: int, cols: int, passages: set[frozenset[Cell]]) -> int | None:
-    """Cells on the shortest path from ``start`` to ``end`` (both counted), or None when there is none."""
-    depth = {start: 1}
+def shortest_path(start: Cell, end: Cell, rows: int, cols: int, passages: set[frozenset[Cell]]) -> list[Cell] | None:
+    """The cells of a shortest path from ``start`` to ``end`` through open sides (both included), or None."""
+    came_from: dict[Cell, Cell | None] = {start: None}
     queue = deque([start])
     while queue:
         cell = queue.popleft()
         if cell == end:
-            return depth[cell]
+            path: list[Cell] = []
+            at: Cell | None = end
+            while at is not None:
+                path.append(at)
+                at = came_from[at]
+            return path[::-1]
         for n in _neighbours(cell, rows, cols):
-            if n not in depth and frozenset((cell, n)) in passages:
-                depth[n] = depth[cell] + 1
+            if n not in came_from and frozenset((cell, n)) in passages:
+                came_from[n] = cell
                 queue.append(n)
     return None
 
@@ -139,7 +144,8 @@ class UpstreamMazeVerifier(StateVerifier):
         self.boxes = [self.grid.interior(r, c) for r, c in self.cells]
         self.passages = read_walls(self.picture, self.grid)
         self.start, self.end = self._markers(metadata)
-        found = path_cells(self.start, self.end, self.rows, self.cols, self.passages)
+        self.path = shortest_path(self.start, self.end, self.rows, self.cols, self.passages) or []
+        found = len(self.path) or None
         expected = metadata.get("solution_length")
         if found is None or (expected is not None and found != int(expected)):
             raise ValueError(
@@ -186,11 +192,16 @@ class UpstreamMazeVerifier(StateVerifier):
         return renders
 
     def build_reader(self) -> RegionReader:
+        self.dot_on = self._renders()  # the first frame with the dot on each cell, row-major
         renders = [
             (image, ["dot" if other == cell else "empty" for other in self.cells])
-            for cell, image in zip(self.cells, self._renders(), strict=True)
+            for cell, image in zip(self.cells, self.dot_on, strict=True)
         ]
         return RegionReader(self.boxes, renders)
+
+    def solution_keyframes(self) -> list[np.ndarray]:
+        """The dot on each cell of the shortest path through open sides, start to flag (for the oracle)."""
+        return [self.dot_on[self.cells.index(cell)] for cell in self.path]
 
     def initial_state(self) -> State:
         return self.start

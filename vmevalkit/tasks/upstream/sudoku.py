@@ -106,6 +106,7 @@ class UpstreamSudokuVerifier(SudokuRules):
         looks: list[dict[int, np.ndarray]] = [{0: np.broadcast_to(paper, (height, width, 3)), **digits}]
         if grey is not None:
             looks.append({0: grey, **{d: _over(patch, paper, grey) for d, patch in digits.items()}})
+        self.first, self.boxes, self.blank_looks = picture, boxes, looks[-1]
         renders = []
         for ground in looks:
             grids = [[0] * len(cells)] + [[(r + c + k) % self.size + 1 for r, c in cells] for k in range(self.size)]
@@ -137,6 +138,16 @@ class UpstreamSudokuVerifier(SudokuRules):
             dx, dy = fx - ix, fy - iy
             looks[digit] = _cut(frame, (x0 + dx, y0 + dy, x1 + dx, y1 + dy))
         return {digit: patch.astype(np.float32) for digit, patch in looks.items()}
+
+    def solution_keyframes(self) -> list[np.ndarray]:
+        """The first frame, then each blank filled with its answer digit, in reading order (for the oracle)."""
+        image, frames = self.first.copy(), [self.first]
+        for index, (given, digit) in enumerate(zip(self.givens, self.answer, strict=True)):
+            if given == 0:
+                x0, y0, x1, y1 = self.boxes[index]
+                image[y0 : y1 + 1, x0 : x1 + 1] = np.clip(np.rint(self.blank_looks[digit]), 0, 255).astype(np.uint8)
+                frames.append(image.copy())
+        return frames
 
     def initial_state(self) -> State:
         return self.givens
