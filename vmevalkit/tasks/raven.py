@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Hashable, Sequence
+from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
@@ -36,6 +37,7 @@ from vmevalkit.tasks.base import GeneratedTask, TaskDomain
 from vmevalkit.tasks.reading import RegionReader
 from vmevalkit.tasks.render import Box, color, grid_layout, line_span, new_frame, to_array
 from vmevalkit.tasks.shapes import EMPTY, PALETTE, SHAPES, all_symbols, draw_symbol, symbol
+from vmevalkit.tasks.upstream import raven as upstream
 from vmevalkit.tasks.verifier import State, StateVerifier
 
 VARYING = {"easy": 1, "medium": 2, "hard": 3}  # attributes whose rule is not "constant"
@@ -206,6 +208,12 @@ class RavenDomain(TaskDomain):
         "changed."
     )
     verifier_class: ClassVar[type[StateVerifier]] = RavenVerifier
+
+    def verifier(self, metadata: dict[str, Any], task_dir: Path | None = None) -> StateVerifier:
+        """Ours from the metadata; an imported upstream task's from its pictures (``tasks/upstream/raven.py``)."""
+        if upstream.is_upstream(metadata):
+            return upstream.UpstreamRavenVerifier(metadata, task_dir)
+        return super().verifier(metadata)
 
     def generate_one(self, rng: random.Random, task_id: str, seed: int, difficulty: str) -> GeneratedTask:
         rules, panels = make_matrix(rng, difficulty)
