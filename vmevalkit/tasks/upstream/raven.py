@@ -37,7 +37,9 @@ A given panel erased reads ``blank``: an illegal move. A change that is undone b
 skipped frames, as every reader skips what it cannot read.
 
 Limitation: an answer of one shape has no steps to see, so a jump-cut to the final frame cannot be told from
-drawing that shape; only answers of two shapes or more catch it.
+drawing that shape; only answers of two shapes or more catch it. In upstream's generator that is the number
+progression and combination rules (two shapes in the answer); its shape progression, rotation and fill rules
+answer with one shape. A final frame whose shapes touch (their padded boxes overlap) counts them as one.
 """
 
 from __future__ import annotations
