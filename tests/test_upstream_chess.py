@@ -23,10 +23,12 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
+from vmevalkit.models.baselines import OracleSolutionService
 from vmevalkit.scoring.base import ScoreItem, checked_scores
 from vmevalkit.scoring.verifiers import TaskVerifier, load_verifier
 from vmevalkit.tasks import get_domain
 from vmevalkit.tasks.chess_mate import ChessMateVerifier
+from vmevalkit.tasks.loader import load_tasks
 from vmevalkit.tasks.upstream.chess import BoardPicture, UpstreamChessVerifier, parse_fen, resolve_san
 from vmevalkit.video import read_frames, write_video
 
@@ -147,6 +149,7 @@ def write_task(root: Path, fen: str, mates: list[str], layout: dict[str, Any], f
     Image.fromarray(rgb(draw_upstream_chess(pieces_of(fen), layout))).save(folder / "first_frame.png")
     Image.fromarray(rgb(draw_upstream_chess(final, layout))).save(folder / "final_frame.png")
     meta = {**metadata(fen, mates), "domain": "chess_mate", "source_domain": "chess", "source_format": "vmevalkit"}
+    (folder / "prompt.txt").write_text(meta["prompt"], encoding="utf-8")  # as the importer writes it
     (folder / "question_metadata.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
     return folder
 
@@ -309,3 +312,34 @@ def test_dispatch_keeps_our_own_chess_mate_tasks_and_asks_for_the_folder_for_ups
     assert type(domain.verifier(ours.metadata)) is ChessMateVerifier
     with pytest.raises(ValueError, match="give the task folder"):
         domain.verifier(metadata(BACK_RANK, ["Ra8#"]))
+
+
+# ---------------------------------------------------------------- the oracle baseline on imported tasks
+
+
+@pytest.mark.parametrize("mate", ["rook", "knight", "capture"])
+def test_oracle_walks_the_mover_square_by_square_with_looks_cut_from_the_task_pictures(
+    tmp_path: Path, mate: str
+) -> None:
+    """With no ground_truth.mp4, oracle-solution plays the verifier's keyframes rather than cross-fading: the rook
+    on each of a2..a8 in turn (seven moves, a captured rook gone only as it lands), the knight straight onto f7
+    (one), so it passes the task's verifier."""
+    if mate == "rook":
+        fen, sans, moves = BACK_RANK, ["Ra8#"], 7
+        folder = write_task(tmp_path, fen, sans, SVG, glide(fen, A1, A8)[-1])
+    elif mate == "knight":
+        fen, sans, moves = SMOTHERED, ["Nf7#"], 1
+        folder = write_task(tmp_path, fen, sans, PIL_FALLBACK, glide(fen, (3, 6), (1, 5))[-1])
+    else:  # Rxa8#: the black rook stays on a8 until the white one lands there
+        fen, sans, moves = "r1k5/1pppp3/8/8/8/8/8/R6K w - - 0 1", ["Rxa8#"], 7
+        folder = write_task(tmp_path, fen, sans, SVG, glide(fen, A1, A8)[-1])
+    (task,) = load_tasks(tmp_path / "questions").tasks
+    assert task.path == folder
+    frames, method = OracleSolutionService("oracle-solution").render(task, duration=2.0)
+    assert method == "task_pictures"
+    assert np.array_equal(frames[0], np.asarray(Image.open(task.first_frame).convert("RGB")))
+    verifier = load_verifier(folder, "chess_mate")
+    assert verifier.read_states(np.stack([frames[0], frames[-1]])) == [verifier.initial, verifier.solved]
+    value, detail = score(folder, {"oracle": frames}, tmp_path)["oracle"]
+    assert value.tolist() == [1.0, 1.0, 1.0], detail["reason"]
+    assert detail["moves"] == moves

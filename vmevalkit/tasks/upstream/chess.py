@@ -35,6 +35,9 @@ So a static video fails (its end is not a mate), a jump-cut of a rook from a1 to
 squares in one step), and a rook gliding square by square passes: frames where it straddles two squares are read
 as no state and skipped. Pawn moves, castling and promotion never appear upstream; a SAN this module cannot
 resolve (those, or one that fits no piece) is refused with a ValueError, so the task is not scored.
+
+The same looks lay out the oracle's solution (``solution_keyframes``): the first frame as stored, then the mover
+of ``mate_moves[0]`` on each square of its path, each square redrawn whole, so the oracle baseline passes.
 """
 
 from __future__ import annotations
@@ -189,6 +192,14 @@ class BoardPicture:
         y1 = math.floor(self.top + (row + 1) * self.pitch_y - INSET) - 1
         return x0, y0, x1, y1
 
+    def square(self, index: int) -> Box:
+        """The whole of square ``index``, its edge included (a piece drawn to the edge is covered by it)."""
+        x0 = math.ceil(self.left + (index % SIZE) * self.pitch_x)
+        y0 = math.ceil(self.top + (index // SIZE) * self.pitch_y)
+        x1 = math.ceil(self.left + (index % SIZE + 1) * self.pitch_x) - 1
+        y1 = math.ceil(self.top + (index // SIZE + 1) * self.pitch_y) - 1
+        return x0, y0, x1, y1
+
     def ground(self, index: int) -> np.ndarray:
         """The colour of square ``index`` (row-major from a8, which is light)."""
         row, col = divmod(index, SIZE)
@@ -236,13 +247,14 @@ class UpstreamChessVerifier(ChessMateVerifier):
     def _position(self, board: Board) -> State:
         return tuple(board.get(divmod(i, SIZE), EMPTY) for i in range(SIZE * SIZE))
 
-    def build_reader(self) -> RegionReader:
+    def _looks(self) -> tuple[np.ndarray, BoardPicture, dict[tuple[str, str], np.ndarray]]:
+        """The first frame, where its board lies, and every look: ``(code or "empty", "light" / "dark")`` ->
+        the patch read of a square, cut from the task's frames (a piece seen on one colour only laid on the other)."""
         path = self.task_dir / FIRST_FRAME
         if not path.is_file():
             raise ValueError(f"the task has no {FIRST_FRAME}: an upstream chess task is read with looks cut from it")
         picture = load_picture(path)
         geometry = BoardPicture(picture)
-        shades = ["light" if sum(divmod(i, SIZE)) % 2 == 0 else "dark" for i in range(SIZE * SIZE)]
         looks: dict[tuple[str, str], np.ndarray] = {}
         frames = [(FIRST_FRAME, picture, self._position(self.board))]
         final_path = self.task_dir / FINAL_FRAME
@@ -258,32 +270,52 @@ class UpstreamChessVerifier(ChessMateVerifier):
                     raise ValueError(
                         f"the {name} shows no piece on {where}, where the task's position has the {piece_name(label)}"
                     )
-                looks.setdefault((str(label), shades[index]), _patch(image, geometry.boxes[index]).copy())
+                looks.setdefault((str(label), _shade(index)), _patch(image, geometry.boxes[index]).copy())
         for shade in ("light", "dark"):
             if (EMPTY, shade) not in looks:  # a full board: the square's plain colour
                 size = _patch(picture, geometry.boxes[0]).shape
                 ground = geometry.light if shade == "light" else geometry.dark
                 looks[(EMPTY, shade)] = np.broadcast_to(ground.astype(np.uint8), size).copy()
-        codes = sorted({code for code, _ in looks} - {EMPTY})
-        for code in codes:
+        for code in sorted({code for code, _ in looks} - {EMPTY}):
             for shade, other in (("light", "dark"), ("dark", "light")):
                 if (code, shade) not in looks:
                     looks[(code, shade)] = _laid_on(looks[(code, other)], looks[(EMPTY, other)], looks[(EMPTY, shade)])
+        return picture, geometry, looks
 
+    def build_reader(self) -> RegionReader:
+        picture, geometry, looks = self._looks()
         base = picture.copy()
         for index in range(SIZE * SIZE):  # the whole square its colour, pieces and all cleared
-            x0 = math.ceil(geometry.left + (index % SIZE) * geometry.pitch_x)
-            y0 = math.ceil(geometry.top + (index // SIZE) * geometry.pitch_y)
-            x1 = math.ceil(geometry.left + (index % SIZE + 1) * geometry.pitch_x) - 1
-            y1 = math.ceil(geometry.top + (index // SIZE + 1) * geometry.pitch_y) - 1
+            x0, y0, x1, y1 = geometry.square(index)
             base[y0 : y1 + 1, x0 : x1 + 1] = geometry.ground(index)
         renders = []
-        for label in [EMPTY, *codes]:
+        for label in [EMPTY, *sorted({code for code, _ in looks} - {EMPTY})]:
             image = base.copy()
             for index, (x0, y0, x1, y1) in enumerate(geometry.boxes):
-                image[y0 : y1 + 1, x0 : x1 + 1] = looks[(label, shades[index])]
+                image[y0 : y1 + 1, x0 : x1 + 1] = looks[(label, _shade(index))]
             renders.append((image, [label] * (SIZE * SIZE)))
         return RegionReader(geometry.boxes, renders)
+
+    def solution_keyframes(self) -> list[np.ndarray]:
+        """The first frame as stored, then the mover of ``mate_moves[0]`` on each square of its path in turn (for
+        the oracle): a slider on every square of its line, a knight or king on its target at once; a captured
+        piece goes only when the mover lands on it. Each square is redrawn whole (its colour, then the look this
+        verifier reads there), so the last keyframe reads as the solved position."""
+        picture, geometry, looks = self._looks()
+        start, target = self.answers[0]
+        code = self.board[start]
+        path = [target] if code[1] in ONE_STEP else slide_path(start, target)
+        image, frames = picture.copy(), [picture]
+        at = start
+        for square in path:
+            for index, label in ((at[0] * SIZE + at[1], EMPTY), (square[0] * SIZE + square[1], code)):
+                x0, y0, x1, y1 = geometry.square(index)
+                image[y0 : y1 + 1, x0 : x1 + 1] = geometry.ground(index)
+                bx0, by0, bx1, by1 = geometry.boxes[index]
+                image[by0 : by1 + 1, bx0 : bx1 + 1] = looks[(label, _shade(index))]
+            frames.append(image.copy())
+            at = square
+        return frames
 
     # ------------------------------------------------------------ rules
 
@@ -371,6 +403,11 @@ class UpstreamChessVerifier(ChessMateVerifier):
             f"the {piece_name(code)} ends on {square_name(square)} (from {square_name(start)}), "
             f"which is not the mate ({answers})"
         )
+
+
+def _shade(index: int) -> str:
+    """Square ``index``'s colour (row-major from a8, which is light)."""
+    return "light" if sum(divmod(index, SIZE)) % 2 == 0 else "dark"
 
 
 def _unit(value: int) -> int:
