@@ -18,8 +18,10 @@ import pytest
 from PIL import Image, ImageDraw
 from test_upstream_verifiers import imported, score, write_imported_task
 
+from vmevalkit.models.baselines import OracleSolutionService
 from vmevalkit.scoring.verifiers import load_verifier
 from vmevalkit.tasks import get_domain
+from vmevalkit.tasks.loader import load_tasks
 from vmevalkit.tasks.upstream.raven import UpstreamRavenVerifier
 from vmevalkit.video import read_frames, write_video
 
@@ -180,6 +182,35 @@ def test_oracle_still_passes_after_a_crf_35_reencode(raven_task: Path, tmp_path:
     scores, details = score(raven_task, "raven", {"crf35": reencoded}, tmp_path, crf=35)["crf35"]
     assert scores.tolist() == [1.0, 1.0, 1.0], details["reason"]
     assert details["moves"] == 2
+
+
+def test_oracle_solution_draws_the_answers_shapes_one_at_a_time_from_the_task_pictures(
+    raven_task: Path, tmp_path: Path
+) -> None:
+    """With no ground_truth.mp4, oracle-solution plays the verifier's keyframes (the "?" gone with the first cross,
+    then the second) rather than cross-fading, which the verifier would read as both crosses at once."""
+    (task,) = load_tasks(tmp_path / "questions").tasks
+    assert task.path == raven_task
+    frames, method = OracleSolutionService("oracle-solution").render(task, duration=2.0)
+    assert method == "task_pictures"
+    assert np.array_equal(frames[0], np.asarray(Image.open(task.first_frame).convert("RGB")))
+    verifier = load_verifier(raven_task, "raven")
+    assert isinstance(verifier, UpstreamRavenVerifier)
+    keyframes = verifier.solution_keyframes()
+    assert verifier.read_states(np.stack(keyframes)) == [
+        ("given",) * 8 + ("blank", "blank", "clean"),
+        ("given",) * 8 + ("drawn", "blank", "clean"),
+        ("given",) * 8 + ("drawn", "drawn", "clean"),
+    ]
+    x0, y0, x1, y1 = verifier.panel_box
+    panels = [frame[y0 : y1 + 1, x0 : x1 + 1].astype(np.int16) for frame in (*keyframes, verifier.final)]
+    ink = [np.abs(panel - verifier.paper.astype(np.int16)).max(axis=-1) > 0 for panel in panels]
+    question = ink[0] & ~ink[-1]  # the "?": what the first frame's panel shows and the final frame's does not
+    assert question.any() and not ink[1][question].any()  # gone with the first cross
+    assert np.array_equal(panels[-2], panels[-1])  # the last keyframe's panel is the final frame's
+    scores, details = score(raven_task, "raven", {"oracle": frames}, tmp_path)["oracle"]
+    assert scores.tolist() == [1.0, 1.0, 1.0], details["reason"]
+    assert details["moves"] == len(verifier.shape_boxes) == 2
 
 
 def test_a_one_shape_answer_cannot_tell_a_jump_cut_from_drawing_it(tmp_path: Path) -> None:

@@ -220,6 +220,24 @@ class UpstreamRavenVerifier(StateVerifier):
         looks.append((self.panel_box, [("clean", self.final), ("clean", rest_first), ("smudged", rest_smudged)]))
         return _LookReader(self.first, looks)
 
+    def solution_keyframes(self) -> list[np.ndarray]:
+        """The first frame, then the answer's shapes drawn one at a time in reading order (for the oracle).
+
+        Each shape's pixels are the final frame's, in its padded box; a shape not drawn yet is plain paper, and
+        the rest of the answer panel is the final frame's from the first shape on, so the "?" goes with it. The
+        last keyframe is the first frame's matrix with the final frame's answer panel: the solved state.
+        """
+        x0, y0, x1, y1 = self.panel_box
+        image = self.first.copy()
+        image[y0 : y1 + 1, x0 : x1 + 1] = self.final[y0 : y1 + 1, x0 : x1 + 1]
+        for bx0, by0, bx1, by1 in self.shape_boxes:
+            image[by0 : by1 + 1, bx0 : bx1 + 1] = self.paper
+        frames = [self.first]
+        for bx0, by0, bx1, by1 in self.shape_boxes:
+            image[by0 : by1 + 1, bx0 : bx1 + 1] = self.final[by0 : by1 + 1, bx0 : bx1 + 1]
+            frames.append(image.copy())
+        return frames
+
     def initial_state(self) -> State:
         return ("given",) * len(GIVENS) + ("blank",) * len(self.shape_boxes) + ("clean",)
 
