@@ -21,9 +21,11 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
+from vmevalkit.models.baselines import OracleSolutionService
 from vmevalkit.scoring.base import ScoreItem, checked_scores
 from vmevalkit.scoring.verifiers import TaskVerifier, load_verifier
 from vmevalkit.tasks import get_domain
+from vmevalkit.tasks.loader import load_tasks
 from vmevalkit.tasks.upstream.clock import UpstreamClockVerifier
 from vmevalkit.video import write_video
 
@@ -31,7 +33,9 @@ ORIGINAL, FUTURE = 10 * 60 + 47, 12 * 60 + 25  # 10:47 plus 1 hour 38 minutes (1
 DUE = FUTURE % 720  # 12:25 as a state: minutes since 12:00
 
 
-def draw_upstream_clock(minutes: int, mirrored: bool = False, font_size: int | None = None) -> np.ndarray:
+def draw_upstream_clock(
+    minutes: int, mirrored: bool = False, font_size: int | None = None, numbers: bool = True
+) -> np.ndarray:
     """The clock at ``minutes`` since 12:00 as upstream's ClockRenderer(500) draws it, flipped when ``mirrored``."""
     size, centre = 500, 250
     radius = int(size * 0.4)
@@ -40,7 +44,7 @@ def draw_upstream_clock(minutes: int, mirrored: bool = False, font_size: int | N
     box = [centre - radius, centre - radius, centre + radius, centre + radius]
     draw.ellipse(box, outline="#333333", width=4, fill="#ffffff")
     font = ImageFont.load_default() if font_size is None else ImageFont.load_default(size=font_size)
-    for hour in range(1, 13):
+    for hour in range(1, 13) if numbers else ():
         angle = math.radians(90 - hour * 30)
         x = centre + int(radius * 0.75 * math.cos(angle))
         y = centre - int(radius * 0.75 * math.sin(angle))
@@ -175,7 +179,7 @@ def test_oracle_still_passes_at_crf_35(clock_task: Path, tmp_path: Path) -> None
     assert scores.tolist() == [1.0, 1.0, 1.0], details["reason"]
 
 
-def test_a_picture_without_a_clock_or_with_another_time_is_not_scored_and_says_why(tmp_path: Path) -> None:
+def test_a_picture_without_a_clock_numbers_or_the_time_is_not_scored_and_says_why(tmp_path: Path) -> None:
     blank = np.full((500, 500, 3), 255, dtype=np.uint8)
     no_clock = write_task(tmp_path / "a", clock_metadata(), blank, draw_upstream_clock(FUTURE))
     scores, details = score(no_clock, {"oracle": oracle()}, tmp_path)["oracle"]
@@ -187,6 +191,12 @@ def test_a_picture_without_a_clock_or_with_another_time_is_not_scored_and_says_w
     scores, details = score(other, {"oracle": oracle()}, tmp_path)["oracle"]
     assert np.isnan(scores).all()
     assert "first_frame.png shows 3:00 in the mirror, not 10:47 as its metadata says" in details["reason"]
+
+    bare = [draw_upstream_clock(ORIGINAL, True, numbers=False), draw_upstream_clock(FUTURE, numbers=False)]
+    numberless = write_task(tmp_path / "c", clock_metadata(), *bare)
+    scores, details = score(numberless, {"oracle": oracle()}, tmp_path)["oracle"]
+    assert np.isnan(scores).all()
+    assert "a mirrored face cannot be told from a plain one" in details["reason"]
 
 
 def test_without_a_final_frame_the_plain_face_is_the_first_frame_mirrored_back(tmp_path: Path) -> None:
@@ -202,3 +212,16 @@ def test_dispatch_keeps_our_own_clocks_and_asks_for_the_folder_for_upstream() ->
     assert type(domain.verifier(ours.metadata)).__name__ == "ClockVerifier"
     with pytest.raises(ValueError, match="give the task folder"):
         domain.verifier(clock_metadata())
+
+
+def test_the_oracle_baseline_sweeps_the_hands_on_the_task_own_face(clock_task: Path, tmp_path: Path) -> None:
+    """oracle-solution lays out the steps (un-mirror, then 10 minutes a keyframe) on the first frame's face."""
+    (task,) = load_tasks(clock_task.parents[1]).tasks
+    frames, method = OracleSolutionService("oracle-solution").render(task, duration=2.0)
+    assert method == "task_pictures"
+    assert np.array_equal(frames[0], draw_upstream_clock(ORIGINAL, mirrored=True))
+    # The redrawn plain face at the future time is upstream's own final frame, but for a few edge pixels.
+    assert (np.abs(frames[-1].astype(int) - draw_upstream_clock(FUTURE)).max(axis=-1) > 60).mean() < 0.002
+    (value, detail) = score(task.path, {"oracle": frames}, tmp_path)["oracle"]
+    assert list(value) == [1.0, 1.0, 1.0], detail
+    assert detail["moves"] == 11

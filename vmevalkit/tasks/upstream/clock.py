@@ -29,20 +29,25 @@ sweep of upstream's longest delta, 3 h 59 min, fits in 16 read frames, while a j
 caught; a forward step is then never mistaken for a backward one); the face may be un-mirrored once, keeping
 its time within ``FLIP_TOLERANCE`` minutes, and never mirrored again; the video must end plain at
 ``future_time`` within ``END_TOLERANCE`` minutes. A read up to ``JITTER`` minutes behind the last one is taken
-as the last one (reading noise, not a step back). A task whose delta is a few minutes has no steps to see: a
-jump-cut of it passes.
+as the last one (reading noise, not a step back). A task whose delta is at most ``MAX_STEP`` minutes (a few
+of upstream's hard ones) has no steps to see: a cut to the future time, then un-mirroring, passes it.
+
+The first frame must read ``original_time`` in the mirror and the final frame ``future_time`` plain (to the
+minute), or the task is refused, never judged. Without a final frame the plain face is the first frame's
+mirrored back. For the oracle baseline, ``solution_keyframes`` draws upstream's hands on the first frame's
+face flipped back, its old hands erased (``hands_erased``).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Hashable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
-from PIL import Image, ImageFilter
+from PIL import Image, ImageDraw, ImageFilter
 
 from vmevalkit.tasks.loader import FINAL_FRAME, FIRST_FRAME
 from vmevalkit.tasks.reading import MARGIN, NEAR, RegionReader
@@ -80,11 +85,21 @@ STEP_DEGREES = 0.5  # angular sampling
 HAND_WINDOW = 15.0  # degrees either side of the darkest angle that make up a hand
 MAX_STRAY = 0.25  # share of a hand's ink allowed outside its window (more: two hands, a cross-fade)
 MIN_HAND_INK = 2.0  # a hand is at least this many pixels wide
+# Upstream's drawing (ClockRenderer(500)): the dial's radius, each hand's length (share of the radius) and
+# width, the centre dot's radius, in pixels of that dial; its inks. The oracle's keyframes are drawn with them.
+UPSTREAM_RADIUS = 200
+MINUTE_HAND, HOUR_HAND = (0.7, 6), (0.5, 8)
+CENTRE_DOT = 8
+MINUTE_INK_COLOUR, HOUR_INK_COLOUR = (102, 102, 102), (51, 51, 51)
+KEY_STEP = 10  # minutes between the oracle's keyframes (under MAX_STEP, with room for reading noise)
 # The numbers' ring (shares of the radius), blurred by this many pixels, without this many degrees either
 # side of any minute hand.
 FACE_RING = (0.62, 0.92)
 FACE_BLUR = 1.5
 HAND_MASK = 8.0
+# The mirrored and the plain face's rings must differ by this much (mean squared darkness; upstream's faces
+# differ by about 9 with Pillow's small default font, by about 660 with Helvetica-sized numbers).
+MIN_FACE_SPACING = 2.0
 
 
 def is_upstream(metadata: Mapping[str, Any]) -> bool:
@@ -276,6 +291,54 @@ class HandReader(RegionReader):
         return d_m < d_p
 
 
+def _hand_pixels(shape: tuple[int, ...], dial: Dial, face: Face) -> np.ndarray:
+    """Where ``face``'s two hands (as upstream draws them on ``dial``) may have left ink, with a margin."""
+    ys, xs = np.mgrid[0 : shape[0], 0 : shape[1]].astype(np.float32)
+    mask = np.zeros(shape[:2], dtype=bool)
+    scale = dial.radius / UPSTREAM_RADIUS
+    for angle, (length, width) in ((face.minute_hand, MINUTE_HAND), (face.hour_hand, HOUR_HAND)):
+        ux, uy = math.sin(math.radians(angle)), -math.cos(math.radians(angle))
+        along = np.clip((xs - dial.cx) * ux + (ys - dial.cy) * uy, 0.0, length * dial.radius)
+        off = np.hypot(xs - dial.cx - along * ux, ys - dial.cy - along * uy)
+        mask |= off <= width * scale / 2 + 2
+    return mask
+
+
+def hands_erased(picture: np.ndarray, face: Face, final: tuple[np.ndarray, Face] | None) -> np.ndarray:
+    """``picture`` (a plain face) without its hands: their pixels taken from the final frame where its own
+    hands are not (the same numbers), else paper. The centre dot is redrawn with the hands."""
+    erased: np.ndarray = picture.copy()
+    paper = np.median(picture.reshape(-1, picture.shape[-1]), axis=0).astype(np.uint8)
+    hands = _hand_pixels(picture.shape, face.dial, face)
+    if final is not None and final[0].shape == picture.shape:
+        other, other_face = final
+        borrow = hands & ~_hand_pixels(picture.shape, other_face.dial, other_face)
+        erased[borrow] = other[borrow]
+        hands &= ~borrow
+    erased[hands] = paper
+    return erased
+
+
+def draw_hands(paper: np.ndarray, dial: Dial, minutes: int) -> np.ndarray:
+    """Upstream's hands and centre dot at ``minutes`` since 12:00 on ``paper``, scaled to ``dial``."""
+    image = Image.fromarray(paper)
+    draw = ImageDraw.Draw(image)
+    scale = dial.radius / UPSTREAM_RADIUS
+    cx, cy = round(dial.cx), round(dial.cy)
+    dot = CENTRE_DOT * scale
+    draw.ellipse((cx - dot, cy - dot, cx + dot, cy + dot), fill=HOUR_INK_COLOUR)
+    hours, rest = divmod(minutes % DIAL, 60)
+    for degrees, (length, width), ink in (
+        (rest * 6.0, MINUTE_HAND, MINUTE_INK_COLOUR),
+        (hours * 30 + rest * 0.5, HOUR_HAND, HOUR_INK_COLOUR),
+    ):
+        theta = math.radians(degrees)
+        end = (cx + length * dial.radius * math.sin(theta), cy - length * dial.radius * math.cos(theta))
+        draw.line([(cx, cy), end], fill=ink, width=max(1, round(width * scale)))
+    drawn: np.ndarray = np.asarray(image)
+    return drawn
+
+
 class UpstreamClockVerifier(StateVerifier):
     """An imported upstream mirror clock: its faces from its frames, its times from its metadata."""
 
@@ -314,13 +377,34 @@ class UpstreamClockVerifier(StateVerifier):
         return picture, face
 
     def build_reader(self) -> RegionReader:
-        picture, mirrored = self._face(FIRST_FRAME, True, self.original)
+        self.first, mirrored = self._face(FIRST_FRAME, True, self.original)
+        self.mirrored_face = mirrored
+        self.final: tuple[np.ndarray, Face] | None = None
         if (self.task_dir / FINAL_FRAME).is_file():
-            plain = self._face(FINAL_FRAME, False, self.future)[1]
+            self.final = self._face(FINAL_FRAME, False, self.future)
+            plain = self.final[1]
         else:  # the first frame's own numbers, seen in a mirror again
             plain = mirrored.mirrored()
-        height, width = picture.shape[:2]
+        keep = ~(_near_hand(mirrored.minute_hand) | _near_hand(plain.minute_hand))
+        if float(((mirrored.ring[:, keep] - plain.ring[:, keep]) ** 2).mean()) < MIN_FACE_SPACING:
+            raise ValueError(
+                "the task's frames show a clock whose numbers look alike mirrored and plain (or no numbers): a "
+                "mirrored face cannot be told from a plain one; re-import the task's pictures"
+            )
+        height, width = self.first.shape[:2]
         return HandReader((width, height), mirrored, plain)
+
+    def solution_keyframes(self) -> list[np.ndarray]:
+        """The first frame, the same time un-mirrored, then the hands forward ``KEY_STEP`` minutes a frame to
+        future_time (for the oracle baseline), on the first frame's face flipped back (``hands_erased``) with
+        hands drawn in upstream's geometry and colours."""
+        face = self.mirrored_face.mirrored()
+        width = self.first.shape[1]
+        dial = Dial(width - 1 - face.dial.cx, face.dial.cy, face.dial.radius)  # flipping moves the centre
+        paper = hands_erased(np.ascontiguousarray(self.first[:, ::-1]), replace(face, dial=dial), self.final)
+        delta = (self.future - self.original) % DIAL
+        times = [*range(self.original, self.original + delta, KEY_STEP), self.original + delta]
+        return [self.first, *(draw_hands(paper, dial, minutes) for minutes in times)]
 
     def initial_state(self) -> State:
         return True, self.original
