@@ -25,7 +25,7 @@ The state is the 64 squares (``"empty"`` or a piece code: ``"wR"``, ``"bP"``), a
   (judged at the end: the end must be the position after one of them, ``is_solved`` accepts any);
 - a queen, rook or bishop is seen on every square of its line in order, one square at a time, never back, never
   off its line, never through a piece (pawns block like any piece): our ``chess_mate``'s slide
-  (``ChessMateVerifier.move_error``);
+  (``ChessRules.move_error`` in ``tasks/chess_rules.py``);
 - a knight's or a king's move is one step: nothing is drawn between its squares, so there is nothing in between
   to check (a limitation: a knight may be seen to glide through other squares' pictures, which are then unread
   frames, not moves);
@@ -50,13 +50,13 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from vmevalkit.tasks.chess_mate import (
+from vmevalkit.tasks.chess_rules import (
     KNIGHT,
     NAMES,
     RAYS,
     SIZE,
     Board,
-    ChessMateVerifier,
+    ChessRules,
     Move,
     Square,
     piece_name,
@@ -223,7 +223,7 @@ class BoardPicture:
                 )
 
 
-class UpstreamChessVerifier(ChessMateVerifier):
+class UpstreamChessVerifier(ChessRules):
     """An imported upstream mate in one: its looks from its frames, its answers from ``mate_moves``."""
 
     domain: ClassVar[str] = "chess_mate"
