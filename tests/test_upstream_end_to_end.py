@@ -19,7 +19,11 @@ from pathlib import Path
 from typing import Any
 
 from conftest import REPO, cli_env, run_generate
-from PIL import Image
+from PIL import Image, ImageDraw
+from test_upstream_chess import BACK_RANK, SVG, draw_upstream_chess, glide, pieces_of
+from test_upstream_chess import metadata as chess_metadata
+from test_upstream_clock import FUTURE, ORIGINAL, clock_metadata, draw_upstream_clock
+from test_upstream_raven import MATRIX, draw_upstream_raven, raven_metadata
 from test_upstream_verifiers import (
     SNAKE,
     SUDOKU_PUZZLE,
@@ -27,12 +31,24 @@ from test_upstream_verifiers import (
     draw_upstream_maze,
     draw_upstream_sudoku,
     maze_metadata,
+    rotation_metadata,
     sudoku_metadata,
 )
 
 from vmevalkit.video import write_video
 
 BASELINES = ("oracle-solution", "shortcut-cut", "static-first-frame")
+# How oracle-solution makes each imported task's video: the maze ships a ground_truth.mp4; the others are laid
+# out step by step with looks cut from the task's own pictures; upstream rotation keeps no voxels to draw.
+ORACLE_METHOD = {
+    "maze": "ground_truth_video",
+    "sudoku": "task_pictures",
+    "chess_mate": "task_pictures",
+    "raven": "task_pictures",
+    "clock": "task_pictures",
+    "rotation": "cross-fade",
+}
+STEPPED = ("chess_mate", "raven", "clock")  # several steps to see: the cut fails, as the static video does
 
 
 def write_question(src: Path, domain: str, metadata: dict[str, Any], first: Image.Image, final: Image.Image) -> Path:
@@ -58,6 +74,33 @@ def test_upstream_tasks_import_generate_score_and_report(tmp_path: Path) -> None
     sudoku["id"] = "sudoku_0000"
     write_question(src, "sudoku", sudoku, draw_upstream_sudoku(SUDOKU_PUZZLE), draw_upstream_sudoku(SUDOKU_SOLUTION))
 
+    chess = chess_metadata(BACK_RANK, ["Ra8#"])
+    final_position = glide(BACK_RANK, (7, 0), (0, 0))[-1]
+    write_question(
+        src, "chess", chess, draw_upstream_chess(pieces_of(BACK_RANK), SVG), draw_upstream_chess(final_position, SVG)
+    )
+    write_question(
+        src,
+        "raven",
+        raven_metadata(),
+        draw_upstream_raven(MATRIX[:8] + [[]], question=True),
+        draw_upstream_raven(MATRIX),
+    )
+    clock = {k: v for k, v in clock_metadata().items() if not k.startswith(("domain", "source_"))}  # upstream's keys
+    clock_first = Image.fromarray(draw_upstream_clock(ORIGINAL, mirrored=True))
+    clock_folder = write_question(
+        src,
+        "mirror_clock",
+        {**clock, "id": "mirror_clock_0034", "prompt": "This is a mirrored clock."},
+        clock_first,
+        Image.fromarray(draw_upstream_clock(FUTURE)),
+    )
+    (clock_folder / "question_metadata.json").write_text(json.dumps(clock, indent=2))  # upstream writes no id
+    sculpture = [Image.new("RGB", (400, 400), "white") for _ in range(2)]
+    for image, box in zip(sculpture, ((150, 150, 250, 250), (140, 160, 260, 240)), strict=True):
+        ImageDraw.Draw(image).rectangle(box, fill=(80, 120, 200))
+    write_question(src, "rotation", rotation_metadata(), *sculpture)
+
     imported = run(
         "-m", "vmevalkit", "tasks", "import", "--format", "vmevalkit", str(src), "--questions-dir", "q", cwd=tmp_path
     )
@@ -75,7 +118,21 @@ def test_upstream_tasks_import_generate_score_and_report(tmp_path: Path) -> None
         model, domain_folder = path.relative_to(experiment).parts[:2]
         scores[(model, domain_folder.removesuffix("_task"), path.stem)] = json.loads(path.read_text())
     verdict = {key: record["dimensions"] for key, record in scores.items() if key[2] == "task-verifier"}
-    assert all(v["task_success"] is not None for v in verdict.values()), verdict  # scored, never NaN
+    unscored = {key for key, v in verdict.items() if v["task_success"] is None}
+    assert {domain for _, domain, _ in unscored} <= {"rotation"}, verdict  # scored, never NaN, but for rotation
+    for domain, method in ORACLE_METHOD.items():
+        record = next(experiment.glob(f"oracle-solution/{domain}_task/*/*/metadata.json")).read_text()
+        assert f'"oracle_method": "{method}"' in record, domain
+
+    # Several steps to see: the oracle's steps pass; the cut reaches the answer but shows no legal way there.
+    for domain in STEPPED:
+        assert verdict[("oracle-solution", domain, "task-verifier")]["task_success"] == 1.0, domain
+        assert verdict[("shortcut-cut", domain, "task-verifier")]["end_state"] == 1.0, domain
+        assert verdict[("shortcut-cut", domain, "task-verifier")]["task_success"] == 0.0, domain
+        assert verdict[("static-first-frame", domain, "task-verifier")]["end_state"] == 0.0, domain
+    # Upstream rotation: no verifier can read a 3D orbit whose voxels are not kept; the score says which can.
+    rotation = scores[("oracle-solution", "rotation", "task-verifier")]
+    assert "frame-match" in json.dumps(rotation), rotation
 
     # The maze: the oracle plays the shipped walk and passes; the cut and the static video fail.
     assert verdict[("oracle-solution", "maze", "task-verifier")]["task_success"] == 1.0
@@ -96,11 +153,11 @@ def test_upstream_tasks_import_generate_score_and_report(tmp_path: Path) -> None
     # frame-match, region-aware: the static video scores clearly below the oracle on both. Measured margins: maze
     # 0.31, sudoku 0.15 (its one changed cell is a digit on what was a light grey blank: a small change mask).
     match = {key: record["dimensions"] for key, record in scores.items() if key[2] == "frame-match"}
-    for domain in ("maze", "sudoku"):
+    for domain in ORACLE_METHOD:
         oracle = match[("oracle-solution", domain, "frame-match")]
         static = match[("static-first-frame", domain, "frame-match")]
         assert oracle["final_ssim"] - static["final_ssim"] >= 0.1, (domain, oracle, static)
 
     with open(experiment / "report" / "metrics_detail.csv", newline="", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
-    assert {row["domain"] for row in rows if row["grouping"] == "domain"} == {"maze", "sudoku"}
+    assert {row["domain"] for row in rows if row["grouping"] == "domain"} == set(ORACLE_METHOD)
