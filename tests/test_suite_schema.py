@@ -388,6 +388,11 @@ def test_several_problems_one_line_each(tmp_path: Path) -> None:
     assert [line.split(": ")[1] for line in caught.value.problems] == ["datasets[2].revision", "criteria[0].goal"]
 
 
+def test_suite_error_takes_one_message_or_lines() -> None:
+    assert SuiteError("a.toml: one problem").problems == ["a.toml: one problem"]
+    assert str(SuiteError(["x: 1", "y: 2"])) == "x: 1\ny: 2"
+
+
 def test_unreadable_files(tmp_path: Path) -> None:
     assert one_error(tmp_path / "nope.toml").startswith("nope.toml: no such file")
     (tmp_path / "suite.yaml").write_text("name: x\n", encoding="utf-8")

@@ -58,9 +58,11 @@ DIFFICULTIES = ("easy", "medium", "hard")  # vmevalkit.tasks.base.DIFFICULTIES
 class SuiteError(ValueError):
     """A suite that cannot be used: one line per problem, each naming the file, the field's path and the fix."""
 
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__("\n".join(problems))
-        self.problems = problems
+    def __init__(self, problems: str | list[str]) -> None:
+        # One message (as other modules raise it) or the loader's list of lines.
+        lines = problems.splitlines() if isinstance(problems, str) else list(problems)
+        super().__init__("\n".join(lines))
+        self.problems = lines
 
 
 class _Strict(BaseModel):
