@@ -1,6 +1,6 @@
 """A small fake Hugging Face Hub on 127.0.0.1, for testing downloads through ``HF_ENDPOINT``.
 
-It answers the requests huggingface_hub 2.4 makes to fetch a model at a revision:
+It answers the requests huggingface_hub 2.4 makes to fetch a model (or a dataset) at a revision:
 
 - ``GET /api/models/{repo}/revision/{rev}``: repo info; its ``sha`` resolves a branch to a commit; with
   ``?blobs=true`` each of its ``siblings`` also has ``size``, ``blobId`` and, for LFS files,
@@ -11,6 +11,10 @@ It answers the requests huggingface_hub 2.4 makes to fetch a model at a revision
   blob sha1 and ``X-Repo-Commit``; an LFS file is answered ``302`` to a second server (the "CDN", another origin,
   so a client must not send it the token) with ``X-Linked-Etag`` = its sha256 and ``X-Linked-Size``;
 - ``GET /cdn/{sha256}`` on the CDN: the bytes, with ``Range`` support (``206`` + ``Content-Range``).
+
+Dataset repos (``add_repo(..., repo_type="dataset")``, kept apart from model repos as on the Hub) answer the same
+requests under the Hub's dataset routes: ``/api/datasets/{repo}/revision/{rev}``, ``/api/datasets/{repo}/tree/{rev}``
+and ``/datasets/{repo}/resolve/{rev}/{path}`` (what ``snapshot_download(..., repo_type="dataset")`` asks for).
 
 No response carries ``X-Xet-Hash``, so the client never switches to Xet storage.
 Errors use the Hub's ``X-Error-Code`` header (``RepoNotFound``, ``RevisionNotFound``, ``EntryNotFound``,
@@ -73,6 +77,7 @@ class FakeFile:
 @dataclass
 class FakeRepo:
     repo_id: str
+    repo_type: str = "model"  # "model" or "dataset"
     gated: bool = False
     tokens: set[str] = field(default_factory=set)  # bearer tokens that were granted access (gated repos)
     commits: dict[str, dict[str, FakeFile]] = field(default_factory=dict)
@@ -104,7 +109,8 @@ class FakeHub:
     """Repos in memory, served by a hub server and a CDN server on two ports of 127.0.0.1."""
 
     def __init__(self, *, tree_page_size: int = 1000, lfs_threshold: int = LFS_THRESHOLD) -> None:
-        self.repos: dict[str, FakeRepo] = {}
+        self.repos: dict[str, FakeRepo] = {}  # model repos
+        self.datasets: dict[str, FakeRepo] = {}  # dataset repos (another namespace on the Hub)
         self.blobs: dict[str, bytes] = {}  # sha256 -> content, what the CDN serves
         self.tree_page_size = tree_page_size
         self.lfs_threshold = lfs_threshold
@@ -126,20 +132,31 @@ class FakeHub:
         branch: str = "main",
         gated: bool = False,
         tokens: set[str] | None = None,
+        repo_type: str = "model",
     ) -> str:
         """Create a repo whose branch points at one commit holding ``files``; returns the commit id."""
-        self.repos[repo_id] = FakeRepo(repo_id, gated=gated, tokens=set(tokens or ()))
-        return self.commit(repo_id, files, branch=branch, replace=True)
+        self._namespace(repo_type)[repo_id] = FakeRepo(repo_id, repo_type, gated=gated, tokens=set(tokens or ()))
+        return self.commit(repo_id, files, branch=branch, replace=True, repo_type=repo_type)
 
-    def commit(self, repo_id: str, files: dict[str, bytes], *, branch: str = "main", replace: bool = False) -> str:
+    def commit(
+        self,
+        repo_id: str,
+        files: dict[str, bytes],
+        *,
+        branch: str = "main",
+        replace: bool = False,
+        repo_type: str = "model",
+    ) -> str:
         """A new commit on ``branch``: ``files`` over the branch's current files (or instead of them)."""
-        repo = self.repos[repo_id]
+        repo = self._namespace(repo_type)[repo_id]
         parent = {} if replace or branch not in repo.branches else dict(repo.commits[repo.branches[branch]])
         for path, data in files.items():
             parent[path] = FakeFile(path, data, lfs=len(data) >= self.lfs_threshold)
         with self.lock:
             self._commit_counter += 1
-            seed = f"{repo_id}:{self._commit_counter}:" + ",".join(f"{p}={f.oid}" for p, f in sorted(parent.items()))
+            files_seed = ",".join(f"{p}={f.oid}" for p, f in sorted(parent.items()))
+            kind = "" if repo_type == "model" else f"{repo_type}:"
+            seed = f"{kind}{repo_id}:{self._commit_counter}:{files_seed}"
             commit = hashlib.sha1(seed.encode()).hexdigest()
             repo.commits[commit] = parent
             repo.branches[branch] = commit
@@ -147,6 +164,11 @@ class FakeHub:
                 if fake.lfs:
                     self.blobs[fake.sha256] = fake.data
         return commit
+
+    def _namespace(self, repo_type: str) -> dict[str, FakeRepo]:
+        if repo_type not in ("model", "dataset"):
+            raise ValueError(f"repo_type {repo_type!r}: the fake serves 'model' and 'dataset' repos")
+        return self.datasets if repo_type == "dataset" else self.repos
 
     def inject(self, path: str, *faults: Fault) -> None:
         """Queue faults for the next bodies served for the file ``path`` (repo-relative)."""
@@ -238,20 +260,26 @@ class FakeHub:
 
     def _serve_hub(self, h: BaseHTTPRequestHandler, req: LoggedRequest, raw_path: str) -> None:
         segments = raw_path.strip("/").split("/")
-        if len(segments) >= 6 and segments[:2] == ["api", "models"] and segments[4] == "revision":
-            self._repo_info(h, req, f"{segments[2]}/{segments[3]}", unquote(segments[5]))
-        elif len(segments) >= 6 and segments[:2] == ["api", "models"] and segments[4] == "tree":
-            self._tree(h, req, f"{segments[2]}/{segments[3]}", unquote(segments[5]), "/".join(segments[6:]))
+        api_types = {"models": "model", "datasets": "dataset"}
+        if len(segments) >= 6 and segments[0] == "api" and segments[1] in api_types and segments[4] == "revision":
+            repo_type, repo_id = api_types[segments[1]], f"{segments[2]}/{segments[3]}"
+            self._repo_info(h, req, repo_type, repo_id, unquote(segments[5]))
+        elif len(segments) >= 6 and segments[0] == "api" and segments[1] in api_types and segments[4] == "tree":
+            repo_type, repo_id = api_types[segments[1]], f"{segments[2]}/{segments[3]}"
+            self._tree(h, req, repo_type, repo_id, unquote(segments[5]), "/".join(segments[6:]))
+        elif len(segments) >= 6 and segments[0] == "datasets" and segments[3] == "resolve":
+            path = unquote("/".join(segments[5:]))
+            self._resolve(h, req, "dataset", f"{segments[1]}/{segments[2]}", unquote(segments[4]), path)
         elif len(segments) >= 5 and segments[2] == "resolve":
             path = unquote("/".join(segments[4:]))
-            self._resolve(h, req, f"{segments[0]}/{segments[1]}", unquote(segments[3]), path)
+            self._resolve(h, req, "model", f"{segments[0]}/{segments[1]}", unquote(segments[3]), path)
         else:
             self._error(h, req, 404, "NotFound", f"no route {req.method} {req.path}")
 
     def _lookup(
-        self, h: BaseHTTPRequestHandler, req: LoggedRequest, repo_id: str, revision: str
+        self, h: BaseHTTPRequestHandler, req: LoggedRequest, repo_type: str, repo_id: str, revision: str
     ) -> tuple[FakeRepo, str] | None:
-        repo = self.repos.get(repo_id)
+        repo = self._namespace(repo_type).get(repo_id)
         if repo is None:
             # The Hub answers 401 for a repo it does not show you (missing or private).
             self._error(h, req, 401, "RepoNotFound", "Repository not found")
@@ -262,8 +290,10 @@ class FakeHub:
             return None
         return repo, commit
 
-    def _repo_info(self, h: BaseHTTPRequestHandler, req: LoggedRequest, repo_id: str, revision: str) -> None:
-        found = self._lookup(h, req, repo_id, revision)
+    def _repo_info(
+        self, h: BaseHTTPRequestHandler, req: LoggedRequest, repo_type: str, repo_id: str, revision: str
+    ) -> None:
+        found = self._lookup(h, req, repo_type, repo_id, revision)
         if found is None:
             return
         repo, commit = found
@@ -289,8 +319,10 @@ class FakeHub:
             sibling["lfs"] = {"sha256": fake.sha256, "size": fake.size, "pointerSize": len(fake.pointer)}
         return sibling
 
-    def _tree(self, h: BaseHTTPRequestHandler, req: LoggedRequest, repo_id: str, revision: str, sub: str) -> None:
-        found = self._lookup(h, req, repo_id, revision)
+    def _tree(
+        self, h: BaseHTTPRequestHandler, req: LoggedRequest, repo_type: str, repo_id: str, revision: str, sub: str
+    ) -> None:
+        found = self._lookup(h, req, repo_type, repo_id, revision)
         if found is None:
             return
         repo, commit = found
@@ -300,7 +332,7 @@ class FakeHub:
         headers = {}
         if start + self.tree_page_size < len(entries):
             query = f"recursive={req.query.get('recursive', 'false')}&cursor={start + self.tree_page_size}"
-            next_url = f"{self.endpoint}/api/models/{repo_id}/tree/{quote(revision, safe='')}?{query}"
+            next_url = f"{self.endpoint}/api/{repo_type}s/{repo_id}/tree/{quote(revision, safe='')}?{query}"
             headers["Link"] = f'<{next_url}>; rel="next"'
         self._json(h, req, page, headers)
 
@@ -326,8 +358,10 @@ class FakeHub:
                 entry["lfs"] = {"oid": fake.sha256, "size": fake.size, "pointerSize": len(fake.pointer)}
             yield entry
 
-    def _resolve(self, h: BaseHTTPRequestHandler, req: LoggedRequest, repo_id: str, revision: str, path: str) -> None:
-        found = self._lookup(h, req, repo_id, revision)
+    def _resolve(
+        self, h: BaseHTTPRequestHandler, req: LoggedRequest, repo_type: str, repo_id: str, revision: str, path: str
+    ) -> None:
+        found = self._lookup(h, req, repo_type, repo_id, revision)
         if found is None:
             return
         repo, commit = found
@@ -335,10 +369,11 @@ class FakeHub:
             auth = req.headers.get("authorization", "")
             token = auth[len("Bearer ") :] if auth.startswith("Bearer ") else ""
             if not token:
-                self._error(h, req, 401, "GatedRepo", f"Access to model {repo_id} is restricted. Please log in.")
+                message = f"Access to {repo_type} {repo_id} is restricted. Please log in."
+                self._error(h, req, 401, "GatedRepo", message)
                 return
             if token not in repo.tokens:
-                message = f"Access to model {repo_id} is restricted and you are not in the authorized list."
+                message = f"Access to {repo_type} {repo_id} is restricted and you are not in the authorized list."
                 self._error(h, req, 403, "GatedRepo", message)
                 return
         fake = repo.commits[commit].get(path)
@@ -366,10 +401,9 @@ class FakeHub:
         if data is None:
             self._error(h, req, 404, "NotFound", "no such blob")
             return
-        path = next(
-            (f.path for r in self.repos.values() for c in r.commits.values() for f in c.values() if f.sha256 == sha256),
-            sha256,
-        )
+        every_repo = [*self.repos.values(), *self.datasets.values()]
+        files = (f for r in every_repo for c in r.commits.values() for f in c.values())
+        path = next((f.path for f in files if f.sha256 == sha256), sha256)
         self._body(h, req, path, data, {"ETag": f'"{sha256}"'})
 
     # ---- responses ----------------------------------------------------------------------------
