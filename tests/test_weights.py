@@ -396,8 +396,17 @@ def test_status_summarises_an_install(tmp_path: Path) -> None:
     assert after["size_bytes"] >= sum(len(d) for d in SMALL.values())
 
 
-def main_env_cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {"PATH": os.environ["PATH"], "PYTHONPATH": str(REPO), "HOME": str(tmp_path)}
+def main_env_cli(tmp_path: Path, *args: str, without_hub: bool = False) -> subprocess.CompletedProcess[str]:
+    """``vmevalkit local ARGS``; ``without_hub``: as an environment without huggingface_hub runs it (the main
+    environment may have it, with the suites extra, so its absence is made: a package of that name that cannot be
+    imported, first on the path)."""
+    path = str(REPO)
+    if without_hub:
+        blocker = tmp_path / "no-hub" / "huggingface_hub"
+        blocker.mkdir(parents=True, exist_ok=True)
+        (blocker / "__init__.py").write_text('raise ImportError("No module named huggingface_hub")\n')
+        path = os.pathsep.join([str(blocker.parent), path])
+    env = {"PATH": os.environ["PATH"], "PYTHONPATH": path, "HOME": str(tmp_path)}
     return subprocess.run(
         [sys.executable, "-m", "vmevalkit", "local", *args],
         cwd=tmp_path,
@@ -421,8 +430,9 @@ def test_cli_in_the_main_environment(tmp_path: Path) -> None:
     shutil.rmtree(tmp_path / "w")
     status = main_env_cli(tmp_path, "weights", *common)
     assert status.returncode == 0 and json.loads(status.stdout)["tiny"]["present"] is False
-    # downloads need huggingface_hub, which the main environment does not have: a clear error, not a traceback
-    fetch = main_env_cli(tmp_path, "fetch", "tiny", *common)
+    # downloads need huggingface_hub, which an environment without the model (or suites) extras lacks: a clear
+    # error, not a traceback
+    fetch = main_env_cli(tmp_path, "fetch", "tiny", *common, without_hub=True)
     assert fetch.returncode == 1 and "Traceback" not in fetch.stderr
     assert "needs huggingface_hub" in fetch.stderr
     unknown = main_env_cli(tmp_path, "verify", "nope", *common)

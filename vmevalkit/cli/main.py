@@ -1,4 +1,4 @@
-"""The ``vmevalkit`` command: ``generate | score | report | evaluate-scorers | models | tasks | local``.
+"""The ``vmevalkit`` command and its subcommands (``generate``, ``score``, ``report``, ``run``, ``tasks``, ...).
 
 Each subcommand is a module of this package, named after it (``evaluate-scorers``: ``evaluate_scorers.py``), with
 ``HELP``, ``DESCRIPTION``, ``add_arguments(parser)`` and ``run(args) -> exit code``. The scripts under
@@ -17,7 +17,19 @@ import sys
 from collections.abc import Sequence
 from typing import Protocol
 
-from vmevalkit.cli import evaluate_scorers, generate, import_videos, local, models, report, score, tasks
+from vmevalkit.cli import (
+    benchmarks,
+    compare,
+    evaluate_scorers,
+    generate,
+    import_videos,
+    local,
+    models,
+    report,
+    run_suite,
+    score,
+    tasks,
+)
 from vmevalkit.cli.common import EXIT_USAGE
 
 
@@ -37,6 +49,9 @@ COMMANDS: dict[str, Command] = {
     "score": score,
     "report": report,
     "evaluate-scorers": evaluate_scorers,
+    "run": run_suite,
+    "benchmarks": benchmarks,
+    "compare": compare,
     "models": models,
     "tasks": tasks,
     "import-videos": import_videos,
