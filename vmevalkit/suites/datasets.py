@@ -120,19 +120,30 @@ def _input_of(loaded: LoadedSuite, ds: Dataset) -> dict[str, Any]:
 
 def _tree_stat(root: Path) -> str | None:
     """A hash of every file's relative path, size and modification time under ``root`` (the manifest left out):
-    cheap enough for every run, and changed by any edit, addition or removal. None when ``root`` is missing."""
+    cheap enough for every run, and changed by any edit, addition or removal. None when ``root`` is missing.
+
+    Walked with ``os.scandir`` and plain strings: thousands of tasks are walked on every run, and pathlib objects
+    per file would cost more than the stats."""
     if not root.is_dir():
         return None
     digest = hashlib.sha256()
-    for folder, dirs, files in os.walk(root):
-        dirs.sort()
-        for name in sorted(files):
-            path = Path(folder) / name
-            rel = path.relative_to(root).as_posix()
-            if rel == MANIFEST:
+    pending = [("", str(root))]
+    while pending:
+        prefix, folder = pending.pop()
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError:
+            continue
+        for entry in reversed(entries):  # popped from the end: folders come out in sorted order
+            rel = f"{prefix}{entry.name}"
+            if entry.is_dir(follow_symlinks=False):
+                pending.append((f"{rel}/", entry.path))
+        for entry in entries:
+            rel = f"{prefix}{entry.name}"
+            if rel == MANIFEST or entry.is_dir(follow_symlinks=False):
                 continue
             try:
-                st = path.stat()
+                st = entry.stat()
             except OSError:
                 continue  # a dangling link: the loader refuses such a task anyway
             digest.update(f"{rel}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
