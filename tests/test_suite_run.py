@@ -184,3 +184,41 @@ def test_a_bad_suite_is_one_error_line_with_the_field_and_exit_2(tmp_path: Path)
     assert not (tmp_path / "out").exists()
     unknown = vmevalkit("run", "no-such-benchmark", cwd=tmp_path)
     assert unknown.returncode == 2 and "no-such-benchmark" in unknown.stderr
+
+
+def test_the_readme_suite_is_a_valid_suite(tmp_path: Path) -> None:
+    """The suite file the README shows loads as it is written (a README example that does not run is a bug)."""
+    from conftest import REPO
+
+    from vmevalkit.suites.schema import load_suite
+
+    readme = (REPO / "README.md").read_text()
+    block = readme.split("```toml\n# my_suite.toml\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "my_suite.toml").write_text(block)
+    loaded = load_suite(tmp_path / "my_suite.toml")
+    assert [m.name for m in loaded.suite.models] == ["oracle-solution", "static-first-frame"]
+    assert [c.name for c in loaded.suite.criteria] == ["success", "cheat_gap", "end"]
+
+
+def test_mlflow_logs_the_suite_run_and_its_metrics_equal_metrics_json(suite: Path) -> None:
+    """``--mlflow`` without MLFLOW_TRACKING_URI: the SQLite store beside the outputs gets a parent run and one
+    nested run per model whose metrics are exactly metrics.json's; a second run logs nothing new."""
+    from mlflow.tracking import MlflowClient  # the suites extra, which the README's test command installs
+
+    done = run_suite(suite, "--mlflow")
+    assert done.returncode == 0, done.stdout + done.stderr
+    store = suite / "out" / "mlflow.db"
+    assert store.is_file() and "mlflow: run" in done.stdout
+    client = MlflowClient(tracking_uri=f"sqlite:///{store}")
+    experiment = client.get_experiment_by_name("suite-tiny")
+    assert experiment is not None
+    runs = client.search_runs([experiment.experiment_id])
+    parents = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
+    children = {r.data.params["model"]: r for r in runs if r.data.tags.get("mlflow.parentRunId")}
+    assert len(parents) == 1 and set(children) == set(MODELS)
+    metrics = json.loads((suite_dir(suite) / "metrics.json").read_text())
+    for model, run in children.items():
+        assert run.data.metrics == pytest.approx(metrics[model]), model
+    again = run_suite(suite, "--mlflow")
+    assert again.returncode == 0, again.stderr
+    assert len(client.search_runs([experiment.experiment_id])) == len(runs)

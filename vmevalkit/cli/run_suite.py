@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import argparse
 
-from vmevalkit.cli.common import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, OUTPUT_DIR_HELP, error, guarded
+from vmevalkit.cli.common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, OUTPUT_DIR_HELP, error, guarded
 
 HELP = "run a benchmark suite: generate, score, report and rank models, resumably"
 DESCRIPTION = (
@@ -48,6 +48,7 @@ def run_suite(args: argparse.Namespace) -> int:
     from vmevalkit.suites.run import SuiteRunError, describe_plan, make_plan
     from vmevalkit.suites.run import run_suite as run_stages
     from vmevalkit.suites.schema import SuiteError, load_suite
+    from vmevalkit.suites.tracking import TrackingError
 
     output_dir = Path(args.output_dir) if args.output_dir else None
     try:
@@ -64,6 +65,9 @@ def run_suite(args: argparse.Namespace) -> int:
     except (SuiteError, SuiteRunError) as exc:
         error(str(exc))
         return EXIT_USAGE
+    except TrackingError as exc:  # the result is written; only its logging failed
+        error(f"the result is written, but MLflow logging failed: {exc}")
+        return EXIT_FAILED
     except KeyboardInterrupt:
         error(f"interrupted: run 'vmevalkit run {args.suite}' again to resume")
         return EXIT_INTERRUPTED

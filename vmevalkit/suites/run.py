@@ -476,7 +476,8 @@ def run_suite(
         document = json.loads(path.read_text(encoding="utf-8"))
         artifacts = [plan.suite_dir / name for name in (RESULT_FILE, METRICS_FILE, LEADERBOARD_FILE)]
         report_dir = plan.experiment_dir / "report"
-        artifacts += sorted(p for p in report_dir.glob("*") if p.suffix in (".html", ".csv", ".json"))
+        # report.html and its CSVs (its own metrics.json is the report's, not the suite's: one name, one file)
+        artifacts += sorted(p for p in report_dir.glob("*") if p.suffix in (".html", ".csv"))
         info = tracking.log_suite(document, result.flat_metrics(document), artifacts, uri, plan.experiment_dir.name)
         say(f"mlflow: run {info.parent_run_id} at {scrub(info.uri)}")
     for problem in problems:
