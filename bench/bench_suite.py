@@ -12,7 +12,8 @@ expression) with 1,000 bootstrap resamples. Every planned generation is then giv
 Timed, as ``vmevalkit run`` does them on a suite whose generations and scores are all there:
 
 - **plan**: the questions folder taken as built (its manifest), the tasks loaded, every generation planned;
-- **fingerprint**: one stat per record and score file (what says whether scoring or the result is stale);
+- **fingerprint**: one stat per score file, with each generation's planned state (what says whether scoring
+  or the result is stale);
 - **collect**: every planned record and score file read into the criteria's items;
 - **evaluate**: the criteria, composite, ranks, per-category breakdown and bootstrap intervals;
 - **result**: result.json, metrics.json and leaderboard.csv built and written.
@@ -162,11 +163,11 @@ def main() -> int:
 
         plan = timed("plan", lambda: suite_run.make_plan(loaded, folder / "out"))
         assert all(m.to_run() == 0 for m in plan.models), "every generation must read as done"  # type: ignore[attr-defined]
-        timed("fingerprint", lambda: suite_run.fingerprint(plan))  # type: ignore[arg-type]
+        inputs = timed("fingerprint", lambda: suite_run.fingerprint(plan))  # type: ignore[arg-type]
         items = timed("collect", lambda: suite_run.collect_items(plan))  # type: ignore[arg-type]
         board = timed("evaluate", lambda: criteria.evaluate(suite, items))  # type: ignore[arg-type]
         assert board.to_dict()["models"][0]["model"] == "oracle-solution"  # type: ignore[attr-defined]
-        timed("result", lambda: suite_run.write_result(plan, board, lambda line: None))  # type: ignore[arg-type]
+        timed("result", lambda: suite_run.write_result(plan, board, lambda line: None, inputs))  # type: ignore
         overhead = sum(timings.values())
         per_generation = work_per_generation(folder)
 

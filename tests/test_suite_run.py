@@ -222,3 +222,13 @@ def test_mlflow_logs_the_suite_run_and_its_metrics_equal_metrics_json(suite: Pat
     again = run_suite(suite, "--mlflow")
     assert again.returncode == 0, again.stderr
     assert len(client.search_runs([experiment.experiment_id])) == len(runs)
+
+
+def test_the_shipped_quick_benchmark_runs_and_ranks_the_oracle_first(tmp_path: Path) -> None:
+    """``vmevalkit run quick``, by name, as the README says a new user runs it: no key, no GPU, no download."""
+    done = vmevalkit("run", "quick", "--output-dir", str(tmp_path / "out"), cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    data = json.loads((tmp_path / "out" / "suite-quick" / "suite" / "result.json").read_text())
+    ranked = [(row["model"], row["rank"]) for row in data["leaderboard"]["models"]]
+    assert ranked[0] == ("oracle-solution", 1) and ranked[-1][0] == "static-first-frame", ranked
+    assert data["suite"]["name"] == "quick" and len(data["suite"]["content_hash"]) == 64

@@ -38,7 +38,6 @@ from pathlib import Path
 from typing import Any
 
 from vmevalkit.runner.inference import InferenceRunner, PlannedGeneration
-from vmevalkit.runner.records import METADATA_FILE
 from vmevalkit.scoring.runner import SCORES_DIR
 from vmevalkit.settings import Settings, get_settings
 from vmevalkit.suites import criteria, datasets, result, tracking
@@ -197,19 +196,24 @@ def describe_plan(plan: SuitePlan) -> list[str]:
 
 
 def fingerprint(plan: SuitePlan) -> str:
-    """A hash of what scoring and the result read: every planned record and its suite score files (by size and
-    modification time, so it costs one stat per file), and the suite's own content."""
+    """A hash of what scoring and the result read: every planned generation's state (as the plan read it from its
+    record) and its suite score files (by size and modification time: one stat per file), and the suite's own
+    content."""
     digest = hashlib.sha256(plan.loaded.content_hash.encode())
     names = [f"{os.sep}{SCORES_DIR}{os.sep}{scorer_file_name(spec)}.json" for spec in plan.loaded.suite.scorers]
-    for run_dir in plan.run_dirs():
-        base = str(run_dir)  # plain strings: 40,000 pathlib objects would cost more than the stats
-        for path in (f"{base}{os.sep}{METADATA_FILE}", *(base + name for name in names)):
-            try:
-                stat = os.stat(path)
-            except OSError:
-                digest.update(f"{path}|-\n".encode())
-                continue
-            digest.update(f"{path}|{stat.st_size}|{stat.st_mtime_ns}\n".encode())
+    lines: list[str] = []
+    for model in plan.models:
+        for item in model.items:
+            base = str(item.run_dir)  # plain strings: 40,000 pathlib objects would cost more than the stats
+            lines.append(f"{base}|{item.state}|{item.problem}")
+            for name in names:
+                try:
+                    stat = os.stat(base + name)
+                except OSError:
+                    lines.append(f"{name}|-")
+                    continue
+                lines.append(f"{name}|{stat.st_size}|{stat.st_mtime_ns}")
+    digest.update("\n".join(lines).encode())
     return digest.hexdigest()
 
 
