@@ -130,16 +130,17 @@ class ChessRules(StateVerifier):
     def state(self, labels: Sequence[Hashable | None]) -> State | None:
         return tuple(labels)
 
-    def displacement(self, state: State) -> tuple[Square, Square] | None | str:
-        """``(start, square)`` of the one white slider moved from its square along a clear line; None when
-        nothing moved; otherwise why ``state`` is no such position (a string)."""
+    def one_move(self, state: State) -> tuple[Square, Square, str, str] | None | str:
+        """``(start, square, piece, what was on square)`` when ``state`` is the initial position with one piece moved
+        from ``start`` to ``square`` (on an empty square or a capture); None when nothing moved; otherwise why it
+        is no such position (a string). Whose move and along which lines is the caller's rule."""
         changed = [divmod(i, SIZE) for i, (a, b) in enumerate(zip(self.initial, state, strict=True)) if a != b]
         if not changed:
             return None
         names = ", ".join(square_name(s) for s in changed)
         if len(changed) != 2:
             return f"{len(changed)} squares change at once ({names}): only one piece may move, one square a step"
-        at = {s: (self.initial[s[0] * SIZE + s[1]], state[s[0] * SIZE + s[1]]) for s in changed}
+        at = {s: (str(self.initial[s[0] * SIZE + s[1]]), str(state[s[0] * SIZE + s[1]])) for s in changed}
         left = [s for s in changed if at[s][0] != "empty" and at[s][1] == "empty"]
         if len(left) != 1:
             return f"the squares {names} change, but no piece simply leaves its square"
@@ -153,6 +154,15 @@ class ChessRules(StateVerifier):
                 f"the {piece_name(code)} leaves {square_name(start)}, and {what} on {square_name(square)} "
                 f"turns into a {piece_name(now)}"
             )
+        return start, square, code, was
+
+    def displacement(self, state: State) -> tuple[Square, Square] | None | str:
+        """``(start, square)`` of the one white slider moved from its square along a clear line; None when
+        nothing moved; otherwise why ``state`` is no such position (a string)."""
+        moved = self.one_move(state)
+        if moved is None or isinstance(moved, str):
+            return moved
+        start, square, code, was = moved
         if code[0] != "w":
             return f"the {piece_name(code)} moves, but white is to move"
         if code[1] not in RAYS:

@@ -331,26 +331,10 @@ class UpstreamChessVerifier(ChessRules):
     def displacement(self, state: State) -> tuple[Square, Square] | None | str:
         """``(start, square)`` of the one piece of the side to move that left its square along its lines; None
         when nothing moved; otherwise why ``state`` is no such position (a string)."""
-        changed = [divmod(i, SIZE) for i, (a, b) in enumerate(zip(self.initial, state, strict=True)) if a != b]
-        if not changed:
-            return None
-        names = ", ".join(square_name(s) for s in changed)
-        if len(changed) != 2:
-            return f"{len(changed)} squares change at once ({names}): only one piece may move, one square a step"
-        at = {s: (self.initial[s[0] * SIZE + s[1]], state[s[0] * SIZE + s[1]]) for s in changed}
-        left = [s for s in changed if at[s][0] != EMPTY and at[s][1] == EMPTY]
-        if len(left) != 1:
-            return f"the squares {names} change, but no piece simply leaves its square"
-        start = left[0]
-        code = str(at[start][0])
-        (square,) = [s for s in changed if s != start]
-        was, now = at[square]
-        if now != code:
-            what = "the empty square" if was == EMPTY else f"the {piece_name(str(was))}"
-            return (
-                f"the {piece_name(code)} leaves {square_name(start)}, and {what} on {square_name(square)} "
-                f"turns into a {piece_name(str(now))}"
-            )
+        moved = self.one_move(state)
+        if moved is None or isinstance(moved, str):
+            return moved
+        start, square, code, was = moved
         mover = "white" if self.side == "w" else "black"
         if code[0] != self.side:
             return f"the {piece_name(code)} moves, but {mover} is to move"
