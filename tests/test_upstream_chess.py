@@ -22,10 +22,10 @@ from typing import Any
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
+from test_upstream_verifiers import score as score_videos
 
 from vmevalkit.models.baselines import OracleSolutionService
-from vmevalkit.scoring.base import ScoreItem, checked_scores
-from vmevalkit.scoring.verifiers import TaskVerifier, load_verifier
+from vmevalkit.scoring.verifiers import load_verifier
 from vmevalkit.tasks import get_domain
 from vmevalkit.tasks.chess_mate import ChessMateVerifier
 from vmevalkit.tasks.loader import load_tasks
@@ -160,26 +160,8 @@ def video(positions: list[list[Piece]], layout: dict[str, Any], hold: int = 3) -
 
 
 def score(task: Path, videos: dict[str, list[np.ndarray]], folder: Path, crf: int = 17) -> dict[str, Any]:
-    """TaskVerifier's (scores, details) per video name, each video a real mp4 scored as the runner checks it."""
-    items = []
-    for name, frames in videos.items():
-        path = folder / f"{name}.mp4"
-        write_video(frames, path, crf=crf)
-        items.append(
-            ScoreItem(
-                generation_dir=folder,
-                model=name,
-                task_id=task.name,
-                domain="chess_mate",
-                video_path=path,
-                prompt="p",
-                first_frame=task / "first_frame.png",
-                task_dir=task,
-            )
-        )
-    scorer = TaskVerifier()
-    scores, details = checked_scores(scorer, items, scorer.score_batch(items))
-    return {name: (scores[i], details[i]) for i, name in enumerate(videos)}
+    """TaskVerifier's (scores, details) per video name, each a real mp4 (test_upstream_verifiers.score)."""
+    return score_videos(task, "chess_mate", videos, folder, crf=crf)
 
 
 A1, A8, A7 = (7, 0), (0, 0), (1, 0)

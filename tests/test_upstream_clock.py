@@ -20,14 +20,13 @@ from typing import Any
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
+from test_upstream_verifiers import score as score_videos
 
 from vmevalkit.models.baselines import OracleSolutionService
-from vmevalkit.scoring.base import ScoreItem, checked_scores
-from vmevalkit.scoring.verifiers import TaskVerifier, load_verifier
+from vmevalkit.scoring.verifiers import load_verifier
 from vmevalkit.tasks import get_domain
 from vmevalkit.tasks.loader import load_tasks
 from vmevalkit.tasks.upstream.clock import UpstreamClockVerifier
-from vmevalkit.video import write_video
 
 ORIGINAL, FUTURE = 10 * 60 + 47, 12 * 60 + 25  # 10:47 plus 1 hour 38 minutes (12:25: minutes past 10:47, for sweeps)
 DUE = FUTURE % 720  # 12:25 as a state: minutes since 12:00
@@ -102,16 +101,8 @@ def clock_task(tmp_path: Path) -> Path:
 
 
 def score(task: Path, videos: dict[str, list[np.ndarray]], folder: Path, crf: int = 17) -> dict[str, Any]:
-    """TaskVerifier's (scores, details) per video name, each video a real mp4 scored as the runner checks it."""
-    items = []
-    for name, frames in videos.items():
-        path = folder / f"{name}.mp4"
-        write_video(frames, path, crf=crf)
-        first = task / "first_frame.png"
-        items.append(ScoreItem(folder, name, task.name, "clock", path, "p", first_frame=first, task_dir=task))
-    scorer = TaskVerifier()
-    scores, details = checked_scores(scorer, items, scorer.score_batch(items))
-    return {name: (scores[i], details[i]) for i, name in enumerate(videos)}
+    """TaskVerifier's (scores, details) per video name, each a real mp4 (test_upstream_verifiers.score)."""
+    return score_videos(task, "clock", videos, folder, crf=crf)
 
 
 def sweep(start: int, end: int, step: int) -> list[np.ndarray]:

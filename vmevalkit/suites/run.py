@@ -260,6 +260,17 @@ def _vmevalkit(args: Sequence[str], say: Say) -> int:
     return process.returncode
 
 
+def _child(args: Sequence[str], what: str, say: Say) -> bool:
+    """Run one child command; True when it says something is not complete (exit 1). Ctrl-C in it (130) stops the
+    suite as it stopped the child; a usage error (2) stops it too: nothing after it can be right."""
+    code = _vmevalkit(args, say)
+    if code == 130:
+        raise KeyboardInterrupt
+    if code == 2:
+        raise SuiteRunError(f"{what} refused its arguments (exit 2): the error above says the fix")
+    return code != 0
+
+
 def _common(plan: SuitePlan) -> list[str]:
     return ["--output-dir", str(plan.experiment_dir.parent), "--experiment", plan.experiment_dir.name]
 
@@ -281,13 +292,8 @@ def generate(plan: SuitePlan, say: Say) -> tuple[bool, list[str]]:
             args += ["--param", f"{key}={param_text(value)}"]
         if model.spec.checkpoint:
             args += ["--checkpoint", f"{model.spec.name}={model.spec.checkpoint}"]
-        code = _vmevalkit(args, say)
-        if code == 130:
-            raise KeyboardInterrupt
-        if code == 2:
-            raise SuiteRunError(f"generate {model.label} refused its arguments (exit 2): the error above says the fix")
-        if code != 0:
-            problems.append(f"{model.label}: some generations are not completed (exit {code})")
+        if _child(args, f"generate {model.label}", say):
+            problems.append(f"{model.label}: some generations are not completed")
     return worked, problems
 
 
@@ -307,13 +313,8 @@ def score(plan: SuitePlan, say: Say) -> tuple[bool, list[str]]:
         if spec.score_kwargs:
             args += ["--scorer-score-kwargs-json", json.dumps(spec.score_kwargs)]
         args += ["--model", *models, "--no-progress", *_common(plan)]
-        code = _vmevalkit(args, say)
-        if code == 130:
-            raise KeyboardInterrupt
-        if code == 2:
-            raise SuiteRunError(f"score {scorer_file_name(spec)} refused its arguments (exit 2): see the error above")
-        if code != 0:
-            problems.append(f"{scorer_file_name(spec)}: some generations could not be scored (exit {code})")
+        if _child(args, f"score {scorer_file_name(spec)}", say):
+            problems.append(f"{scorer_file_name(spec)}: some generations could not be scored")
     if not problems:
         write_state(plan, scored=fingerprint(plan))
     return True, problems
@@ -321,10 +322,7 @@ def score(plan: SuitePlan, say: Say) -> tuple[bool, list[str]]:
 
 def report(plan: SuitePlan, say: Say) -> list[str]:
     """Step 6: the experiment's report (report.html, the CSVs)."""
-    code = _vmevalkit(["report", *_common(plan)], say)
-    if code == 130:
-        raise KeyboardInterrupt
-    return [] if code == 0 else [f"report: exit {code}"]
+    return ["report: not written"] if _child(["report", *_common(plan)], "report", say) else []
 
 
 # -- step 7: the criteria ------------------------------------------------------------------------------------------
