@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError
 from pydantic.fields import FieldInfo
@@ -77,6 +77,21 @@ class Settings(BaseSettings):
     local_load_timeout_s: float = Field(default=1800.0, gt=0, description="Deadline for a worker to load its model")
     local_job_timeout_s: float = Field(
         default=7200.0, gt=0, description="Deadline for one local generation; a worker past it is killed as hung"
+    )
+    engine: Literal["local", "ray"] = Field(
+        default="local",
+        description="Where builtin and local models and scorers run: local (this machine) or ray (a Ray cluster)",
+    )
+    ray_address: str = Field(
+        default="",
+        description="The Ray cluster to join with engine ray (ray://HOST:10001 or HOST:6379); empty: $RAY_ADDRESS, "
+        "else a Ray instance started on this machine",
+    )
+    ray_max_attempts: int = Field(
+        default=3, ge=1, description="Attempts per job on Ray when its worker or node dies; then it fails"
+    )
+    ray_actors: int = Field(
+        default=0, ge=0, description="Ray actors per model or scorer at most; 0: as many as the cluster holds"
     )
     extra_catalogs: str = Field(
         default="",
@@ -184,6 +199,8 @@ def _expects(field: FieldInfo) -> str:
     origin = getattr(annotation, "__origin__", None)
     if annotation in kinds:
         what = kinds[annotation]
+    elif origin is Literal:
+        what = "one of " + ", ".join(str(choice) for choice in getattr(annotation, "__args__", ()))
     elif origin in (dict, list):
         nouns: dict[object, str] = {int: "integer", float: "number", str: "text", Path: "path", bool: "boolean"}
         item = nouns.get(getattr(annotation, "__args__", (None,))[-1], "value")

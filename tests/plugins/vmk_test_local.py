@@ -10,6 +10,7 @@ task prompt, so one batch can hold good and bad jobs:
   VMK_HANG   the worker never answers
   VMK_OOM    the pipeline raises torch's OutOfMemoryError (by name)
   VMK_FAIL   the pipeline raises an ordinary exception
+  VMK_GATE   the pipeline waits until the file $VMK_GATE_FILE exists
 
 Every load and predict appends a JSON line to $VMK_CALL_LOG (pid, prompt as received, ...).
 """
@@ -91,6 +92,9 @@ class ProbePipeline(LocalPipeline):
             raise OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB")
         if "VMK_FAIL" in prompt:
             raise ValueError("the test pipeline was told to fail")
+        gate = os.environ.get("VMK_GATE_FILE")
+        while "VMK_GATE" in prompt and gate and not Path(gate).exists():
+            time.sleep(0.01)
         base = np.asarray(image.convert("RGB").resize((width, height)), dtype=np.uint8)
         frames = []
         for i in range(num_frames):

@@ -7,7 +7,8 @@ in-process and in CLI subprocesses:
   VMK_CALL_LOG     file to which every generate() call appends one JSON line
   VMK_FAIL_TASKS   comma-separated task ids whose generation fails
   VMK_FRAME_DELAY  seconds to wait per frame written (keeps a writer mid-file)
-  VMK_GATE_FILE    generate() waits until this file exists (or GATE is set, in-process)
+  VMK_GATE_FILE    generate() waits until this file exists (or GATE is set, in-process); the gated model logs
+                   each start and finish to VMK_CALL_LOG
   VMK_ECHO_ENV     name of a variable whose value the echo model puts in its error and metadata
 """
 
@@ -88,6 +89,13 @@ MODELS = {
 }
 
 
+def _log_call(event: dict[str, Any]) -> None:
+    log = os.environ.get("VMK_CALL_LOG")
+    if log:
+        with open(log, "a", encoding="utf-8") as fh:  # O_APPEND: lines from several processes never interleave
+            fh.write(json.dumps(event) + "\n")
+
+
 def task_id_of(output_path: Path) -> str:
     # <model>/<domain>_task/<task_id>/<run_id>/video/<file>.mp4
     return output_path.parent.parent.parent.name
@@ -147,10 +155,12 @@ GATED_DONE: list[Path] = []  # videos the gated model wrote, in the order it fin
 class GatedWrapper(StaticFirstFrameWrapper):
     def _generate(self, image_path: Path, text_prompt: str, duration: float, output_path: Path, **kwargs: Any):
         gate_file = os.environ.get("VMK_GATE_FILE")
+        _log_call({"event": "start", "task_id": task_id_of(output_path), "pid": os.getpid()})
         while not GATE.is_set() and not (gate_file and Path(gate_file).exists()):
             time.sleep(0.01)
         info = write_video(self.service.render(image_path, duration), output_path, fps=self.service.fps)
         GATED_DONE.append(Path(info.path))
+        _log_call({"event": "done", "task_id": task_id_of(output_path), "pid": os.getpid()})
         return GenerationResult(success=True, video_path=info.path, model=self.model, status="completed")
 
 

@@ -248,3 +248,59 @@ def print_columns(
             take -= 1
         chunk, headers = headers[:take], headers[take:]
         print_table(console, title, [key, *chunk], [[row, *(columns[h].get(row, "-") for h in chunk)] for row in rows])
+
+
+# -- the engine -------------------------------------------------------------------------
+
+
+def add_engine_arguments(p: argparse.ArgumentParser, what: str = "builtin and local models") -> None:
+    p.add_argument(
+        "--engine",
+        choices=("local", "ray"),
+        help=f"where {what} run: local (this machine; the default, or $VMEVALKIT_ENGINE) or ray (a Ray cluster; "
+        "pip install 'vmevalkit[ray]')",
+    )
+    p.add_argument(
+        "--ray-address",
+        metavar="ADDRESS",
+        help="the Ray cluster to join with --engine ray, e.g. HEAD:6379 or ray://HEAD:10001 "
+        "(default: $VMEVALKIT_RAY_ADDRESS or $RAY_ADDRESS, else a Ray instance started on this machine)",
+    )
+
+
+def engine_settings(args: argparse.Namespace, settings: Settings) -> Settings | None:
+    """``settings`` with ``--engine`` and ``--ray-address`` applied; None, after an error line, for a
+    ``--ray-address`` without the ray engine."""
+    update: dict[str, Any] = {}
+    if getattr(args, "engine", None):
+        update["engine"] = args.engine
+    if getattr(args, "ray_address", None):
+        update["ray_address"] = args.ray_address
+    settings = settings.model_copy(update=update)
+    if update.get("ray_address") and settings.engine != "ray":
+        error("--ray-address applies to --engine ray (or VMEVALKIT_ENGINE=ray)")
+        return None
+    return settings
+
+
+def join_cluster(settings: Settings) -> bool:
+    """With the ray engine, join (or start) the cluster before any work: False, after an error line naming the
+    fix, when that cannot be done. True at once with the local engine."""
+    if settings.engine != "ray":
+        return True
+    import os
+
+    from vmevalkit.cluster.session import RAY_VARIABLES, ClusterError, connect
+
+    # Ray reads its address and token from the environment only: a .env may hold them too (the token is a secret,
+    # and like every key it comes from the environment or .env, and is never printed).
+    for name in RAY_VARIABLES:
+        value = settings.value(name)
+        if value and name not in os.environ:
+            os.environ[name] = value
+    try:
+        connect(settings.ray_address)
+    except ClusterError as exc:
+        error(str(exc))
+        return False
+    return True

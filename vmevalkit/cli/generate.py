@@ -23,8 +23,11 @@ from vmevalkit.cli.common import (
     EXIT_OK,
     EXIT_USAGE,
     OUTPUT_DIR_HELP,
+    add_engine_arguments,
+    engine_settings,
     error,
     guarded,
+    join_cluster,
     key_value,
     positive_float,
     positive_int,
@@ -102,6 +105,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--list-models", action="store_true", help="list the catalog's models and exit")
     p.add_argument("--no-progress", action="store_true", help="plain log lines instead of a progress bar")
+    add_engine_arguments(p)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -151,7 +155,10 @@ def generate(args: argparse.Namespace) -> int:
     from vmevalkit.tasks.loader import TaskSelectionError, load_tasks
 
     console = Console()
-    settings = get_settings()
+    engine = engine_settings(args, get_settings())
+    if engine is None:
+        return EXIT_USAGE
+    settings = engine
 
     # Every model is checked before any work starts; one that cannot run is reported
     # (with its fix) and left out, and the others still run.
@@ -240,6 +247,8 @@ def generate(args: argparse.Namespace) -> int:
         # The exit code the real run would give before any work: 2 when no model can run, 1 when one cannot.
         return EXIT_USAGE if len(blocked) == len(entries) else EXIT_FAILED if blocked else EXIT_OK
 
+    if not join_cluster(settings):
+        return EXIT_USAGE
     try:
         summary = run_with_progress(console, runner, plan, plain=args.no_progress)
     except KeyboardInterrupt:
@@ -510,6 +519,12 @@ def print_summary(
     for name, block in blocked.items():  # every requested model has its row, and says why it did not run
         rows.append([name, *["-"] * (len(headers) - 2), f"[red]{block.state}[/red]"])
     print_table(console, "summary", headers, rows, text=["state"])
+    if summary.places:  # the ray engine: what each node and GPU did
+        place_rows = [
+            [where, str(counts.get("completed", 0)), str(counts.get("failed", 0))]
+            for where, counts in sorted(summary.places.items())
+        ]
+        print_table(console, "per node", ["node", "completed", "failed"], place_rows)
     if summary.estimated_cost_usd:
         console.print(f"estimated spend of this run: ${summary.estimated_cost_usd:.2f} at list prices")
     budget_skips = sum(m.skipped_budget for m in summary.models.values())

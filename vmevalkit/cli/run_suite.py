@@ -12,7 +12,18 @@ from __future__ import annotations
 
 import argparse
 
-from vmevalkit.cli.common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, OUTPUT_DIR_HELP, error, guarded
+from vmevalkit.cli.common import (
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    OUTPUT_DIR_HELP,
+    add_engine_arguments,
+    engine_settings,
+    error,
+    guarded,
+    join_cluster,
+)
 
 HELP = "run a benchmark suite: generate, score, report and rank models, resumably"
 DESCRIPTION = (
@@ -31,6 +42,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="log the run to MLflow: $MLFLOW_TRACKING_URI, else a SQLite store beside the outputs (mlflow.db)",
     )
     p.add_argument("--output-dir", metavar="DIR", help=OUTPUT_DIR_HELP)
+    add_engine_arguments(p, "builtin and local models and scorers")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -51,6 +63,8 @@ def run_suite(args: argparse.Namespace) -> int:
     from vmevalkit.suites.tracking import TrackingError
 
     output_dir = Path(args.output_dir) if args.output_dir else None
+    if not args.dry_run and not use_engine(args):
+        return EXIT_USAGE
     try:
         loaded = load_suite(registry.resolve(args.suite))
         if args.dry_run:
@@ -74,3 +88,23 @@ def run_suite(args: argparse.Namespace) -> int:
     if not outcome.did_work:
         print("nothing to do: every stage is done")
     return outcome.exit_code
+
+
+def use_engine(args: argparse.Namespace) -> bool:
+    """The engine for every child command (generate, score): they inherit it through the environment. With the ray
+    engine the cluster is joined here first (or started: then every child joins this one instead of starting its
+    own). False after an error line."""
+    import os
+
+    from vmevalkit.settings import env_name, get_settings
+
+    settings = engine_settings(args, get_settings())
+    if settings is None or not join_cluster(settings):
+        return False
+    if settings.engine == "ray":
+        from vmevalkit.cluster.session import cluster_address
+        from vmevalkit.settings import Settings
+
+        os.environ[env_name(Settings, "engine")] = "ray"
+        os.environ[env_name(Settings, "ray_address")] = cluster_address()
+    return True

@@ -19,9 +19,12 @@ from vmevalkit.cli.common import (
     EXIT_OK,
     EXIT_USAGE,
     OUTPUT_DIR_HELP,
+    add_engine_arguments,
+    engine_settings,
     error,
     experiment_folder,
     guarded,
+    join_cluster,
     json_object,
     positive_int,
     shown,
@@ -31,7 +34,8 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from vmevalkit.scoring.pool import ScorerSpec
-    from vmevalkit.scoring.runner import Generation, ScoreOutcome, ScoringRunner, ScoringSummary
+    from vmevalkit.scoring.runner import Generation, PoolFactory, ScoreOutcome, ScoringRunner, ScoringSummary
+    from vmevalkit.settings import Settings
 
 HELP = "score finished generations, resumably"
 DESCRIPTION = "Score every finished generation of an experiment, resumably."
@@ -119,6 +123,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max_dur", dest="max_dur", type=positive_float, help=hide, default=hide)
     p.add_argument("--list-scorers", action="store_true", help="list the catalog's scorers and exit")
     p.add_argument("--no-progress", action="store_true", help="plain log lines instead of a progress bar")
+    add_engine_arguments(p, "builtin and local scorers")
 
 
 def worker_count(text: str) -> int:
@@ -181,7 +186,9 @@ def score(args: argparse.Namespace) -> int:
     from vmevalkit.settings import get_settings
 
     console = Console()
-    settings = get_settings()
+    settings = engine_settings(args, get_settings())
+    if settings is None:
+        return EXIT_USAGE
     experiment_dir = experiment_folder(args, settings)
     if experiment_dir is None:
         return EXIT_USAGE
@@ -218,8 +225,10 @@ def score(args: argparse.Namespace) -> int:
     except Exception as exc:  # a plug-in's constructor refusing its options: its words, scrubbed, on one line
         error(f"the scorer could not be built: {type(exc).__name__}: {exc}")
         return EXIT_USAGE
+    if not join_cluster(settings):
+        return EXIT_USAGE
     try:
-        return run_scorers(console, args, loaded, generations, experiment_dir)
+        return run_scorers(console, args, loaded, generations, experiment_dir, settings)
     finally:
         for _name, loaded_scorer in loaded:  # local scorers stop their workers
             close(loaded_scorer)
@@ -231,24 +240,37 @@ def run_scorers(
     loaded: list[tuple[str, object]],
     generations: Sequence[Generation],
     experiment_dir: Path,
+    settings: Settings,
 ) -> int:
     from vmevalkit.scoring.pool import usable_cores
     from vmevalkit.scoring.runner import ScoringRunner
 
-    workers = args.workers or usable_cores()
-    runners = [
-        ScoringRunner(
-            scorer,
-            name=name,
-            batch_size=args.batch_size,
-            score_kwargs=args.scorer_score_kwargs_json,
-            init_kwargs=args.scorer_init_kwargs_json,
-            checkpoint=args.checkpoint,
-            workers=workers,
-            spec=pool_spec(args, name, scorer),
+    runners = []
+    for name, scorer in loaded:
+        workers = args.workers or usable_cores()
+        spec = pool_spec(args, name, scorer, cluster=settings.engine == "ray")
+        pool: PoolFactory | None = None
+        if settings.engine == "ray" and spec is not None:
+            from vmevalkit.cluster.session import ClusterError
+
+            try:
+                workers, pool = ray_pool(name, spec, settings)
+            except ClusterError as exc:
+                error(str(exc))
+                return EXIT_USAGE
+        runners.append(
+            ScoringRunner(
+                scorer,
+                name=name,
+                batch_size=args.batch_size,
+                score_kwargs=args.scorer_score_kwargs_json,
+                init_kwargs=args.scorer_init_kwargs_json,
+                checkpoint=args.checkpoint,
+                workers=workers,
+                spec=spec,
+                pool=pool,
+            )
         )
-        for name, scorer in loaded
-    ]
 
     console.print(
         f"scoring {len(generations)} generation(s) in {experiment_dir} with {', '.join(r.name for r in runners)}"
@@ -265,11 +287,40 @@ def run_scorers(
     return EXIT_FAILED if broken or any(s.failed for s in summaries) else EXIT_OK
 
 
-def pool_spec(args: argparse.Namespace, name: str, scorer: object) -> ScorerSpec | None:
+def ray_pool(name: str, spec: ScorerSpec, settings: Settings) -> tuple[int, PoolFactory]:
+    """The actors a scorer gets on the cluster (a GPU each for a local scorer, else a CPU), and their pool."""
+    from vmevalkit.cluster.session import (
+        ClusterError,
+        actor_env,
+        cpu_actor_shape,
+        gpu_actor_shape,
+        live_nodes,
+        no_fit_message,
+    )
+    from vmevalkit.runner.registry import get_scorer_entry
+    from vmevalkit.scoring.ray_pool import RayScorerPool
+
+    nodes = live_nodes()
+    entry = get_scorer_entry(spec.catalog_name) if spec.catalog_name else None
+    shape = cpu_actor_shape(nodes)
+    if entry is not None and entry.kind == "local" and any(n.gpus for n in nodes) and spec.device != "cpu":
+        shape = gpu_actor_shape(nodes, entry.args.get("min_gpu_memory_gb"))
+    if shape.fits == 0:
+        raise ClusterError(no_fit_message(f"scorer '{name}'", shape, nodes))
+    size = min(shape.fits, settings.ray_actors or shape.fits)
+    env = actor_env(settings)
+
+    def make(spec: ScorerSpec, workers: int, score_kwargs: dict[str, object]) -> RayScorerPool:
+        return RayScorerPool(spec, workers, score_kwargs, shape=shape, env=env, max_attempts=settings.ray_max_attempts)
+
+    return size, make
+
+
+def pool_spec(args: argparse.Namespace, name: str, scorer: object, cluster: bool = False) -> ScorerSpec | None:
     """How a child process builds this scorer again, for the scorers that fan out over cores: catalog scorers of
     kind "builtin" and class-path scorers that say ``cpu_bound = True``. None (score in this process) for the rest:
     an API judge already overlaps its requests, a local scorer has its own workers, an unknown plug-in may hold a
-    GPU."""
+    GPU. On a cluster (``cluster``), local catalog scorers too: each actor starts the scorer's worker on its node."""
     from vmevalkit.runner.registry import get_scorer_entry
     from vmevalkit.scoring.pool import ScorerSpec
 
@@ -279,7 +330,8 @@ def pool_spec(args: argparse.Namespace, name: str, scorer: object) -> ScorerSpec
         # the CMI adapter wraps, which has no `cpu_bound`) scores here.
         rebuildable = args.scorer_contract == "auto" and getattr(scorer, "cpu_bound", False)
         return ScorerSpec(class_path=args.scorer_class_path, **options) if rebuildable else None
-    return ScorerSpec(catalog_name=name, **options) if get_scorer_entry(name).kind == "builtin" else None
+    kinds = ("builtin", "local") if cluster else ("builtin",)
+    return ScorerSpec(catalog_name=name, **options) if get_scorer_entry(name).kind in kinds else None
 
 
 def list_scorers() -> int:

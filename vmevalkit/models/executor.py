@@ -53,6 +53,9 @@ class Executor(ABC):
         self.entry = entry
         self.settings = settings
         self.wrapper = wrapper
+        # How many jobs this run will hand over, when the runner knows it before ``start``: an executor that
+        # starts workers for them (the Ray engine) starts no more than that.
+        self.jobs_hint: int | None = None
 
     @property
     def max_concurrency(self) -> int:

@@ -87,6 +87,19 @@ class RunEvent:
     # For "progress" (a running job, not counted in the summary): step ``step`` of ``total``.
     step: int = 0
     total: int = 0
+    # For a finished job run by an engine that spreads work (Ray): where it ran, "10.0.0.2 GPU 3" or "10.0.0.2 CPU".
+    where: str | None = None
+
+
+def where_of(record: GenerationRecord) -> str | None:
+    """Where a generation ran, from its result's ``placement`` (the Ray engine records it), else None."""
+    placement = record.result.metadata.get("placement") if record.result is not None else None
+    if not isinstance(placement, dict) or "node" not in placement:
+        return None
+    # The node's address and the start of its id: two nodes on one machine share an address.
+    node = f"{placement['node']}/{str(placement.get('node_id', ''))[:6]}".rstrip("/")
+    gpus = placement.get("gpus") or []
+    return f"{node} GPU {','.join(map(str, gpus))}" if gpus else f"{node} CPU"
 
 
 @dataclass
@@ -120,6 +133,8 @@ class ModelSummary:
 @dataclass
 class RunSummary:
     models: dict[str, ModelSummary] = field(default_factory=dict)
+    # Finished jobs per place they ran (``RunEvent.where``) and outcome: {"10.0.0.2 GPU 3": {"completed": 12}}.
+    places: dict[str, dict[str, int]] = field(default_factory=dict)
 
     @property
     def failed(self) -> int:
@@ -280,6 +295,9 @@ class InferenceRunner:
 
         def emit(event: RunEvent) -> None:
             summary.models[event.model].count(event)
+            if event.where is not None:
+                counts = summary.places.setdefault(event.where, {})
+                counts[event.kind] = counts.get(event.kind, 0) + 1
             self.on_event(event)
 
         overall = asyncio.Semaphore(self.settings.max_concurrency)
@@ -298,7 +316,7 @@ class InferenceRunner:
                 emit(RunEvent(kind, item.spec.entry.name, item.spec.task.task_id, item.run_dir))
         if not todo:
             return
-        executor = await self._start_executor(todo[0].spec.entry)
+        executor = await self._start_executor(todo[0].spec.entry, len(todo))
         try:
             per_model = asyncio.Semaphore(executor.max_concurrency)
 
@@ -321,10 +339,11 @@ class InferenceRunner:
         finally:
             await executor.close()
 
-    async def _start_executor(self, entry: CatalogEntry) -> Executor:
+    async def _start_executor(self, entry: CatalogEntry, jobs: int) -> Executor:
         executor: Executor | None = None
         try:
             executor = executor_for(entry, self.settings)
+            executor.jobs_hint = jobs
             await executor.start()
             return executor
         except Exception as exc:  # one broken model must not stop the others
@@ -402,7 +421,7 @@ class InferenceRunner:
                     await asyncio.to_thread(self._give_up, run_dir, record, error)
                     emit(RunEvent("failed", name, task_id, run_dir, error))
                     return False
-                emit(RunEvent(record.status, name, task_id, run_dir, record.error))  # type: ignore[arg-type]
+                emit(RunEvent(record.status, name, task_id, run_dir, record.error, where=where_of(record)))  # type: ignore[arg-type]
         return False
 
     def _io_failure(self, what: str, exc: OSError) -> str:

@@ -48,7 +48,7 @@ from dataclasses import dataclass, field
 from itertools import chain, islice
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from pydantic import AliasChoices, BaseModel, Field
 
@@ -439,17 +439,44 @@ def score_in_child(conn: Connection, spec: ScorerSpec, score_kwargs: dict[str, A
             return  # the parent is gone
         if items is None:
             return
-        try:
-            output = scorer.score_batch(items, **score_kwargs)
-        except Exception as exc:  # the same message the single-process path records
-            conn.send(Reply("raised", f"{type(exc).__name__}: {exc}"))
-            continue
-        try:
-            scores, details = checked_scores(scorer, items, output)
-        except ScorerContractError as exc:
-            conn.send(Reply("contract", str(exc)))
-            continue
-        conn.send(Reply("ok", scores=scores, details=[details_json(d) for d in details]))
+        conn.send(score_batch_reply(scorer, items, score_kwargs))
+
+
+def score_batch_reply(scorer: Any, items: list[ScoreItem], score_kwargs: dict[str, Any]) -> Reply:
+    """One batch scored away from the runner (a pool child, a Ray actor): the checked scores and JSON-able details,
+    or what went wrong, in the words the single-process path records."""
+    try:
+        output = scorer.score_batch(items, **score_kwargs)
+    except Exception as exc:
+        return Reply("raised", f"{type(exc).__name__}: {exc}")
+    try:
+        scores, details = checked_scores(scorer, items, output)
+    except ScorerContractError as exc:
+        return Reply("contract", str(exc))
+    return Reply("ok", scores=scores, details=[details_json(d) for d in details])
+
+
+class Pool(Protocol):
+    """What ``ScoringRunner`` needs of a pool: ``ScorerPool`` (children) or ``RayScorerPool`` (actors)."""
+
+    started: int
+
+    @property
+    def idle(self) -> int: ...
+
+    @property
+    def busy(self) -> int: ...
+
+    def submit(self, tag: Any, items: list[ScoreItem]) -> None: ...
+
+    def wait(self) -> list[tuple[Any, Reply]]: ...
+
+    def __enter__(self) -> Pool: ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
+
+PoolFactory = Callable[[ScorerSpec, int, dict[str, Any]], Pool]
 
 
 @dataclass
@@ -475,6 +502,7 @@ class ScoringRunner:
         workers: int = 1,
         spec: ScorerSpec | None = None,
         min_items_per_child: int = MIN_ITEMS_PER_CHILD,
+        pool: PoolFactory | None = None,
     ) -> None:
         """``init_kwargs`` and ``checkpoint`` are what the scorer was built with: recorded, and part of the
         resume rule (other options mean other scores). ``name`` defaults to the scorer's own ``name``.
@@ -483,7 +511,11 @@ class ScoringRunner:
         ``spec``; without a ``spec`` (an API judge, a local scorer, a plug-in not marked ``cpu_bound``) the
         scorer runs here, in this process, whatever ``workers`` says. A catalog scorer starts no more children than
         every ``min_items_per_child`` items pay for, and none for a run that is worth one (``vmevalkit.scoring.pool``);
-        ``children_started`` says how many the last ``run`` started."""
+        ``children_started`` says how many the last ``run`` started.
+
+        ``pool`` builds the pool from (spec, workers, score_kwargs) instead of ``ScorerPool``: the Ray engine's
+        actors (``vmevalkit.scoring.ray_pool``). Every batch then goes to it, however few the items: the point of a
+        cluster is that the work leaves this machine."""
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
         if workers < 1:
@@ -492,8 +524,10 @@ class ScoringRunner:
             raise ValueError(f"min_items_per_child must be at least 1, got {min_items_per_child}")
         self.workers = workers
         self.spec = spec
+        self.pool = pool
         # A plug-in class may kill its process: every batch in a child (up to workers), however few the items.
-        self.min_items_per_child = 1 if spec is not None and spec.class_path is not None else min_items_per_child
+        isolate = spec is not None and (spec.class_path is not None or pool is not None)
+        self.min_items_per_child = 1 if isolate else min_items_per_child
         self.children_started = 0
         self.scorer = scorer
         self.name = name or scorer_name_of(scorer)
@@ -538,11 +572,11 @@ class ScoringRunner:
         pending = self._pending(generations, emit)
         self.children_started = 0
         head: list[_Pending] = []
-        if self.workers > 1 and self.spec is not None:
+        if (self.workers > 1 or self.pool is not None) and self.spec is not None:
             # Enough videos checked to tell whether a second child pays: a plug-in class needs one (it always gets
             # a child, so that one that kills its process fails only its items, on a rerun too).
             head = list(islice(pending, max(self.min_items_per_child, self.batch_size) + 1))
-        isolate = self.spec is not None and self.spec.class_path is not None
+        isolate = self.spec is not None and (self.spec.class_path is not None or self.pool is not None)
         if self.spec is not None and head and (isolate or self._children(len(head)) > 1):
             # The other videos are checked as the children start and score: the check overlaps their work.
             self._score_in_pool(chain(head, pending), self.spec, emit)
@@ -616,7 +650,12 @@ class ScoringRunner:
         ready: deque[list[_Pending]] = deque()
         retries: deque[list[_Pending]] = deque()
         exhausted = False
-        with ScorerPool(score_in_child, spec, self.workers, self.score_kwargs) as pool:
+        made = (
+            self.pool(spec, self.workers, self.score_kwargs)
+            if self.pool is not None
+            else ScorerPool(score_in_child, spec, self.workers, self.score_kwargs)
+        )
+        with made as pool:
             try:
                 while True:
                     while pool.idle:

@@ -48,6 +48,10 @@ class WorkerError(RuntimeError):
     """The worker process died, hung, or would not load; the message ends with its last stderr lines."""
 
 
+class WorkerHung(WorkerError):
+    """The worker gave no result within the job's deadline, and was killed."""
+
+
 def visible_gpus(settings: Settings) -> list[str | None]:
     """One entry per worker: a GPU index for ``CUDA_VISIBLE_DEVICES``, or None (no GPU pinning)."""
     wanted = settings.local_gpus.strip()
@@ -182,7 +186,7 @@ class WorkerProcess:
             reply = await asyncio.wait_for(until_answer(), timeout)
         except asyncio.TimeoutError:
             await self.kill()
-            raise WorkerError(
+            raise WorkerHung(
                 self._with_tail(f"the worker hung: no result within {timeout:g} s, so it was killed")
             ) from None
         self.jobs_served += 1

@@ -25,10 +25,20 @@ from vmevalkit.models.executor import Executor, GenerationJob
 from vmevalkit.models.local.pipeline import SAVERS, LocalPipeline
 from vmevalkit.settings import Settings
 from vmevalkit.workers.installation import checkpoint_for, install_hint, pinned_lock, venv_python
-from vmevalkit.workers.process import WorkerError, WorkerProcess, WorkerSlot, package_shim, visible_gpus, worker_env
+from vmevalkit.workers.process import (
+    WorkerError,
+    WorkerHung,
+    WorkerProcess,
+    WorkerSlot,
+    package_shim,
+    visible_gpus,
+    worker_env,
+)
 from vmevalkit.workers.protocol import Generate, Load
 from vmevalkit.workers.tiny import read_tiny_marker
 
+# Set (true) in a failed result's metadata when the worker process died under the job.
+WORKER_CRASHED = "worker_crashed"
 # Catalog args the runner resolves itself; the rest are the service's constructor keywords.
 RUNNER_ARGS = ("checkpoint_dir",)
 
@@ -135,7 +145,10 @@ class LocalExecutor(Executor):
             )
         except WorkerError as exc:
             await worker.kill()
-            return GenerationResult.failure(model, str(exc), generation_id=request.id, metadata=self._metadata(worker))
+            metadata = self._metadata(worker)
+            # Died under the job (not hung past its deadline): an engine that can retry elsewhere (Ray) may.
+            metadata[WORKER_CRASHED] = not isinstance(exc, WorkerHung)
+            return GenerationResult.failure(model, str(exc), generation_id=request.id, metadata=metadata)
         metadata = {**self._metadata(worker), **result.model_dump(exclude={"type", "id", "ok", "error", "video_path"})}
         if not result.ok:
             return GenerationResult.failure(
