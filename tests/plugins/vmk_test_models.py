@@ -50,6 +50,7 @@ MODELS = {
     "test-needs-key": {**_entry("ProbeWrapper", "needs an API key"), "env_keys": ["VMK_TEST_API_KEY"]},
     "test-gated": _entry("GatedWrapper", "waits for a gate, then writes a static video"),
     "test-echo": _entry("EchoWrapper", "fails with an error (and metadata) that echo a variable's value"),
+    "test-large": _entry("LargeVideoWrapper", "a video of ten 1024x1024 noise frames: about 8 MB"),
     # A local model without torch: its worker runs vmk_test_local.ProbePipeline (see tests/test_local_worker.py).
     # Written in the catalog's first shape (wrapper_module + wrapper_class, service_class), which a lab's extra
     # catalog may still use: every local worker test runs it through the registry's normalisation.
@@ -170,3 +171,15 @@ class EchoWrapper(StaticFirstFrameWrapper):
         return GenerationResult.failure(
             self.model, f"provider said: invalid key {value}", metadata={"provider_status": f"denied {value}"}
         )
+
+
+class LargeVideoWrapper(StaticFirstFrameWrapper):
+    """Videos big enough (noise does not compress) to go through Ray's shared object store, not inline."""
+
+    def _generate(self, image_path: Path, text_prompt: str, duration: float, output_path: Path, **kwargs: Any):
+        import numpy as np
+
+        rng = np.random.default_rng(int(kwargs.get("seed") or 0))
+        frames = [rng.integers(0, 256, (1024, 1024, 3), dtype=np.uint8) for _ in range(10)]
+        info = write_video(frames, output_path, fps=self.service.fps)
+        return GenerationResult(success=True, video_path=info.path, model=self.model, status="completed")

@@ -100,21 +100,46 @@ class RefusingOptions(DuckScorer):
 
 class DiesInChild:
     """Kills its own process (``os._exit``, no exception, no cleanup) on any batch holding one of ``die_task_ids``:
-    a decoder that segfaults. CPU-bound, so ``vmevalkit score --workers 2`` runs it in child processes."""
+    a decoder that segfaults. CPU-bound, so ``vmevalkit score --workers 2`` runs it in child processes.
+
+    With ``once_file``, it dies only while that file does not exist (and makes it first): a crash that a retry
+    survives. Each death, and each refusal to be built where ``VMK_NO_SCORER`` is set (a node without the
+    scorer's install), is logged to ``$VMK_CALL_LOG``."""
 
     name = "dies"
     dimensions = ("size_kb",)
     cpu_bound = True
 
-    def __init__(self, die_task_ids: list[str] | None = None) -> None:
+    def __init__(self, die_task_ids: list[str] | None = None, once_file: str | None = None) -> None:
+        import os
+
+        if os.environ.get("VMK_NO_SCORER"):
+            _log_call({"event": "refused", "pid": os.getpid()})
+            raise RuntimeError("this node has no install of the scorer")
         self.die_task_ids = set(die_task_ids or [])
+        self.once_file = once_file
 
     def score_batch(self, items: list[Any]) -> Any:
         import os
+        from pathlib import Path
 
         if any(item.task_id in self.die_task_ids for item in items):
-            os._exit(3)
+            if self.once_file is None or not Path(self.once_file).exists():
+                if self.once_file is not None:
+                    Path(self.once_file).touch()
+                _log_call({"event": "died", "pid": os.getpid(), "tasks": sorted(i.task_id for i in items)})
+                os._exit(3)
         return np.asarray([[item.video_path.stat().st_size / 1024] for item in items])
+
+
+def _log_call(event: dict[str, Any]) -> None:
+    import json
+    import os
+
+    log = os.environ.get("VMK_CALL_LOG")
+    if log:
+        with open(log, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps(event) + "\n")
 
 
 class PidScorer:

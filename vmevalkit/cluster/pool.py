@@ -1,8 +1,9 @@
 """``ActorPool``: a pull queue of Ray actors that all serve one model or scorer (driver side, asyncio).
 
-The actors. ``make_actor()`` creates one (Ray places it where its resources are free); its ``setup()`` method
-loads what every job shares and returns where it runs (``Placement``). An actor joins the queue of free actors when
-its setup returns. One whose setup fails is dropped with its reason: a model that cannot load on one node still
+The actors. ``make_actor(avoid, turn)`` creates one (Ray places it where its resources are free, away from the
+nodes in ``avoid``); its ``setup()`` method loads what every job shares and answers ``{"placement": ...}``, with
+``"error"`` when it could not load. An actor joins the queue of free actors when its setup succeeds. One whose setup
+fails is dropped with its reason, and its node avoided from then on: a model that cannot load on one node still
 runs on the others; ``start`` fails only when every actor failed.
 
 The jobs. ``call(method, payload)`` takes the next free actor (whichever finishes first: nothing is sharded in
@@ -65,6 +66,10 @@ def here() -> Placement:
     )
 
 
+class SetupFailed(RuntimeError):
+    """An actor's setup answered an error (the model or scorer could not load on its node)."""
+
+
 class PoolError(RuntimeError):
     """The pool cannot serve jobs: every actor failed to start, or every actor was lost."""
 
@@ -92,7 +97,7 @@ class Served:
 class ActorPool:
     def __init__(
         self,
-        make_actor: Callable[[], Any],
+        make_actor: Callable[[set[str], int], Any],
         *,
         size: int,
         label: str,
@@ -117,6 +122,8 @@ class ActorPool:
         self._starting: set[asyncio.Task[None]] = set()
         self._first_ready: asyncio.Future[None] | None = None
         self._dead: PoolError | None = None  # set once no actor is ready or starting: every waiting job gets it
+        self.failed_nodes: set[str] = set()  # nodes where an actor could not load: new actors go elsewhere
+        self._spawned = 0
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -145,20 +152,26 @@ class ActorPool:
         return len(self._members) + len(self._starting)
 
     def _spawn(self) -> None:
-        task = asyncio.get_running_loop().create_task(self._setup(self.make_actor()))
+        self._spawned += 1
+        actor = self.make_actor(self.failed_nodes, self._spawned)
+        task = asyncio.get_running_loop().create_task(self._setup(actor))
         self._starting.add(task)
         task.add_done_callback(self._starting.discard)
 
     async def _setup(self, handle: Any) -> None:
         ray = import_ray()
         try:
-            placement = Placement.from_json(await handle.setup.remote())
+            answer = await handle.setup.remote()
+            placement = Placement.from_json(answer["placement"])
+            if answer.get("error"):
+                self.failed_nodes.add(placement.node_id)
+                raise SetupFailed(f"{placement.label}: {answer['error']}")
         except asyncio.CancelledError:
             with contextlib.suppress(Exception):
                 ray.kill(handle, no_restart=True)
             raise
         except Exception as exc:
-            self.setup_errors.append(_reason(exc))
+            self.setup_errors.append(str(exc) if isinstance(exc, SetupFailed) else _reason(exc))
             with contextlib.suppress(Exception):
                 ray.kill(handle, no_restart=True)
             self._maybe_exhausted()

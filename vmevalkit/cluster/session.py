@@ -1,7 +1,8 @@
 """Joining a Ray cluster, and what its nodes offer.
 
-``connect(address)`` joins the cluster at ``address`` (``ray://HOST:10001``, ``HOST:6379`` or ``auto``), else the
-one ``$RAY_ADDRESS`` names, else starts a Ray instance on this machine: ``--engine ray`` works on one machine too.
+``connect(address)`` joins the cluster at ``address`` (``ray://HOST:10001``, ``HOST:6379``, or ``auto`` for the one
+``ray start`` started on this machine), else the one ``$RAY_ADDRESS`` names, else starts a new Ray instance on this
+machine, its own: ``--engine ray`` works on one machine too.
 Every failure to get there is a ``ClusterError`` whose message names the fix.
 
 GPU memory. A node says how much GPU memory it offers through the custom resource ``vmevalkit_gpu_memory_gb``
@@ -81,7 +82,9 @@ def connect(address: str = "") -> None:
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
         try:
             ray.init(
-                address=address or None,
+                # Without an address, a new instance of our own: never the latest one started on this machine,
+                # which ray.init(None) would join (use "auto" for that).
+                address=where or "local",
                 namespace=NAMESPACE,
                 include_dashboard=False,
                 log_to_driver=False,
@@ -178,6 +181,30 @@ def gpu_actor_shape(nodes: list[NodeOffer], min_gpu_memory_gb: float | None) -> 
 def cpu_actor_shape(nodes: list[NodeOffer]) -> ActorShape:
     """One CPU per actor: builtin models and scorers, and local ones on a cluster without GPUs."""
     return ActorShape(num_cpus=1, num_gpus=0, resources={}, fits=sum(math.floor(n.cpus) for n in nodes))
+
+
+def fits_on(shape: ActorShape, node: NodeOffer) -> bool:
+    """Whether ``node`` has, in all, what one actor of ``shape`` asks for."""
+    return (
+        node.cpus >= shape.num_cpus
+        and node.gpus >= shape.num_gpus
+        and all(node.resources.get(name, 0.0) >= amount for name, amount in shape.resources.items())
+    )
+
+
+def actor_options(shape: ActorShape, avoid: set[str], turn: int = 0) -> dict[str, Any]:
+    """Ray options for one more actor of ``shape``: spread over the nodes, or, once some nodes could not run it
+    (``avoid``: their ids), pinned to a live node that could, in turn (soft: elsewhere if that node goes)."""
+    options = shape.options()
+    if not avoid:
+        return options
+    candidates = [n for n in live_nodes() if n.node_id not in avoid and fits_on(shape, n)]
+    if candidates:
+        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+        target = candidates[turn % len(candidates)].node_id
+        options["scheduling_strategy"] = NodeAffinitySchedulingStrategy(node_id=target, soft=True)
+    return options
 
 
 def no_fit_message(what: str, shape: ActorShape, nodes: list[NodeOffer]) -> str:

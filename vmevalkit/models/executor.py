@@ -66,6 +66,13 @@ class Executor(ABC):
         return False
 
     @property
+    def works_here(self) -> bool:
+        """True when the jobs use this machine (its threads, processes, GPUs or sockets): they count against the
+        run's overall limit (``VMEVALKIT_MAX_CONCURRENCY``). An executor whose jobs run elsewhere (the Ray engine)
+        is bounded by its own ``max_concurrency`` alone, so that a large cluster is never idled by it."""
+        return True
+
+    @property
     def manages_own_timeout(self) -> bool:
         """True when ``execute`` enforces the job deadline itself (the runner then does not)."""
         return False

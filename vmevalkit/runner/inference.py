@@ -363,7 +363,7 @@ class InferenceRunner:
         """Run one generation under its claim. Returns True when another process holds the claim."""
         spec, run_dir = item.spec, item.run_dir
         name, task_id = spec.entry.name, spec.task.task_id
-        async with per_model, overall:
+        async with per_model, overall if executor.works_here else contextlib.nullcontext():
             if self.stopped is not None:
                 emit(RunEvent("failed", name, task_id, run_dir, f"not started: {self.stopped}"))
                 return False

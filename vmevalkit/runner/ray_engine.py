@@ -35,6 +35,7 @@ from vmevalkit.cluster.session import (
     ActorShape,
     ClusterError,
     actor_env,
+    actor_options,
     apply_actor_env,
     connect,
     cpu_actor_shape,
@@ -66,11 +67,14 @@ class GenerationHost:
         from vmevalkit.runner.registry import get_entry
         from vmevalkit.settings import get_settings
 
-        placement = here()
-        executor = executor_for(get_entry(self.model), get_settings())
-        await executor.start()
+        placement = here().as_json()
+        try:
+            executor = executor_for(get_entry(self.model), get_settings())
+            await executor.start()
+        except Exception as exc:  # this node cannot run the model (no venv, bad weights): the pool avoids it
+            return {"placement": placement, "error": scrub(f"{type(exc).__name__}: {exc}")}
         self.executor = executor
-        return placement.as_json()
+        return {"placement": placement}
 
     async def generate(self, payload: dict[str, Any], files: Bundle) -> tuple[dict[str, Any], bytes | None]:
         assert self.executor is not None, "setup() first"
@@ -184,6 +188,10 @@ class RayExecutor(Executor):
     def manages_own_timeout(self) -> bool:
         return True  # the actor applies the job's deadline on its node (a hung local worker is killed there)
 
+    @property
+    def works_here(self) -> bool:
+        return False  # the work is on the cluster: 2 jobs per actor, however many actors, whatever MAX_CONCURRENCY
+
     def shape(self) -> ActorShape:
         nodes = live_nodes()
         if self.entry.kind == "local":
@@ -204,11 +212,16 @@ class RayExecutor(Executor):
         for bound in (self.jobs_hint, self.settings.ray_actors):
             if bound:
                 size = min(size, bound)
-        remote = ray.remote(GenerationHost).options(**shape.options(), max_restarts=0, max_task_retries=0)
+        host = ray.remote(GenerationHost)
         env = actor_env(self.settings)
         gpu = shape.num_gpus > 0
+
+        def make_actor(avoid: set[str], turn: int) -> Any:
+            options = actor_options(shape, avoid, turn)
+            return host.options(**options, max_restarts=0, max_task_retries=0).remote(self.entry.name, env, gpu)
+
         self.pool = ActorPool(
-            lambda: remote.remote(self.entry.name, env, gpu),
+            make_actor,
             size=size,
             label=f"model '{self.entry.name}'",
             max_attempts=self.settings.ray_max_attempts,

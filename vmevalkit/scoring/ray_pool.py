@@ -8,8 +8,9 @@ written by the runner, on the driver), so ``ScoringRunner`` scores the same batc
 - a batch crosses as data: each item's video, first frame and the inputs the scorer declared (answer frame, task
   folder, solution video) as bytes, and its strings as JSON. The actor unpacks them under a private folder and
   scores there, so no node needs the driver's filesystem;
-- an actor whose scorer cannot be built (not installed on that node) is dropped and its batch goes to another; only
-  when no actor can build it does the batch come back as ``init`` (the runner's usage error);
+- an actor whose scorer cannot be built (not installed on that node) is dropped and its batch goes to another
+  actor, placed on a node that has not failed to build it; only when every live node has failed to build it, or
+  starts failed ``2 x size x max_attempts`` times, does the batch come back as ``init`` (the runner's usage error);
 - an actor lost under a batch (killed, its node removed) is replaced and the batch retried on another actor, up to
   ``max_attempts`` attempts; then it comes back as ``died``, and the runner retries its items one by one as it does
   for a child that died.
@@ -27,7 +28,7 @@ from typing import Any
 
 from vmevalkit.cluster.files import Bundle, unpack
 from vmevalkit.cluster.pool import Placement, _reason, here
-from vmevalkit.cluster.session import ActorShape, apply_actor_env, import_ray
+from vmevalkit.cluster.session import ActorShape, actor_options, apply_actor_env, import_ray, live_nodes
 from vmevalkit.scoring.base import ScoreItem
 from vmevalkit.scoring.pool import Reply, ScorerSpec
 
@@ -154,7 +155,6 @@ class _Slot:
     handle: Any = None
     setup: Any = None  # the ref of the actor's setup(): where it runs
     placement: Placement | None = None
-    broken: str | None = None  # why the scorer cannot be built on this actor: never used again
     batch: _Batch | None = None
     ref: Any = None
 
@@ -175,7 +175,7 @@ class RayScorerPool:
         if size < 1:
             raise ValueError(f"a scorer pool needs at least 1 actor, got {size}")
         ray = import_ray()
-        self.remote = ray.remote(ScoringHost).options(**shape.options(), max_restarts=0, max_task_retries=0)
+        self.host, self.shape = ray.remote(ScoringHost), shape
         self.spec, self.score_kwargs, self.env = spec, dict(score_kwargs or {}), env
         self.gpu = shape.num_gpus > 0
         self.max_attempts = max_attempts
@@ -184,6 +184,9 @@ class RayScorerPool:
         self._answered: list[tuple[Any, Reply]] = []  # replies made here (no actor can build the scorer)
         self.started = 0
         self.init_errors: list[str] = []
+        self.failed_nodes: set[str] = set()  # nodes where the scorer could not be built
+        self.built = False  # some actor built the scorer
+        self.gave_up: str | None = None  # why no actor will build it: every batch is answered "init"
 
     def __enter__(self) -> RayScorerPool:
         return self
@@ -193,7 +196,7 @@ class RayScorerPool:
 
     @property
     def idle(self) -> int:
-        free = sum(slot.batch is None and slot.broken is None for slot in self._slots)
+        free = sum(slot.batch is None for slot in self._slots)
         return max(0, free - len(self._queue))
 
     @property
@@ -208,18 +211,18 @@ class RayScorerPool:
         """Queued batches to free actors (a started one first); with no actor left that can build the scorer, each
         is answered ``init``."""
         while self._queue:
-            usable = [s for s in self._slots if s.broken is None]
-            if not usable:
-                reasons = "; ".join(dict.fromkeys(self.init_errors))
-                self._answered += [(b.tag, Reply("init", reasons)) for b in self._queue]
+            if self.gave_up is not None:
+                self._answered += [(b.tag, Reply("init", self.gave_up)) for b in self._queue]
                 self._queue.clear()
                 return
-            free = [s for s in usable if s.batch is None]
+            free = [s for s in self._slots if s.batch is None]
             if not free:
                 return
             slot = next((s for s in free if s.handle is not None), free[0])
-            if slot.handle is None:
-                slot.handle = self.remote.remote(self.spec, self.score_kwargs, self.env, self.gpu)
+            if slot.handle is None:  # a new actor, away from the nodes that could not build the scorer
+                options = actor_options(self.shape, self.failed_nodes, self.started)
+                host = self.host.options(**options, max_restarts=0, max_task_retries=0)
+                slot.handle = host.remote(self.spec, self.score_kwargs, self.env, self.gpu)
                 slot.setup, slot.placement = slot.handle.setup.remote(), None
                 self.started += 1
             batch = self._queue.popleft()
@@ -264,12 +267,22 @@ class RayScorerPool:
             return
         if reply.kind == "init":  # not buildable on this actor's node: another may build it
             self.init_errors.append(reply.message)
-            slot.broken = reply.message
+            if slot.placement is not None:
+                self.failed_nodes.add(slot.placement.node_id)
             self._forget(slot)
             batch.attempts -= 1
             self._queue.appendleft(batch)
+            self._give_up_if_nowhere()
             return
+        self.built = True
         self._answered.append((batch.tag, reply))
+
+    def _give_up_if_nowhere(self) -> None:
+        """No actor will build the scorer: every live node failed to (and none ever did), or too many starts failed."""
+        failures = len(self.init_errors)
+        live = {n.node_id for n in live_nodes()}
+        if failures >= 2 * len(self._slots) * self.max_attempts or (not self.built and live <= self.failed_nodes):
+            self.gave_up = "; ".join(dict.fromkeys(self.init_errors))
 
     def _forget(self, slot: _Slot) -> None:
         if slot.handle is not None:
