@@ -92,3 +92,18 @@ def test_actors_get_the_drivers_settings_with_absolute_paths_and_no_key(
     node_settings = get_settings()
     assert node_settings.envs_dir == Path("/opt/node-envs") and node_settings.local_gpus == "cpu"
     assert node_settings.checkpoints == {"ltx-video": tmp_path / "w" / "ltx"}
+
+
+def test_on_the_ray_engine_api_models_stay_on_the_driver_and_the_rest_go_to_the_cluster() -> None:
+    """Only the driver submits to providers: its per-provider limit and budget hold for the whole cluster."""
+    from vmevalkit.models.api.executor import ApiExecutor
+    from vmevalkit.runner.executors import executor_for
+    from vmevalkit.runner.ray_engine import RayExecutor
+    from vmevalkit.runner.registry import get_entry
+
+    ray_engine = Settings(_env_file=None, engine="ray")
+    assert type(executor_for(get_entry("runway-gen4-turbo"), ray_engine)) is ApiExecutor
+    ray_executor = executor_for(get_entry("oracle-solution"), ray_engine)
+    assert isinstance(ray_executor, RayExecutor) and ray_executor.requires_ground_truth
+    assert not ray_executor.works_here  # bounded by its actors, not by VMEVALKIT_MAX_CONCURRENCY
+    assert executor_for(get_entry("oracle-solution"), Settings(_env_file=None)).works_here

@@ -50,7 +50,7 @@ MODELS = {
     "test-needs-key": {**_entry("ProbeWrapper", "needs an API key"), "env_keys": ["VMK_TEST_API_KEY"]},
     "test-gated": _entry("GatedWrapper", "waits for a gate, then writes a static video"),
     "test-echo": _entry("EchoWrapper", "fails with an error (and metadata) that echo a variable's value"),
-    "test-large": _entry("LargeVideoWrapper", "a video of ten 1024x1024 noise frames: about 8 MB"),
+    "test-large": _entry("LargeVideoWrapper", "a static video padded to about 8 MB"),
     # A local model without torch: its worker runs vmk_test_local.ProbePipeline (see tests/test_local_worker.py).
     # Written in the catalog's first shape (wrapper_module + wrapper_class, service_class), which a lab's extra
     # catalog may still use: every local worker test runs it through the registry's normalisation.
@@ -174,12 +174,11 @@ class EchoWrapper(StaticFirstFrameWrapper):
 
 
 class LargeVideoWrapper(StaticFirstFrameWrapper):
-    """Videos big enough (noise does not compress) to go through Ray's shared object store, not inline."""
+    """Videos big enough to go through Ray's shared object store, not inline, and cheap to make: the static video,
+    then 8 MB of random bytes after its last box, which decoders ignore."""
 
     def _generate(self, image_path: Path, text_prompt: str, duration: float, output_path: Path, **kwargs: Any):
-        import numpy as np
-
-        rng = np.random.default_rng(int(kwargs.get("seed") or 0))
-        frames = [rng.integers(0, 256, (1024, 1024, 3), dtype=np.uint8) for _ in range(10)]
-        info = write_video(frames, output_path, fps=self.service.fps)
+        info = write_video(self.service.render(image_path, duration), output_path, fps=self.service.fps)
+        with open(info.path, "ab") as fh:
+            fh.write(os.urandom(8 * 2**20))
         return GenerationResult(success=True, video_path=info.path, model=self.model, status="completed")

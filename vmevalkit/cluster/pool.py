@@ -139,11 +139,14 @@ class ActorPool:
         ray = import_ray()
         for task in list(self._starting):
             task.cancel()
-        for member in self._members:
-            with contextlib.suppress(Exception):
+
+        async def stop(member: _Member) -> None:
+            with contextlib.suppress(Exception):  # its workers stop cleanly, then the actor goes
                 await asyncio.wait_for(member.handle.close.remote(), timeout=30)
             with contextlib.suppress(Exception):
                 ray.kill(member.handle, no_restart=True)
+
+        await asyncio.gather(*(stop(member) for member in self._members))
         self._members.clear()
 
     @property
@@ -171,7 +174,7 @@ class ActorPool:
                 ray.kill(handle, no_restart=True)
             raise
         except Exception as exc:
-            self.setup_errors.append(str(exc) if isinstance(exc, SetupFailed) else _reason(exc))
+            self.setup_errors.append(str(exc) if isinstance(exc, SetupFailed) else reason_of(exc))
             with contextlib.suppress(Exception):
                 ray.kill(handle, no_restart=True)
             self._maybe_exhausted()
@@ -206,14 +209,14 @@ class ActorPool:
             raise self._dead
         return member
 
-    def _drop(self, member: _Member, reason: str) -> None:
+    def _drop(self, member: _Member, reason: str, replace: bool = True) -> None:
         """An actor lost under a job: forget it and start a replacement (within the limit)."""
         self.lost.append(reason)
         with contextlib.suppress(ValueError):
             self._members.remove(member)
         with contextlib.suppress(Exception):
             import_ray().kill(member.handle, no_restart=True)
-        if self.replaced < self.max_replacements:
+        if replace and self.replaced < self.max_replacements:
             self.replaced += 1
             self._spawn()
         self._maybe_exhausted()
@@ -228,11 +231,15 @@ class ActorPool:
             try:
                 result = await getattr(member.handle, method).remote(*args)
             except (ray.exceptions.RayActorError, ray.exceptions.ObjectLostError) as exc:
-                reason = f"attempt {attempt} on {member.placement.label}: the actor was lost ({_reason(exc)})"
+                reason = f"attempt {attempt} on {member.placement.label}: the actor was lost ({reason_of(exc)})"
                 lost.append(reason)
                 self._drop(member, reason)
                 continue
-            except BaseException:
+            except asyncio.CancelledError:
+                # The run is stopping: the actor may still be working on this job, so it takes no other.
+                self._drop(member, f"attempt {attempt} on {member.placement.label}: abandoned", replace=False)
+                raise
+            except BaseException:  # a bug in the actor's method (RayTaskError): this job fails, the actor serves on
                 self._free.put_nowait(member)
                 raise
             why = self.retry_if(result)
@@ -249,7 +256,7 @@ class ActorPool:
         )
 
 
-def _reason(exc: BaseException) -> str:
+def reason_of(exc: BaseException) -> str:
     """A one-line reason from a Ray exception (their messages run to many lines)."""
     text = str(exc).strip().splitlines()
     first = next((line.strip() for line in text if line.strip()), "")

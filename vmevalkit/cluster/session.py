@@ -19,7 +19,6 @@ import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 from vmevalkit.settings import Settings, env_name
@@ -35,8 +34,8 @@ class ClusterError(RuntimeError):
     """The Ray engine cannot run: Ray is not installed, the cluster cannot be reached, or no node fits."""
 
 
-def import_ray() -> ModuleType:
-    """The ``ray`` module, or a ``ClusterError`` naming the install command."""
+def import_ray() -> Any:
+    """The ``ray`` module (typed as Any: see pyproject's mypy section), or a ``ClusterError`` naming the install."""
     try:
         import ray
     except ImportError:

@@ -24,12 +24,13 @@ Each result records where it ran (``metadata.placement``: node, GPUs, attempts).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import shutil
 import tempfile
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from vmevalkit.cluster.files import Bundle, pack_folder, unpack
+from vmevalkit.cluster.files import Bundle, checked, pack_folder, unpack
 from vmevalkit.cluster.pool import ActorPool, AttemptsExhausted, PoolError, Served, here
 from vmevalkit.cluster.session import (
     ActorShape,
@@ -68,10 +69,14 @@ class GenerationHost:
         from vmevalkit.settings import get_settings
 
         placement = here().as_json()
+        executor: Executor | None = None
         try:
             executor = executor_for(get_entry(self.model), get_settings())
             await executor.start()
         except Exception as exc:  # this node cannot run the model (no venv, bad weights): the pool avoids it
+            if executor is not None:
+                with contextlib.suppress(Exception):
+                    await executor.close()  # what a half-done start acquired
             return {"placement": placement, "error": scrub(f"{type(exc).__name__}: {exc}")}
         self.executor = executor
         return {"placement": placement}
@@ -91,7 +96,8 @@ class GenerationHost:
             shutil.rmtree(work, ignore_errors=True)
 
     def _job(self, payload: dict[str, Any], work: Path) -> GenerationJob:
-        run_dir = work / "run" / payload["run_dir"]
+        # Relative paths from the driver, checked like every bundle path: nothing outside this job's folder.
+        run_dir = work.joinpath("run", *checked(payload["run_dir"]).parts)
         task = None
         if payload.get("task") is not None:
             data = dict(payload["task"])
@@ -99,10 +105,10 @@ class GenerationHost:
             shipped = data.get("ground_truth_video")
             data["ground_truth_video"] = work / "task" / PurePosixPath(shipped).name if shipped else None
             task = Task.model_validate(data)
-        output = run_dir / payload["output"]
+        output = run_dir.joinpath(*checked(payload["output"]).parts)
         output.parent.mkdir(parents=True, exist_ok=True)
         return GenerationJob(
-            image_path=run_dir / payload["image"],
+            image_path=run_dir.joinpath(*checked(payload["image"]).parts),
             prompt=payload["prompt"],
             duration=payload["duration"],
             seed=payload["seed"],

@@ -27,7 +27,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from vmevalkit.cluster.files import Bundle, unpack
-from vmevalkit.cluster.pool import Placement, _reason, here
+from vmevalkit.cluster.pool import Placement, here, reason_of
 from vmevalkit.cluster.session import ActorShape, actor_options, apply_actor_env, import_ray, live_nodes
 from vmevalkit.scoring.base import ScoreItem
 from vmevalkit.scoring.pool import Reply, ScorerSpec
@@ -258,7 +258,7 @@ class RayScorerPool:
                 slot.placement = Placement.from_json(ray.get(slot.setup))
         except (ray.exceptions.RayActorError, ray.exceptions.ObjectLostError) as exc:
             where = slot.placement.label if slot.placement is not None else "its node"
-            batch.lost.append(f"attempt {batch.attempts} on {where}: the actor was lost ({_reason(exc)})")
+            batch.lost.append(f"attempt {batch.attempts} on {where}: the actor was lost ({reason_of(exc)})")
             self._forget(slot)  # the slot starts a fresh actor (Ray places it) for the next batch
             if batch.attempts < self.max_attempts:
                 self._queue.appendleft(batch)
