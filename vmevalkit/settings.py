@@ -85,7 +85,7 @@ class Settings(BaseSettings):
     ray_address: str = Field(
         default="",
         description="The Ray cluster to join with engine ray (ray://HOST:10001 or HOST:6379); empty: $RAY_ADDRESS, "
-        "else a Ray instance started on this machine",
+        "else a new Ray instance of its own on this machine",
     )
     ray_max_attempts: int = Field(
         default=3, ge=1, description="Attempts per job on Ray when its worker or node dies; then it fails"

@@ -264,7 +264,7 @@ def add_engine_arguments(p: argparse.ArgumentParser, what: str = "builtin and lo
         "--ray-address",
         metavar="ADDRESS",
         help="the Ray cluster to join with --engine ray, e.g. HEAD:6379 or ray://HEAD:10001 "
-        "(default: $VMEVALKIT_RAY_ADDRESS or $RAY_ADDRESS, else a Ray instance started on this machine)",
+        "(default: $VMEVALKIT_RAY_ADDRESS or $RAY_ADDRESS, else a new Ray instance of its own on this machine)",
     )
 
 

@@ -289,24 +289,14 @@ def run_scorers(
 
 def ray_pool(name: str, spec: ScorerSpec, settings: Settings) -> tuple[int, PoolFactory]:
     """The actors a scorer gets on the cluster (a GPU each for a local scorer, else a CPU), and their pool."""
-    from vmevalkit.cluster.session import (
-        ClusterError,
-        actor_env,
-        cpu_actor_shape,
-        gpu_actor_shape,
-        live_nodes,
-        no_fit_message,
-    )
+    from vmevalkit.cluster.session import actor_env, actor_shape
     from vmevalkit.runner.registry import get_scorer_entry
     from vmevalkit.scoring.ray_pool import RayScorerPool
 
-    nodes = live_nodes()
     entry = get_scorer_entry(spec.catalog_name) if spec.catalog_name else None
-    shape = cpu_actor_shape(nodes)
-    if entry is not None and entry.kind == "local" and any(n.gpus for n in nodes) and spec.device != "cpu":
-        shape = gpu_actor_shape(nodes, entry.args.get("min_gpu_memory_gb"))
-    if shape.fits == 0:
-        raise ClusterError(no_fit_message(f"scorer '{name}'", shape, nodes))
+    gpu = entry is not None and entry.kind == "local" and spec.device != "cpu"
+    memory = entry.args.get("min_gpu_memory_gb") if entry is not None else None
+    shape = actor_shape(f"scorer '{name}'", gpu=gpu, min_gpu_memory_gb=memory)
     size = min(shape.fits, settings.ray_actors or shape.fits)
     env = actor_env(settings)
 

@@ -182,6 +182,20 @@ def cpu_actor_shape(nodes: list[NodeOffer]) -> ActorShape:
     return ActorShape(num_cpus=1, num_gpus=0, resources={}, fits=sum(math.floor(n.cpus) for n in nodes))
 
 
+def actor_shape(what: str, *, gpu: bool, min_gpu_memory_gb: float | None = None) -> ActorShape:
+    """What one actor of ``what`` (``model 'x'``, ``scorer 'y'``) asks for on the live nodes: a GPU (with its GPU
+    memory) when ``gpu``, unless no node has a GPU at all (then a CPU: a tiny checkpoint, a test), else a CPU.
+    ``ClusterError`` with what each node offers when none can ever hold it."""
+    nodes = live_nodes()
+    if gpu and any(n.gpus for n in nodes):
+        shape = gpu_actor_shape(nodes, min_gpu_memory_gb)
+    else:
+        shape = cpu_actor_shape(nodes)
+    if shape.fits == 0:
+        raise ClusterError(no_fit_message(what, shape, nodes))
+    return shape
+
+
 def fits_on(shape: ActorShape, node: NodeOffer) -> bool:
     """Whether ``node`` has, in all, what one actor of ``shape`` asks for."""
     return (

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from vmevalkit.cluster.pool import Placement
 from vmevalkit.models.base import DEFAULT_SEED, GenerationResult
 from vmevalkit.models.constraints import resolve_request
 from vmevalkit.models.executor import Executor, GenerationJob
@@ -94,12 +95,12 @@ class RunEvent:
 def where_of(record: GenerationRecord) -> str | None:
     """Where a generation ran, from its result's ``placement`` (the Ray engine records it), else None."""
     placement = record.result.metadata.get("placement") if record.result is not None else None
-    if not isinstance(placement, dict) or "node" not in placement:
+    if not isinstance(placement, dict):
         return None
-    # The node's address and the start of its id: two nodes on one machine share an address.
-    node = f"{placement['node']}/{str(placement.get('node_id', ''))[:6]}".rstrip("/")
-    gpus = placement.get("gpus") or []
-    return f"{node} GPU {','.join(map(str, gpus))}" if gpus else f"{node} CPU"
+    try:
+        return Placement.from_json(placement).label
+    except (KeyError, TypeError, ValueError):  # a record written otherwise: no place to count it under
+        return None
 
 
 @dataclass

@@ -34,16 +34,12 @@ from vmevalkit.cluster.files import Bundle, checked, pack_folder, unpack
 from vmevalkit.cluster.pool import ActorPool, AttemptsExhausted, PoolError, Served, here
 from vmevalkit.cluster.session import (
     ActorShape,
-    ClusterError,
     actor_env,
     actor_options,
+    actor_shape,
     apply_actor_env,
     connect,
-    cpu_actor_shape,
-    gpu_actor_shape,
     import_ray,
-    live_nodes,
-    no_fit_message,
 )
 from vmevalkit.models.base import GenerationResult, ModelEntry, ModelWrapper
 from vmevalkit.models.executor import Executor, GenerationJob
@@ -199,16 +195,8 @@ class RayExecutor(Executor):
         return False  # the work is on the cluster: 2 jobs per actor, however many actors, whatever MAX_CONCURRENCY
 
     def shape(self) -> ActorShape:
-        nodes = live_nodes()
-        if self.entry.kind == "local":
-            shape = gpu_actor_shape(nodes, self.entry.args.get("min_gpu_memory_gb"))
-            if shape.fits == 0 and not any(n.gpus for n in nodes):
-                return cpu_actor_shape(nodes)  # no GPU anywhere: the model runs on CPUs (a tiny checkpoint, a test)
-        else:
-            shape = cpu_actor_shape(nodes)
-        if shape.fits == 0:
-            raise ClusterError(no_fit_message(f"model '{self.entry.name}'", shape, nodes))
-        return shape
+        memory = self.entry.args.get("min_gpu_memory_gb")
+        return actor_shape(f"model '{self.entry.name}'", gpu=self.entry.kind == "local", min_gpu_memory_gb=memory)
 
     async def start(self) -> None:
         connect(self.settings.ray_address)
