@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # System tools the test suite needs beyond its Python packages: Chromium, which renders report.html
-# headless for the report's screenshot test. Idempotent: does nothing when chromium is on PATH.
+# headless for the report's screenshot test and which Playwright (a Python package of the test extra) drives
+# through the annotation page; Playwright's own browser download is never used. Idempotent: does nothing when
+# chromium is on PATH.
 set -euo pipefail
 
 if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1; then

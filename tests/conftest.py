@@ -21,6 +21,17 @@ SAMPLE = REPO / "data" / "questions"
 # through the README's main command over the whole sample, by test_quickstart_domains.py.
 CORE_DOMAINS = ("maze", "sliding_puzzle", "sudoku")
 TEST_CATALOG = "vmk_test_models:MODELS"
+# Chromium in the browser tests (the report's screenshot, Playwright on the annotation page): no sandbox (CI runs
+# as root), no first-run work, no background connections to a network that refuses them.
+CHROMIUM_FLAGS = (
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+)
 
 if str(PLUGINS) not in sys.path:
     sys.path.insert(0, str(PLUGINS))

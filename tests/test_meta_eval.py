@@ -221,7 +221,7 @@ def test_task_verifier_agrees_with_people_and_frame_match_cannot_tell_the_shortc
     meta = json.loads((tmp_path / "res" / "meta.json").read_text())
     assert meta["config"]["scorers"] == ["task-verifier", "frame-match"]
     assert meta["config"]["maps"] == ["task_success=frame-match:final_ssim", "task_success=end_state"]
-    assert meta["config"]["labels_file"] == "labels.jsonl" and meta["config"]["seed"] == 0
+    assert [f["file"] for f in meta["config"]["labels_files"]] == ["labels.jsonl"] and meta["config"]["seed"] == 0
     assert meta["labels"]["unknown_generations"] == [{"line": 11, "generation": unknown}]
     assert meta["labels"]["used"] == 9 and meta["labels"]["raters"] == ["alice"]
     assert [r["spearman"] for r in meta["summary"]] == [round(float(r["spearman"]), 6) for r in summary]

@@ -17,7 +17,7 @@ from urllib.parse import unquote
 
 import numpy as np
 import pytest
-from conftest import REPO, cli_env, copy_sample, run_generate
+from conftest import CHROMIUM_FLAGS, REPO, cli_env, copy_sample, run_generate
 from PIL import Image
 
 from vmevalkit.cli.main import report_main
@@ -384,13 +384,7 @@ def test_headless_chromium_renders_the_leaderboard(experiment: Path, tmp_path: P
         [
             chromium,
             "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
+            *CHROMIUM_FLAGS,
             f"--user-data-dir={tmp_path / 'profile'}",
             f"--screenshot={screenshot}",
             "--window-size=1280,2000",

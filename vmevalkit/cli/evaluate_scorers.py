@@ -58,7 +58,14 @@ def _resamples(text: str) -> int:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--labels", required=True, metavar="FILE", help="human labels, JSONL")
+    parser.add_argument(
+        "--labels",
+        required=True,
+        nargs="+",
+        metavar="FILE_OR_DIR",
+        help="human labels, JSONL: files, or folders of *.jsonl files (one per annotator, as vmevalkit annotate "
+        "writes them to <output-dir>/<experiment>/annotations/)",
+    )
     parser.add_argument(
         "--import-labels",
         metavar="SRC",
@@ -120,9 +127,11 @@ def run(args: argparse.Namespace) -> int:
         MAX_LISTED,
         MetaEvalError,
         aggregate_labels,
-        read_labels,
+        label_files,
+        read_label_files,
     )
-    from vmevalkit.scoring.meta_eval.outputs import DEFAULT_OUT_SUBDIR, write_outputs
+    from vmevalkit.scoring.meta_eval.outputs import DEFAULT_OUT_SUBDIR, with_ceiling, write_outputs
+    from vmevalkit.scoring.meta_eval.raters import ceiling, collect_units, inter_annotator
     from vmevalkit.scoring.runner import GenerationSelectionError
     from vmevalkit.settings import get_settings
     from vmevalkit.utils.text import printable
@@ -133,19 +142,23 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     scorer_names = list(dict.fromkeys(args.scorer))
     imported: dict[str, object] | None = None
+    if args.import_labels and (len(args.labels) != 1 or Path(args.labels[0]).is_dir()):
+        _error("--import-labels writes one labels file: pass a single --labels FILE.jsonl with it")
+        return EXIT_USAGE
     try:
         # Importing resolves each upstream file to a run of this experiment, so the experiment is read first;
         # otherwise a missing labels file is reported before a missing experiment.
         generations = completed_generations(experiment_dir) if args.import_labels else None
         if generations is not None:
             imported = import_labels(args, list(generations))
-        labels = read_labels(args.labels)
+        paths = label_files(args.labels)
+        labels = read_label_files(paths)
         if generations is None:
             generations = completed_generations(experiment_dir)
         human = aggregate_labels(labels, generations)
         for unknown in human.unknown[:MAX_LISTED]:
             print(
-                f"warning: {printable(Path(args.labels).name)}:{unknown.line}: skipped: "
+                f"warning: {printable(unknown.file)}:{unknown.line}: skipped: "
                 f"{printable(unknown.generation)} is not a completed generation of {printable(experiment_dir)}",
                 file=sys.stderr,
             )
@@ -170,11 +183,12 @@ def run(args: argparse.Namespace) -> int:
         defaults.seed if args.seed is None else args.seed,
     )
     summary, detail = evaluate(comparisons, human, scorers, generations, bootstrap)
-    labels_path = Path(args.labels)
+    people = inter_annotator(collect_units(labels, generations), bootstrap)
+    human_ceiling = ceiling(labels, generations, human.dimensions, bootstrap)
     config = {
         "experiment": experiment_dir.name,
-        "labels_file": labels_path.name,
-        "labels_sha256": _file_sha256(labels_path),
+        # names only, never a path of this machine
+        "labels_files": [{"file": p.name, "sha256": _file_sha256(p)} for p in paths],
         "scorers": scorer_names,
         "maps": [str(m) for m in args.map],
         "comparisons": [
@@ -198,9 +212,10 @@ def run(args: argparse.Namespace) -> int:
         "unknown_generations": [{"line": u.line, "generation": u.generation} for u in human.unknown],
     }
     out_dir = Path(args.out) if args.out else experiment_dir / DEFAULT_OUT_SUBDIR
-    paths = write_outputs(out_dir, config, label_counts, summary, detail)
-    print_summary(summary, human, len(labels), bootstrap.confidence)
-    for path in paths:
+    written = write_outputs(out_dir, config, label_counts, summary, detail, people, human_ceiling)
+    print_summary(with_ceiling(summary, human_ceiling), human, len(labels), bootstrap.confidence)
+    print_people(people, bootstrap.confidence)
+    for path in written:
         print(f"wrote {path}")
     return EXIT_OK
 
@@ -233,9 +248,9 @@ def import_labels(args: argparse.Namespace, generations: list[str]) -> dict[str,
     total = len(conversion.converted) + len(conversion.skipped)
     if not conversion.converted:
         raise MetaEvalError(
-            f"none of the {total} file(s) under {src} converted (reasons above); nothing written to {args.labels}"
+            f"none of the {total} file(s) under {src} converted (reasons above); nothing written to {args.labels[0]}"
         )
-    out = write_labels(conversion, args.labels)
+    out = write_labels(conversion, args.labels[0])
     print(
         f"imported {len(conversion.converted)} of {total} {args.import_format} file(s) from {printable(src)}: "
         f"{len(conversion.lines)} label(s) written to {printable(out)}"
@@ -268,7 +283,8 @@ def print_summary(summary: Sequence[Row], human: HumanJudgements, lines: int, co
     table = Table(title=f"agreement with people ({confidence:.0%} bootstrap CIs)")
     for column in ("scorer", "dimension", "human", "n", "spearman", "kendall tau-b", "pairs", "acc", "acc ties 1/2"):
         table.add_column(column, overflow="fold")
-    for row in summary:
+    ceiling_shown: set[str] = set()
+    for index, row in enumerate(summary):
         table.add_row(
             printable(row["scorer"]),
             printable(row["dimension"]),
@@ -283,5 +299,54 @@ def print_summary(summary: Sequence[Row], human: HumanJudgements, lines: int, co
                 row["pairwise_accuracy_ties_half_ci_low"],
                 row["pairwise_accuracy_ties_half_ci_high"],
             ),
+        )
+        # The human ceiling of this dimension once, after its last scorer row: how well people agree with each other
+        # in the same statistics (vmevalkit.scoring.meta_eval.raters.ceiling).
+        dimension = row["human_dimension"]
+        later = [r["human_dimension"] for r in summary[index + 1 :]]
+        has_ceiling = not all(math.isnan(row[f"ceiling_{c}"]) for c in ("spearman", "pairwise_accuracy_ties_half"))
+        if has_ceiling and dimension not in later and dimension not in ceiling_shown:
+            ceiling_shown.add(dimension)
+            table.add_row(
+                "people (ceiling)",
+                "",
+                printable(dimension),
+                "",
+                number(row["ceiling_spearman"], math.nan, math.nan),
+                number(row["ceiling_kendall_tau_b"], math.nan, math.nan),
+                "",
+                number(row["ceiling_pairwise_accuracy"], math.nan, math.nan),
+                number(row["ceiling_pairwise_accuracy_ties_half"], math.nan, math.nan),
+                end_section=True,
+            )
+    console.print(table)
+
+
+def print_people(people: Sequence[Row], confidence: float) -> None:
+    """How well the raters agree with each other, beyond chance (kappa for two, alpha for more)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from vmevalkit.utils.text import printable
+
+    console = Console(markup=False)
+    if not people:
+        console.print("agreement between people: one rater per dimension, nothing to compare")
+        return
+    table = Table(title=f"agreement between people ({confidence:.0%} bootstrap CIs)")
+    for column in ("human", "kind", "raters", "items", "statistic", "value", "raw agreement"):
+        table.add_column(column, overflow="fold")
+    for row in people:
+        value = "-" if math.isnan(row["value"]) else f"{row['value']:.3f}"
+        if not math.isnan(row["ci_low"]):
+            value += f" [{row['ci_low']:.2f}, {row['ci_high']:.2f}]"
+        table.add_row(
+            printable(row["human_dimension"]),
+            row["kind"],
+            str(row["raters"]),
+            str(row["items"]),
+            f"{row['statistic']} ({row['level']})",
+            value,
+            "-" if math.isnan(row["observed_agreement"]) else f"{row['observed_agreement']:.0%}",
         )
     console.print(table)

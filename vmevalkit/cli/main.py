@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from vmevalkit.cli import (
+    annotate,
     benchmarks,
     compare,
     evaluate_scorers,
@@ -49,6 +50,7 @@ COMMANDS: dict[str, Command] = {
     "score": score,
     "report": report,
     "evaluate-scorers": evaluate_scorers,
+    "annotate": annotate,
     "run": run_suite,
     "benchmarks": benchmarks,
     "compare": compare,

@@ -7,6 +7,8 @@ numpy only, written out so each number can be checked by hand:
 - ``kendall_tau_b``: Kendall's tau-b, which corrects for ties on either side.
 - ``pairwise_accuracy``: how often a scorer prefers the video people preferred, with human ties either
   excluded or counted for half credit (see its docstring for the exact rule).
+- ``cohen_kappa``, ``krippendorff_alpha``: agreement between people beyond chance (two raters; any number of
+  raters with missing values), on a nominal or an interval scale.
 """
 
 from __future__ import annotations
@@ -133,3 +135,66 @@ def pairwise_accuracy(
         else:
             credit.append(0.5 if "tie" in (machine, person) else 0.0)
     return float(np.mean(credit)) if credit else math.nan
+
+
+# -- agreement between raters -------------------------------------------------------------------------------------
+
+Level = Literal["nominal", "interval"]
+
+
+def _disagreement(a: np.ndarray, b: np.ndarray, level: Level) -> np.ndarray:
+    """delta(a, b) for every a against every b (broadcast): unequal for nominal, the squared difference for interval."""
+    if level == "nominal":
+        return np.asarray(a != b, dtype=np.float64)
+    if level == "interval":
+        return np.asarray(np.square(a - b), dtype=np.float64)
+    raise ValueError(f"level must be 'nominal' or 'interval', not {level!r}")
+
+
+def cohen_kappa(x: Sequence[float] | np.ndarray, y: Sequence[float] | np.ndarray, level: Level = "nominal") -> float:
+    """Cohen's kappa of two raters over the items both rated: 1 - observed / chance disagreement.
+
+    Chance disagreement pairs every value of one rater with every value of the other (their marginals).
+    ``nominal``: any two different values disagree fully (Cohen 1960). ``interval``: the squared difference,
+    which is the quadratically weighted kappa (Cohen 1968) on equally spaced values such as a 1-5 scale.
+    nan when fewer than 2 items or no disagreement is possible by chance (both raters always gave one value).
+    """
+    a, b = _paired(x, y)
+    if a.size < 2:
+        return math.nan
+    observed = float(np.mean(_disagreement(a, b, level)))
+    expected = float(np.mean(_disagreement(a[:, None], b[None, :], level)))
+    return 1.0 - observed / expected if expected > 0 else math.nan
+
+
+def krippendorff_alpha(units: Sequence[Sequence[float]], level: Level = "nominal") -> float:
+    """Krippendorff's alpha over units, each the values its raters gave (any number; missing ones left out).
+
+    alpha = 1 - D_o / D_e (Krippendorff 2011, "Computing Krippendorff's Alpha-Reliability"): D_o averages the
+    disagreement between values within a unit, each unit's m_u values weighted 1 / (m_u - 1); D_e between any
+    two of all the pairable values. Units with fewer than 2 values are not pairable and left out.
+    nan when fewer than 2 units are pairable or every pairable value is the same.
+    """
+    pairable = [np.asarray(u, dtype=np.float64) for u in units]
+    pairable = [u[~np.isnan(u)] for u in pairable]
+    pairable = [u for u in pairable if u.size >= 2]
+    if len(pairable) < 2:
+        return math.nan
+    values = np.concatenate(pairable)
+    n = values.size
+    within = sum(float(np.sum(_disagreement(u[:, None], u[None, :], level))) / (u.size - 1) for u in pairable)
+    observed = within / n
+    expected = float(np.sum(_disagreement(values[:, None], values[None, :], level))) / (n * (n - 1))
+    return 1.0 - observed / expected if expected > 0 else math.nan
+
+
+def observed_agreement(units: Sequence[Sequence[float]]) -> float:
+    """The share of pairs of values within a unit that are equal (raw agreement, chance not removed)."""
+    equal = total = 0
+    for unit in units:
+        u = _clean(unit)
+        for i in range(u.size):
+            for j in range(i + 1, u.size):
+                equal += int(u[i] == u[j])
+                total += 1
+    return equal / total if total else math.nan

@@ -26,8 +26,13 @@ tau-b between the mean ratings and the scores, pairwise accuracy with human ties
 credit, each with a seeded percentile-bootstrap CI (items resampled for correlations, pairs for accuracies).
 A generation without a usable score (no score file, an error file, a null value) is left out and counted.
 
-Outputs (written atomically): ``meta_summary.csv`` (one row per comparison), ``meta_detail.csv`` (the same per
-domain) and ``meta.json`` (config, label counts, summary and detail).
+People against people (``raters``): Cohen's kappa (two raters) or Krippendorff's alpha (more) per human dimension,
+with a bootstrap CI, and the ceiling: each rater compared with the mean of the others in the scorers' own
+statistics, shown beside each scorer.
+
+Outputs (written atomically): ``meta_summary.csv`` (one row per comparison, with the ceiling of its human
+dimension), ``meta_detail.csv`` (the same per domain), ``meta_people.csv`` (agreement between people) and
+``meta.json`` (config, label counts, summary, detail and people).
 
 The modules, each using only those before it:
 
@@ -35,7 +40,9 @@ The modules, each using only those before it:
   human judgements (``aggregate_labels``, ``derive_pairs``);
 - ``agreement``: the scorers' score files (``load_scores``), which dimensions are compared (``parse_map``,
   ``plan_comparisons``) and the statistics (``bootstrap_paired_ci``, ``agreement_stats``, ``evaluate``);
-- ``outputs``: the three output files (``write_outputs``);
+- ``raters``: agreement between people (``collect_units``, ``inter_annotator``) and the human ceiling
+  (``ceiling``);
+- ``outputs``: the output files (``write_outputs``);
 - ``upstream_labels``: the public VMEvalKit's ``human-eval.json`` files converted into labels
   (``convert_human_eval``, ``write_labels``; ``evaluate-scorers --import-labels``).
 
@@ -69,14 +76,18 @@ from vmevalkit.scoring.meta_eval.labels import (
     UnknownLabel,
     aggregate_labels,
     derive_pairs,
+    label_files,
     normalise_generation,
     parse_label_line,
+    read_label_files,
     read_labels,
 )
-from vmevalkit.scoring.meta_eval.outputs import DETAIL_COLUMNS, SUMMARY_COLUMNS, write_outputs
+from vmevalkit.scoring.meta_eval.outputs import DETAIL_COLUMNS, PEOPLE_COLUMNS, SUMMARY_COLUMNS, write_outputs
+from vmevalkit.scoring.meta_eval.raters import ceiling, collect_units, inter_annotator
 
 __all__ = [
     "DETAIL_COLUMNS",
+    "PEOPLE_COLUMNS",
     "SUMMARY_COLUMNS",
     "BootstrapSettings",
     "Comparison",
@@ -94,13 +105,18 @@ __all__ = [
     "agreement_stats",
     "aggregate_labels",
     "bootstrap_paired_ci",
+    "ceiling",
+    "collect_units",
     "derive_pairs",
     "evaluate",
+    "inter_annotator",
+    "label_files",
     "load_scores",
     "normalise_generation",
     "parse_label_line",
     "parse_map",
     "plan_comparisons",
+    "read_label_files",
     "read_labels",
     "write_outputs",
 ]

@@ -119,6 +119,7 @@ LABEL_TYPES: dict[str, type[RatingLabel] | type[PairLabel]] = {"rating": RatingL
 class NumberedLabel:
     line: int  # 1-based line of the labels file
     label: Label
+    file: str = ""  # the labels file's name, where labels come from several (one per annotator)
 
 
 def _problem(error: Any, kind: str) -> str:
@@ -162,7 +163,10 @@ def parse_label_line(text: str) -> Label:
 
 def read_labels(path: str | Path) -> list[NumberedLabel]:
     """Every label of a JSONL file (blank lines skipped); a LabelFileError listing every bad line by number."""
-    path = Path(path)
+    return read_label_files([Path(path)])
+
+
+def _read_file(path: Path) -> tuple[list[NumberedLabel], list[str]]:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -175,13 +179,42 @@ def read_labels(path: str | Path) -> list[NumberedLabel]:
         if not line.strip():
             continue
         try:
-            labels.append(NumberedLabel(number, parse_label_line(line)))
+            labels.append(NumberedLabel(number, parse_label_line(line), path.name))
         except ValueError as exc:
             problems.append(f"{path.name}:{number}: {exc}")
+    return labels, problems
+
+
+def label_files(paths: Sequence[str | Path]) -> list[Path]:
+    """The labels files named: each file as given, each folder's ``*.jsonl`` files (one per annotator, as
+    ``vmevalkit annotate`` writes them), in order, each once."""
+    found: dict[Path, None] = {}
+    for given in paths:
+        path = Path(given)
+        if path.is_dir():
+            inside = sorted(p for p in path.glob("*.jsonl") if p.is_file() and not p.name.startswith("."))
+            if not inside:
+                raise MetaEvalError(f"no labels file (*.jsonl) in the folder {path}: pass the labels files or folders")
+            found.update(dict.fromkeys(inside))
+        else:
+            found[path] = None
+    return list(found)
+
+
+def read_label_files(paths: Sequence[Path]) -> list[NumberedLabel]:
+    """Every label of the files, in order; one LabelFileError listing the bad lines of all of them. An empty
+    file among others is fine (an annotator who has not started); no label in any of them is an error."""
+    labels: list[NumberedLabel] = []
+    problems: list[str] = []
+    for path in paths:
+        found, bad = _read_file(path)
+        labels.extend(found)
+        problems.extend(bad)
     if problems:
         raise LabelFileError(problems)
     if not labels:
-        raise MetaEvalError(f"the labels file {path} holds no label (format: docs/SCORING.md, 'Human labels')")
+        names = ", ".join(str(p) for p in paths)
+        raise MetaEvalError(f"the labels file {names} holds no label (format: docs/SCORING.md, 'Human labels')")
     return labels
 
 
@@ -214,6 +247,7 @@ class HumanPair:
 class UnknownLabel:
     line: int
     generation: str
+    file: str = ""
 
 
 @dataclass
@@ -261,7 +295,7 @@ def aggregate_labels(labels: Sequence[NumberedLabel], generations: dict[str, Gen
         named = [label.generation] if isinstance(label, RatingLabel) else [label.a, label.b]
         missing = [g for g in named if g not in generations]
         if missing:
-            human.unknown.extend(UnknownLabel(numbered.line, g) for g in missing)
+            human.unknown.extend(UnknownLabel(numbered.line, g, numbered.file) for g in missing)
             continue
         human.used += 1
         raters.setdefault(label.rater)
