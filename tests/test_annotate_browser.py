@@ -26,7 +26,7 @@ from annotated_experiment import Experiment, make_experiment
 from conftest import CHROMIUM_FLAGS, cli_env
 
 from vmevalkit.annotate.items import plan_items
-from vmevalkit.scoring.meta_eval.labels import PairLabel, RatingLabel, read_labels
+from vmevalkit.scoring.meta_eval.labels import GenerationInfo, PairLabel, RatingLabel, aggregate_labels, read_labels
 
 playwright = pytest.importorskip("playwright.sync_api", reason="pip install -e '.[test]' installs playwright")
 
@@ -101,6 +101,11 @@ def browser() -> Iterator[playwright.Browser]:
         launched = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         yield launched
         launched.close()
+
+
+def info(key: str) -> GenerationInfo:
+    model, domain, task, _ = key.split("/")
+    return GenerationInfo(key, model, domain.removesuffix("_task"), task)
 
 
 def open_page(browser: playwright.Browser, url: str) -> tuple[playwright.Page, list[str]]:
@@ -225,6 +230,19 @@ def test_rate_five_items_by_keyboard_resume_after_reload_and_a_killed_server(
         assert labels[2].label.note == NOTE and labels[0].label.note == ""
         session = json.loads((experiment.annotations / "alice-rate.session.json").read_text())
         assert session["seed"] == 7 and session["reveal"] == "after"
+
+        # U changes the last label: a new line, which replaces the earlier one in the labels format
+        page.keyboard.press("u")
+        page.wait_for_selector('body[data-position="5"]')
+        assert (page.locator("#progress-text").text_content() or "").startswith("changing item 5")
+        for key in ("n", "2", "Enter"):
+            page.keyboard.press(key)
+        wait_position(page, 6)
+        corrected = read_labels(labels_file)
+        assert len(corrected) == 12 and corrected[-2].label.generation == labels[8].label.generation
+        assert (corrected[-2].label.value, corrected[-1].label.value) == (0, 2)
+        assert corrected[-2].label.source["replaces_earlier"] is True
+        assert aggregate_labels(corrected, {g: info(g) for g in {n.label.generation for n in corrected}}).replaced == 2
 
         # a reload resumes at the next item
         page.reload()

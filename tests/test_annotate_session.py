@@ -115,7 +115,14 @@ def test_the_api_refuses_bad_judgments_and_double_submissions(client_for) -> Non
     after = client.post("/api/label", json=good)
     assert after.status_code == 200 and after.json()["done"] == 1 and after.json()["item"]["id"] != item
     assert client.post("/api/label", json=good).status_code == 409, "a second submission of the same item"
-    assert len(read_labels(session.labels_path)) == 2
+    upcoming = after.json()["item"]["id"]
+    change = {"item": upcoming, "success": 0, "process": 2, "replace": True}
+    assert client.post("/api/label", json=change).status_code == 409, "nothing to change on an unlabelled item"
+    assert client.get(f"/api/state?item={upcoming}").json()["editing"] is False
+    editing = client.get(f"/api/state?item={item}").json()
+    assert editing["editing"] is True and editing["item"]["id"] == item and editing["done"] == 1
+    assert client.post("/api/label", json={**good, "process": 4, "replace": True}).json()["done"] == 1
+    assert [n.label.value for n in read_labels(session.labels_path)] == [1, 3, 1, 4], "a new line, the old kept"
     assert client.post("/api/label", content="{}", headers={"Content-Type": "text/plain"}).status_code == 415
 
 

@@ -3,7 +3,9 @@
 Routes:
 
 - ``GET /``: the page (``static/index.html``); ``/static/app.js``, ``/static/app.css``: its script and style.
-- ``GET /api/state``: progress (n of N), the next item (blind: no model name, files by URL), the last label saved.
+- ``GET /api/state``: progress (n of N), the next item (blind: no model name, files by URL), the last label saved;
+  ``?item=ID``: an item labelled before, to change its label (``POST /api/label`` with ``replace``: a new line,
+  which replaces the earlier one in the labels format).
 - ``POST /api/reveal``: the first judgment of an item, answered with its answer frame's URL (``--reveal after``).
 - ``POST /api/label``: the item's judgment; written as labels, answered with the next state.
 - ``GET /media/{item}/{slot}``: ``first``, ``answer``, ``video0``, ``video1`` of a planned item.
@@ -53,6 +55,7 @@ class RateJudgment(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     item: str
+    replace: bool = False  # a correction of an item labelled before (the labels format: a later line replaces)
     success: Literal[0, 1]
     process: Annotated[int, Field(ge=1, le=5)]
     note: Annotated[str, Field(max_length=MAX_NOTE)] = ""
@@ -63,6 +66,7 @@ class PairJudgment(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     item: str
+    replace: bool = False
     choice: Literal["A", "B", "tie"]
     note: Annotated[str, Field(max_length=MAX_NOTE)] = ""
     elapsed_ms: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None
@@ -148,8 +152,8 @@ def create_app(session: Session, items: Sequence[Item], token: str | None = None
             "has_answer": item.answer_frame is not None and session.reveal != "never",
         }
 
-    def state() -> dict[str, Any]:
-        upcoming = session.next_item(items)
+    def state(editing: Item | None = None) -> dict[str, Any]:
+        upcoming = editing or session.next_item(items)
         return {
             "annotator": session.annotator,
             "mode": session.mode,
@@ -158,6 +162,7 @@ def create_app(session: Session, items: Sequence[Item], token: str | None = None
             "done": session.done_count(items),
             "labels_file": session.labels_path.name,
             "item": None if upcoming is None else item_view(upcoming),
+            "editing": editing is not None,
             "last": last or None,
         }
 
@@ -180,8 +185,14 @@ def create_app(session: Session, items: Sequence[Item], token: str | None = None
         return Response(body, media_type=f"{STATIC[name]}; charset=utf-8", headers={"Cache-Control": "no-store"})
 
     @app.get("/api/state")
-    def get_state() -> JSONResponse:
-        return JSONResponse(state(), headers={"Cache-Control": "no-store"})
+    def get_state(item: str | None = None) -> JSONResponse:
+        """The next item to label; ``?item=ID``: an item labelled before, to change its label."""
+        editing = None
+        if item is not None:
+            editing = planned(item)
+            if not session.is_done(editing):
+                editing = None  # not labelled yet: nothing to change, the next item as usual
+        return JSONResponse(state(editing), headers={"Cache-Control": "no-store"})
 
     @app.post("/api/reveal")
     def reveal(body: Reveal) -> JSONResponse:
@@ -194,8 +205,10 @@ def create_app(session: Session, items: Sequence[Item], token: str | None = None
     @app.post("/api/label")
     def label(body: RateJudgment | PairJudgment) -> JSONResponse:
         item = planned(body.item)
-        if session.is_done(item):
+        if session.is_done(item) and not body.replace:
             raise HTTPException(409, "this item is already labelled")
+        if body.replace and not session.is_done(item):
+            raise HTTPException(409, "this item has no label to change")
         if (session.mode == "rate") != isinstance(body, RateJudgment):
             raise HTTPException(422, f"a {session.mode} session takes {session.mode} judgments")
         first, shown_at = revealed.get(item.id, (None, None))
@@ -212,6 +225,7 @@ def create_app(session: Session, items: Sequence[Item], token: str | None = None
             "answer_shown_at": shown_at,
             "elapsed_ms": body.elapsed_ms,
             "labelled_at": utc_now(),
+            "replaces_earlier": body.replace,
         }
         made: list[Label]
         if isinstance(body, RateJudgment):
@@ -222,7 +236,8 @@ def create_app(session: Session, items: Sequence[Item], token: str | None = None
                 RatingLabel.model_validate({**common, "dimension": PROCESS, "value": body.process}),
             ]
             last.clear()
-            last.update(position=position[item.id], success=body.success, process=body.process, note=body.note)
+            last.update(item=item.id, position=position[item.id], success=body.success, process=body.process)
+            last["note"] = body.note
         else:
             left, right = item.generations
             made = [
@@ -240,7 +255,7 @@ def create_app(session: Session, items: Sequence[Item], token: str | None = None
                 )
             ]
             last.clear()
-            last.update(position=position[item.id], choice=body.choice, note=body.note)
+            last.update(item=item.id, position=position[item.id], choice=body.choice, note=body.note)
         started = time.perf_counter()
         session.add(item, made)
         last["write_ms"] = round((time.perf_counter() - started) * 1000.0, 2)

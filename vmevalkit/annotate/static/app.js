@@ -4,9 +4,10 @@
 "use strict";
 
 const KEYS = {
-  rate: "Y / N: solved?   1-5: process quality   E: note   Enter: save   Space: play/pause   R: replay",
+  rate: "Y / N: solved?   1-5: process quality   E: note   Enter: save   Space: play/pause   R: replay   " +
+    "U: change the last label",
   pairwise: "A or \u2190: left better   B or \u2192: right better   T or \u2193: tie   E: note   Enter: save   " +
-    "Space: play/pause   R: replay",
+    "Space: play/pause   R: replay   U: change the last label",
 };
 const CHOICES = [["A", "Left (A) better", "A"], ["tie", "Tie", "T"], ["B", "Right (B) better", "B"]];
 
@@ -113,7 +114,9 @@ function render(state, started) {
   page.judgment = {};
   page.revealed = false;
   $("who").textContent = `${state.annotator} \u00b7 ${state.mode}`;
-  $("progress-text").textContent = `${Math.min(state.done + 1, state.total)} of ${state.total}`;
+  $("progress-text").textContent = state.editing
+    ? `changing item ${state.item.position} (${state.done} of ${state.total} done)`
+    : `${Math.min(state.done + 1, state.total)} of ${state.total}`;
   $("progress").max = Math.max(state.total, 1);
   $("progress").value = state.done;
   $("keys").textContent = KEYS[state.mode];
@@ -191,6 +194,7 @@ async function submit() {
     }
     body = { item: state.item.id, choice: page.judgment.choice, note };
   }
+  if (state.editing) body.replace = true;
   body.elapsed_ms = Math.round(performance.now() - page.shownAt);
   page.busy = true;
   try {
@@ -200,6 +204,16 @@ async function submit() {
     if (error.message.startsWith("409")) render(await api("/api/state"));
   } finally {
     page.busy = false;
+  }
+}
+
+async function back() {
+  const last = page.state && page.state.last;
+  if (!last || page.busy) return;
+  try {
+    render(await api(`/api/state?item=${encodeURIComponent(last.item)}`));
+  } catch (error) {
+    say(`Cannot go back: ${error.message}`);
   }
 }
 
@@ -217,6 +231,11 @@ document.addEventListener("keydown", (event) => {
   if (inNote) {
     if (key === "enter") { event.preventDefault(); submit(); }
     if (key === "escape") document.activeElement.blur();
+    return;
+  }
+  if (key === "u") { // also from the "all labelled" screen
+    event.preventDefault();
+    back();
     return;
   }
   if (!page.state || !page.state.item) return;
