@@ -10,6 +10,13 @@ For each registered domain, on freshly built tasks:
 - a video of another size, length or frame rate gets a score or NaN with a reason, never an exception.
 
 A new domain is covered by being registered in ``vmevalkit.tasks.DOMAINS``.
+
+The baselines' videos are as short as lets every step be seen: each state of the solution is held for at least
+``HOLD`` frames (the least a 4 s video gave before: tower_of_hanoi's 31 states in 64 frames), and a video has at
+least ``MIN_FRAMES`` (2 s at the baselines' 16 fps, the length the odd-video test already used). The oracle must
+still show one legal move per step, so no step can be lost to the shorter video. Each oracle video is decoded
+once, and its noisy frames are shared by the "noise" and the combined perturbation (the same seeded fields both
+drew before).
 """
 
 from __future__ import annotations
@@ -35,6 +42,9 @@ NOISE_FIELDS = 7  # distinct noise fields, cycled over a video's frames (prime: 
 PERTURBATIONS = ("crf35", "360p", "noise", "all")
 SEED = 4242
 TASKS_PER_DOMAIN = 3  # one per difficulty where a domain has three
+FPS = 16  # the baselines' frame rate
+HOLD = 2  # frames each state of a solution is shown, at least
+MIN_FRAMES = 32  # frames in a baseline's video, at least
 
 
 def build(tmp_path: Path, domain: str) -> list[Task]:
@@ -44,7 +54,12 @@ def build(tmp_path: Path, domain: str) -> list[Task]:
     return tasks
 
 
-def generate(model: str, task: Task, out: Path, duration: float = 4.0) -> Path:
+def duration(task: Task) -> float:
+    """Seconds of video that show each of the task's ``num_steps + 1`` states for ``HOLD`` frames or more."""
+    return max(MIN_FRAMES, HOLD * (task.metadata["num_steps"] + 1)) / FPS
+
+
+def generate(model: str, task: Task, out: Path, duration: float) -> Path:
     wrapper = build_wrapper(model, output_dir=out)
     extra = {"task": task} if wrapper.requires_ground_truth else {}
     video = out / model / f"{task.task_id}.mp4"
@@ -71,29 +86,35 @@ def score(items: list[ScoreItem]) -> tuple[np.ndarray, list[dict]]:
     return checked_scores(scorer, items, scorer.score_batch(items))
 
 
-def perturb(video: Path, kind: str, out: Path) -> Path:
-    """The video after one degradation (or all three, in the order a pipeline would apply them)."""
+def perturb(video: Path, out: Path) -> dict[str, Path]:
+    """The video after each degradation on its own and all three combined (in the order a pipeline would apply
+    them), by kind of PERTURBATIONS, written as ``out-<kind>.mp4``."""
     rng = np.random.default_rng(7)
-    frames = list(read_frames(video))
-    if kind in ("noise", "all"):
-        # A bank of independent noise fields, cycled over the frames: drawing one per frame cost seconds a video.
-        bank = [NOISE_SIGMA * rng.standard_normal(frames[0].shape, dtype=np.float32) for _ in range(NOISE_FIELDS)]
-        frames = [np.clip(f + bank[i % NOISE_FIELDS], 0, 255).astype(np.uint8) for i, f in enumerate(frames)]
-    if kind in ("360p", "all"):
+    clean = list(read_frames(video))
+    # A bank of independent noise fields, cycled over the frames: drawing one per frame cost seconds a video.
+    bank = [NOISE_SIGMA * rng.standard_normal(clean[0].shape, dtype=np.float32) for _ in range(NOISE_FIELDS)]
+    noisy = [np.clip(f + bank[i % NOISE_FIELDS], 0, 255).astype(np.uint8) for i, f in enumerate(clean)]
+
+    def at_360p(frames: list[np.ndarray]) -> list[np.ndarray]:
         height, width = frames[0].shape[:2]
         size = (round(width * 360 / height) // 2 * 2, 360)
-        frames = [np.asarray(Image.fromarray(f).resize(size, Image.Resampling.BILINEAR)) for f in frames]
-    write_video(frames, out, crf=35 if kind in ("crf35", "all") else 17)
-    return out
+        return [np.asarray(Image.fromarray(f).resize(size, Image.Resampling.BILINEAR)) for f in frames]
+
+    frames = {"crf35": (clean, 35), "360p": (at_360p(clean), 17), "noise": (noisy, 17), "all": (at_360p(noisy), 35)}
+    assert set(frames) == set(PERTURBATIONS)
+    return {
+        kind: Path(write_video(frames[kind][0], out.with_name(f"{out.name}-{kind}.mp4"), crf=frames[kind][1]).path)
+        for kind in PERTURBATIONS
+    }
 
 
 @pytest.mark.parametrize("domain", ALL_DOMAINS)
 def test_baselines_and_degraded_oracles(tmp_path: Path, domain: str) -> None:
     tasks = build(tmp_path, domain)
     videos = tmp_path / "videos"
-    oracle = [generate("oracle-solution", t, videos) for t in tasks]
-    static = [generate("static-first-frame", t, videos) for t in tasks]
-    shortcut = [generate("shortcut-cut", t, videos) for t in tasks]
+    oracle = [generate("oracle-solution", t, videos, duration(t)) for t in tasks]
+    static = [generate("static-first-frame", t, videos, duration(t)) for t in tasks]
+    shortcut = [generate("shortcut-cut", t, videos, duration(t)) for t in tasks]
     for task in tasks:  # the verifier sees the video and the task's metadata, never the answer image
         (task.path / "final_frame.png").unlink()
 
@@ -107,9 +128,9 @@ def test_baselines_and_degraded_oracles(tmp_path: Path, domain: str) -> None:
     assert (scores[len(tasks) :, PROCESS] < 1.0).all(), "the cut to the answer is an illegal jump"
 
     degraded = [
-        item(task, perturb(video, kind, tmp_path / f"{task.task_id}-{kind}.mp4"))
+        item(task, path)
         for task, video in zip(tasks, oracle, strict=True)
-        for kind in PERTURBATIONS
+        for path in perturb(video, tmp_path / task.task_id).values()
     ]
     scores, details = score(degraded)
     failed = [(i.video_path.name, d["reason"]) for i, d, s in zip(degraded, details, scores, strict=True) if s[0] != 1]
@@ -124,7 +145,7 @@ def test_baselines_and_degraded_oracles(tmp_path: Path, domain: str) -> None:
 @pytest.mark.parametrize("domain", ALL_DOMAINS)
 def test_odd_videos_get_a_score_or_nan_with_a_reason(tmp_path: Path, domain: str) -> None:
     task = build(tmp_path, domain)[0]
-    frames = list(read_frames(generate("oracle-solution", task, tmp_path / "videos", duration=2.0)))
+    frames = list(read_frames(generate("oracle-solution", task, tmp_path / "videos", 2.0)))
     wide = [np.asarray(Image.fromarray(f).resize((426, 240), Image.Resampling.BILINEAR)) for f in frames]
     odd = {
         "wide_240p": write_video(wide, tmp_path / "wide.mp4", fps=24).path,
