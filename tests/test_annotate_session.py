@@ -109,6 +109,7 @@ def test_the_api_refuses_bad_judgments_and_double_submissions(client_for) -> Non
     assert not session.labels_path.exists(), "nothing written for a refused judgment"
 
     assert client.get(f"/media/{item}/answer").status_code == 404
+    assert client.post("/api/reveal", json={"item": item, "first": "x" * 100}).status_code == 422
     assert client.post("/api/reveal", json={"item": item, "first": 1}).json()["answer"] == f"/media/{item}/answer"
     assert client.get(f"/media/{item}/answer").status_code == 200
     good = {"item": item, "success": 1, "process": 3, "note": "fine"}

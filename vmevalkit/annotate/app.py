@@ -76,7 +76,7 @@ class Reveal(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     item: str
-    first: int | str  # the first judgment: success 0/1 (rate) or "A"/"B"/"tie" (pairwise)
+    first: Literal[0, 1, "A", "B", "tie"]  # the first judgment: success (rate) or the choice (pairwise)
 
 
 def host_name(header: str) -> str:
@@ -98,7 +98,7 @@ def create_app(session: Session, items: Sequence[Item], token: str | None = None
 
     by_id = {item.id: item for item in items}
     position = {item.id: number for number, item in enumerate(items, start=1)}
-    revealed: dict[str, tuple[int | str, str]] = {}  # item id -> (first judgment, when the answer was shown)
+    revealed: dict[str, tuple[object, str]] = {}  # item id -> (first judgment, when the answer was shown)
     rubrics: dict[str, str] = {}
     last: dict[str, Any] = {}
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
