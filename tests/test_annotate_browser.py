@@ -132,7 +132,11 @@ def raw_status(port: int, path: str, **headers: str) -> int:
 
 
 def check_visible(page: playwright.Page, selector: str) -> dict[str, float]:
-    """The element is shown, not empty, and inside the viewport."""
+    """The element is shown, not empty, and inside the viewport (an image once it has loaded)."""
+    page.wait_for_function(
+        "(s) => { const e = document.querySelector(s); return e.tagName !== 'IMG' || (e.complete && e.naturalWidth); }",
+        arg=selector,
+    )
     locator = page.locator(selector)
     assert locator.is_visible(), selector
     box = locator.bounding_box()
